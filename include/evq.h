@@ -1,0 +1,306 @@
+/*
+ * evq: a cross-platform event queue for C.
+ *
+ * One evq_t blocks one thread until something happens (a descriptor is
+ * readable or writable, a timer expires, another thread calls evq_wake) and
+ * returns what happened as a batch of evq_event_t, each carrying the token
+ * the caller chose when it registered the source.
+ *
+ * Conventions used by every call below:
+ *  - Functions return 0 (or a count) on success and a negative EVQ_E* code
+ *    on failure. The codes are the same on every OS; evq_strerror() names
+ *    them. A failed call changes nothing.
+ *  - Time is nanoseconds on a monotonic clock (evq_now()).
+ *  - evq_wait() may be called by one thread at a time per queue. Every other
+ *    call may be made from any thread, also while a thread is blocked in
+ *    evq_wait(), and takes effect without waiting for that wait to time out.
+ *    evq_wake() is also async-signal-safe.
+ *
+ * The semantics shared by every backend are summarised in the README and
+ * pinned by the conformance suite in tests/.
+ */
+#ifndef EVQ_H
+#define EVQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(EVQ_SHARED)
+#  ifdef EVQ_BUILDING
+#    define EVQ_API __declspec(dllexport)
+#  else
+#    define EVQ_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(EVQ_SHARED)
+#  define EVQ_API __attribute__((visibility("default")))
+#else
+#  define EVQ_API
+#endif
+
+#define EVQ_VERSION_MAJOR 0
+#define EVQ_VERSION_MINOR 1
+#define EVQ_VERSION_PATCH 0
+
+/* A descriptor: a file descriptor on POSIX, a SOCKET on Windows. */
+#ifdef _WIN32
+typedef uintptr_t evq_fd_t;
+#  define EVQ_INVALID_FD ((evq_fd_t)~(uintptr_t)0)
+#else
+typedef int evq_fd_t;
+#  define EVQ_INVALID_FD (-1)
+#endif
+
+typedef struct evq evq_t;
+
+/* ------------------------------------------------------------------------
+ * Error codes. Every call that can fail returns one of these (negative).
+ * ---------------------------------------------------------------------- */
+enum evq_error {
+  EVQ_OK = 0,
+  EVQ_EINVAL = -1,       /* invalid argument: NULL, zero capacity, unknown
+                            flag or mode, empty interest set, bad timeout */
+  EVQ_ENOMEM = -2,       /* out of memory */
+  EVQ_EBADF = -3,        /* the descriptor is invalid or closed */
+  EVQ_EEXIST = -4,       /* the descriptor is already registered */
+  EVQ_ENOENT = -5,       /* not registered; timer not running */
+  EVQ_EAGAIN = -6,       /* the operation would block */
+  EVQ_EBUSY = -7,        /* another thread is already in evq_wait(); or the
+                            timer runs on another queue */
+  EVQ_ENOTSUP = -8,      /* backend unknown or not compiled in; descriptor
+                            type or mode the backend cannot poll */
+  EVQ_EMFILE = -9,       /* too many open descriptors */
+  EVQ_ECONNREFUSED = -10,
+  EVQ_ECONNRESET = -11,
+  EVQ_EPIPE = -12,       /* write to a connection the peer has closed */
+  EVQ_EADDRINUSE = -13,
+  EVQ_ENOTCONN = -14,
+  EVQ_ETIMEDOUT = -15,
+  EVQ_EADDRNOTAVAIL = -16,
+  EVQ_EIO = -17          /* any other OS error */
+};
+
+/* Names an error code ("EVQ_EBADF: bad descriptor"). Never returns NULL;
+ * unknown codes give "EVQ_E?: unknown error". */
+EVQ_API const char *evq_strerror(int code);
+
+/* ------------------------------------------------------------------------
+ * Events.
+ * ---------------------------------------------------------------------- */
+enum evq_flag {
+  /* Interests (evq_register) and results (evq_event_t.flags). */
+  EVQ_READABLE = 1u << 0,
+  EVQ_WRITABLE = 1u << 1,
+  EVQ_PRIORITY = 1u << 2,     /* out-of-band data; epoll and poll only */
+  /* Results only. */
+  EVQ_ERROR = 1u << 3,        /* the descriptor has a pending error */
+  EVQ_READ_CLOSED = 1u << 4,  /* the peer will send nothing more */
+  EVQ_WRITE_CLOSED = 1u << 5, /* writing can no longer succeed */
+  /* Kinds of event that are not descriptor readiness. */
+  EVQ_TIMER = 1u << 8,        /* a timer expired; data = expirations */
+  EVQ_WAKE = 1u << 9          /* evq_wake() was called; data = 0 */
+};
+
+typedef struct evq_event {
+  uintptr_t token; /* the token given at registration / timer start / create */
+  uint32_t flags;  /* EVQ_* flags above */
+  uint32_t data;   /* per kind: timer expirations covered by this event */
+} evq_event_t;
+
+/* Trigger modes, chosen per registration; identical on every backend.
+ *
+ * EVQ_LEVEL    Every evq_wait() reports the descriptor while it is ready.
+ * EVQ_EDGE     A direction is reported once when it becomes ready. After
+ *              that, another event for that direction is guaranteed only
+ *              once an I/O call on it has returned would-block: read or
+ *              write until EVQ_EAGAIN. Do the I/O through evq_read(),
+ *              evq_write(), evq_accept() (which tell evq), or call
+ *              evq_rearm() after your own I/O returned EAGAIN. A backend
+ *              whose kernel tracks edges (epoll) may report new readiness
+ *              earlier; portable code must not rely on it.
+ * EVQ_ONESHOT  The first event disarms the registration; evq_modify()
+ *              re-arms it. No event is delivered while disarmed. */
+typedef enum evq_mode {
+  EVQ_EDGE = 1,
+  EVQ_LEVEL = 2,
+  EVQ_ONESHOT = 3
+} evq_mode_t;
+
+/* A timeout for evq_wait() that never expires. */
+#define EVQ_FOREVER ((int64_t)-1)
+
+/* ------------------------------------------------------------------------
+ * Queue lifecycle.
+ * ---------------------------------------------------------------------- */
+typedef struct evq_options {
+  /* Backend name ("epoll", "poll", ...). NULL: the EVQ_BACKEND environment
+   * variable if set, else the best backend compiled in. */
+  const char *backend;
+  /* Token carried by the event that evq_wake() produces. */
+  uintptr_t wake_token;
+  /* Kernel events fetched per evq_wait() at most; 0 means 256. Memory for
+   * them is allocated once, by evq_create(). */
+  uint32_t max_events;
+} evq_options_t;
+
+/* Creates a queue. opts may be NULL for all defaults. Every descriptor evq
+ * opens is close-on-exec. Errors: EVQ_EINVAL (q NULL), EVQ_ENOTSUP (unknown
+ * or unavailable backend), EVQ_ENOMEM, EVQ_EMFILE. */
+EVQ_API int evq_create(evq_t **q, const evq_options_t *opts);
+
+/* Frees the queue and everything evq allocated for it. Registered
+ * descriptors are not closed; running timers are dropped (their storage is
+ * the caller's and may be reused). No thread may be in evq_wait(). NULL is
+ * ignored. */
+EVQ_API void evq_free(evq_t *q);
+
+/* Names the backend the queue uses ("epoll", "poll", ...). */
+EVQ_API const char *evq_backend(const evq_t *q);
+
+/* Fills names with the backends compiled into this build, best first, and
+ * returns how many there are (which may exceed cap). */
+EVQ_API int evq_backends(const char **names, int cap);
+
+/* ------------------------------------------------------------------------
+ * Descriptor registration.
+ *
+ * interests is a non-empty set of EVQ_READABLE, EVQ_WRITABLE, EVQ_PRIORITY.
+ * EVQ_ERROR, EVQ_READ_CLOSED and EVQ_WRITE_CLOSED are reported without
+ * being asked for. Deregister a descriptor before closing it: evq cannot see
+ * a close, and a closed descriptor stays in evq's table until deregistered.
+ * ---------------------------------------------------------------------- */
+
+/* Starts watching fd. Errors: EVQ_EINVAL (NULL queue, empty or unknown
+ * interests, unknown mode), EVQ_EBADF (invalid or closed fd), EVQ_EEXIST
+ * (already registered with this queue), EVQ_ENOTSUP (the backend cannot
+ * poll this kind of descriptor, e.g. a regular file under epoll),
+ * EVQ_ENOMEM. */
+EVQ_API int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests,
+                         evq_mode_t mode, uintptr_t token);
+
+/* Replaces interests, mode and token of a registration and re-arms it
+ * (oneshot and edge). Errors: as evq_register, EVQ_ENOENT if fd is not
+ * registered. */
+EVQ_API int evq_modify(evq_t *q, evq_fd_t fd, uint32_t interests,
+                       evq_mode_t mode, uintptr_t token);
+
+/* Stops watching fd. When it returns, no event for this registration will
+ * be delivered by any later evq_wait(), even one the kernel had already
+ * queued, and even if fd is closed and its number reused. Succeeds for a
+ * registered fd that was closed meanwhile. Errors: EVQ_EINVAL, EVQ_ENOENT. */
+EVQ_API int evq_deregister(evq_t *q, evq_fd_t fd);
+
+/* Tells evq that I/O on fd in the given directions (EVQ_READABLE,
+ * EVQ_WRITABLE) returned would-block, so an edge-mode registration reports
+ * the next readiness. Needed only for I/O not done through evq_read(),
+ * evq_write() or evq_accept(); free on backends whose kernel tracks edges.
+ * Errors: EVQ_EINVAL, EVQ_ENOENT. */
+EVQ_API int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions);
+
+/* ------------------------------------------------------------------------
+ * Waiting.
+ * ---------------------------------------------------------------------- */
+
+/* Blocks until at least one event is ready or timeout_ns passes, then
+ * stores up to capacity events and returns how many (0 on timeout).
+ * timeout_ns: EVQ_FOREVER, 0 to poll without blocking, or a positive
+ * number of nanoseconds, rounded up to the backend's resolution so the wait
+ * never returns early with nothing to report. Signals do not end a wait:
+ * on EINTR it resumes with the time left (a signal handler that wants the
+ * wait to return calls evq_wake()). Events not fitting in capacity stay
+ * queued for the next call. Errors: EVQ_EINVAL (NULL, capacity < 1,
+ * timeout < -1), EVQ_EBUSY (another thread is waiting on q). */
+EVQ_API int evq_wait(evq_t *q, evq_event_t *events, int capacity,
+                     int64_t timeout_ns);
+
+/* Makes the current or next evq_wait() return an EVQ_WAKE event carrying
+ * opts->wake_token. Wake-ups made before a wait collects them coalesce into
+ * one event. Safe from any thread and from a signal handler. */
+EVQ_API int evq_wake(evq_t *q);
+
+/* ------------------------------------------------------------------------
+ * Timers. Storage is the caller's: evq never allocates for a timer. Keep an
+ * evq_timer_t alive and unmoved while it runs. Start and stop cost
+ * O(log n) in the number of running timers.
+ * ---------------------------------------------------------------------- */
+typedef struct evq_timer {
+  /* Private to evq; zero it with evq_timer_init() before first use. */
+  struct evq_timer *child, *next, *prev;
+  evq_t *owner;
+  int64_t deadline;
+  int64_t period;
+  uint64_t seq;
+  uintptr_t token;
+} evq_timer_t;
+
+/* Monotonic clock, nanoseconds. */
+EVQ_API int64_t evq_now(void);
+
+/* Prepares timer storage (marks it not running). */
+EVQ_API void evq_timer_init(evq_timer_t *t);
+
+/* Starts (or restarts, if running) a timer that expires after delay_ns, then
+ * every period_ns if period_ns > 0. A periodic timer keeps its schedule:
+ * expiry k is at start + delay + k*period however late it is delivered; a
+ * delivery that covers missed periods says how many in event.data. A timer
+ * never fires before its deadline; timers with equal deadlines fire in start
+ * order. Errors: EVQ_EINVAL (NULL, delay < 0, period < 0), EVQ_EBUSY (the
+ * timer runs on another queue). */
+EVQ_API int evq_timer_start(evq_t *q, evq_timer_t *t, int64_t delay_ns,
+                            int64_t period_ns, uintptr_t token);
+
+/* Stops a timer. When it returns, the timer delivers no further event.
+ * Errors: EVQ_EINVAL (NULL), EVQ_ENOENT (not running on q). */
+EVQ_API int evq_timer_stop(evq_t *q, evq_timer_t *t);
+
+/* Reports whether the timer is running (1) or not (0). */
+EVQ_API int evq_timer_active(const evq_timer_t *t);
+
+/* ------------------------------------------------------------------------
+ * Sockets: the small portable surface the demo and tests need. Every socket
+ * made here is non-blocking and close-on-exec. Calls that take a queue use
+ * it only to re-arm an edge-mode registration when they hit would-block; q
+ * may be NULL for a socket that is not registered.
+ * ---------------------------------------------------------------------- */
+
+/* Listens on host:port (host NULL: 127.0.0.1; port 0: any). */
+EVQ_API int evq_tcp_listen(evq_fd_t *out, const char *host, uint16_t port,
+                           int backlog);
+
+/* Starts connecting to host:port; returns 0 when connected or under way.
+ * Wait for EVQ_WRITABLE, then evq_socket_error() gives the outcome. */
+EVQ_API int evq_tcp_connect(evq_fd_t *out, const char *host, uint16_t port);
+
+/* Accepts one connection. Errors: EVQ_EAGAIN when none is pending. */
+EVQ_API int evq_accept(evq_t *q, evq_fd_t listener, evq_fd_t *out);
+
+/* Reads up to len bytes: returns the count, 0 at end of stream,
+ * EVQ_EAGAIN, or another negative code. */
+EVQ_API ptrdiff_t evq_read(evq_t *q, evq_fd_t fd, void *buf, size_t len);
+
+/* Writes up to len bytes: returns the count written, EVQ_EAGAIN, EVQ_EPIPE,
+ * or another negative code. Never raises SIGPIPE. */
+EVQ_API ptrdiff_t evq_write(evq_t *q, evq_fd_t fd, const void *buf,
+                            size_t len);
+
+/* Makes a connected pair of stream sockets (socketpair(2) on POSIX,
+ * loopback TCP on Windows). */
+EVQ_API int evq_socketpair(evq_fd_t out[2]);
+
+/* The pending error of a socket (0 if none), as an EVQ_E* code. */
+EVQ_API int evq_socket_error(evq_fd_t fd);
+
+/* The local port a socket is bound to, or a negative code. */
+EVQ_API int evq_socket_port(evq_fd_t fd);
+
+/* Closes a socket made by these helpers (or any descriptor on POSIX). */
+EVQ_API int evq_close(evq_fd_t fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVQ_H */
