@@ -23,7 +23,7 @@
 typedef struct evq_reg {
   evq_fd_t fd;
   uint32_t id;        /* slot index */
-  uint32_t gen;       /* bumped at every reuse of the slot; 0 = free */
+  uint32_t gen;       /* changes at every free and reuse of the slot */
   uintptr_t token;
   uint32_t interests; /* EVQ_DIRECTIONS the caller asked for */
   uint32_t armed;     /* directions that may still report (edge/oneshot) */

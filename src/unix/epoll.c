@@ -1,0 +1,154 @@
+/* epoll backend (Linux). The kernel does edge, level and oneshot itself,
+ * so this file only translates flags. epoll_pwait2 gives nanosecond
+ * timeouts where the kernel has it (5.11+); older kernels fall back to
+ * epoll_wait with the timeout rounded up to milliseconds. */
+#define _GNU_SOURCE
+#include "unix.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAKE_KEY UINT64_MAX
+
+typedef struct epoll_state {
+  int epfd;
+  bool no_pwait2;
+  evq_wakefd_t wake;
+  struct epoll_event events[]; /* q->raw_cap of them */
+} epoll_state_t;
+
+static uint32_t to_epoll(const evq_reg_t *reg) {
+  uint32_t e = EPOLLRDHUP;
+  if (reg->interests & EVQ_READABLE) e |= EPOLLIN;
+  if (reg->interests & EVQ_WRITABLE) e |= EPOLLOUT;
+  if (reg->interests & EVQ_PRIORITY) e |= EPOLLPRI;
+  if (reg->mode == EVQ_EDGE) e |= EPOLLET;
+  if (reg->mode == EVQ_ONESHOT) e |= EPOLLONESHOT;
+  return e;
+}
+
+/* Hang-up and error make reads and writes return at once, so they also
+ * count as readable and writable (the core keeps only what was asked). */
+static uint32_t from_epoll(uint32_t e) {
+  uint32_t f = 0;
+  if (e & EPOLLIN) f |= EVQ_READABLE;
+  if (e & EPOLLOUT) f |= EVQ_WRITABLE;
+  if (e & EPOLLPRI) f |= EVQ_PRIORITY;
+  if (e & EPOLLRDHUP) f |= EVQ_READ_CLOSED;
+  if (e & EPOLLHUP)
+    f |= EVQ_READ_CLOSED | EVQ_WRITE_CLOSED | EVQ_READABLE | EVQ_WRITABLE;
+  if (e & EPOLLERR) f |= EVQ_ERROR | EVQ_READABLE | EVQ_WRITABLE;
+  return f;
+}
+
+static int ctl(evq_t *q, int op, evq_reg_t *reg) {
+  epoll_state_t *s = q->bdata;
+  struct epoll_event ev = {.events = to_epoll(reg),
+                           .data.u64 = evq_key(reg->id, reg->gen)};
+  if (epoll_ctl(s->epfd, op, reg->fd, &ev) == 0) return 0;
+  if (errno == ENOENT) return EVQ_EBADF; /* closed while registered */
+  return evq__from_errno(errno);
+}
+
+static int ep_add(evq_t *q, evq_reg_t *reg) {
+  return ctl(q, EPOLL_CTL_ADD, reg);
+}
+static int ep_modify(evq_t *q, evq_reg_t *reg) {
+  return ctl(q, EPOLL_CTL_MOD, reg);
+}
+static int ep_remove(evq_t *q, evq_reg_t *reg) {
+  epoll_state_t *s = q->bdata;
+  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, reg->fd, NULL) == 0
+             ? 0 : evq__from_errno(errno);
+}
+
+static int ep_init(evq_t *q) {
+  epoll_state_t *s = malloc(sizeof *s + sizeof s->events[0] * q->raw_cap);
+  if (!s) return EVQ_ENOMEM;
+  s->no_pwait2 = false;
+  s->epfd = epoll_create1(EPOLL_CLOEXEC);
+  int rc = s->epfd < 0 ? evq__from_errno(errno) : evq__wakefd_open(&s->wake);
+  if (rc == 0) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_KEY};
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wake.read_fd, &ev) != 0) {
+      rc = evq__from_errno(errno);
+      evq__wakefd_close(&s->wake);
+    }
+  }
+  if (rc != 0) {
+    if (s->epfd >= 0) close(s->epfd);
+    free(s);
+    return rc;
+  }
+  q->bdata = s;
+  return 0;
+}
+
+static void ep_destroy(evq_t *q) {
+  epoll_state_t *s = q->bdata;
+  evq__wakefd_close(&s->wake);
+  close(s->epfd);
+  free(s);
+}
+
+static int ep_syscall(epoll_state_t *s, int cap, int64_t timeout_ns) {
+#ifdef SYS_epoll_pwait2
+  if (!s->no_pwait2 && timeout_ns > 0) {
+    struct timespec ts = {.tv_sec = timeout_ns / 1000000000,
+                          .tv_nsec = timeout_ns % 1000000000};
+    long r = syscall(SYS_epoll_pwait2, s->epfd, s->events, cap, &ts, NULL, 0);
+    if (r >= 0 || errno != ENOSYS) return (int)r;
+    s->no_pwait2 = true;
+  }
+#endif
+  int ms = -1;
+  if (timeout_ns >= 0) {
+    int64_t up = (timeout_ns + 999999) / 1000000;
+    ms = up > INT_MAX ? INT_MAX : (int)up;
+  }
+  return epoll_wait(s->epfd, s->events, cap, ms);
+}
+
+static int ep_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
+                   bool *woken) {
+  epoll_state_t *s = q->bdata;
+  int r = ep_syscall(s, cap, timeout_ns);
+  if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
+  int n = 0;
+  for (int i = 0; i < r; i++) {
+    if (s->events[i].data.u64 == WAKE_KEY) {
+      evq__wakefd_drain(&s->wake);
+      *woken = true;
+      continue;
+    }
+    raw[n].key = s->events[i].data.u64;
+    raw[n].flags = from_epoll(s->events[i].events);
+    n++;
+  }
+  return n;
+}
+
+static void ep_kick(evq_t *q) {
+  epoll_state_t *s = q->bdata;
+  evq__wakefd_signal(&s->wake);
+}
+
+const evq_backend_ops_t evq__backend_epoll = {
+    .name = "epoll",
+    .emulates_modes = false,
+    .changes_need_kick = false,
+    .init = ep_init,
+    .destroy = ep_destroy,
+    .add = ep_add,
+    .modify = ep_modify,
+    .remove = ep_remove,
+    .update = NULL,
+    .prepare = NULL,
+    .poll = ep_poll,
+    .kick = ep_kick,
+};

@@ -1,0 +1,180 @@
+/* poll(2) backend: the portable fallback for any POSIX system.
+ *
+ * poll is level-triggered and stateless, so edge and oneshot are emulated:
+ * the core clears a registration's armed directions as it delivers them,
+ * and this file watches only armed directions. The waiter polls a private
+ * pollfd array that it rebuilds from the registry, under the queue lock,
+ * whenever a registration changed; other threads never touch that array,
+ * they mark it stale and kick the waiter. */
+#define _GNU_SOURCE
+#include "unix.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0 /* not Linux: hang-up still arrives as POLLHUP */
+#endif
+
+typedef struct poll_state {
+  evq_wakefd_t wake;
+  bool stale;
+  struct pollfd *pfd; /* [0] is the wake descriptor */
+  uint64_t *keys;     /* key of the registration behind pfd[i] */
+  uint32_t n, cap, next; /* next: where the scan starts, for fairness */
+} poll_state_t;
+
+static short to_poll(const evq_reg_t *reg) {
+  uint32_t watch = reg->mode == EVQ_LEVEL ? reg->interests : reg->armed;
+  short e = 0;
+  if (watch & EVQ_READABLE) e |= POLLIN | POLLRDHUP;
+  if (watch & EVQ_WRITABLE) e |= POLLOUT;
+  if (watch & EVQ_PRIORITY) e |= POLLPRI;
+  return e;
+}
+
+static uint32_t from_poll(short e) {
+  uint32_t f = 0;
+  if (e & POLLIN) f |= EVQ_READABLE;
+  if (e & POLLOUT) f |= EVQ_WRITABLE;
+  if (e & POLLPRI) f |= EVQ_PRIORITY;
+  if (e & POLLRDHUP) f |= EVQ_READ_CLOSED;
+  if (e & POLLHUP)
+    f |= EVQ_READ_CLOSED | EVQ_WRITE_CLOSED | EVQ_READABLE | EVQ_WRITABLE;
+  if (e & (POLLERR | POLLNVAL)) f |= EVQ_ERROR | EVQ_READABLE | EVQ_WRITABLE;
+  return f;
+}
+
+static int reserve(poll_state_t *s, uint32_t want) {
+  if (want <= s->cap) return 0;
+  uint32_t cap = s->cap * 2 > want ? s->cap * 2 : want;
+  struct pollfd *pfd = realloc(s->pfd, sizeof *pfd * cap);
+  if (!pfd) return EVQ_ENOMEM;
+  s->pfd = pfd;
+  uint64_t *keys = realloc(s->keys, sizeof *keys * cap);
+  if (!keys) return EVQ_ENOMEM;
+  s->keys = keys;
+  s->cap = cap;
+  return 0;
+}
+
+/* Registration calls reserve room up front so the rebuild in prepare(),
+ * on the waiter's path, never allocates. */
+static int pl_add(evq_t *q, evq_reg_t *reg) {
+  poll_state_t *s = q->bdata;
+  int rc = evq__check_fd(reg->fd);
+  if (rc == 0) rc = reserve(s, q->reg.count + 1);
+  s->stale = true;
+  return rc;
+}
+
+static int pl_modify(evq_t *q, evq_reg_t *reg) {
+  poll_state_t *s = q->bdata;
+  s->stale = true;
+  return evq__check_fd(reg->fd);
+}
+
+static int pl_remove(evq_t *q, evq_reg_t *reg) {
+  poll_state_t *s = q->bdata;
+  (void)reg;
+  s->stale = true;
+  return 0;
+}
+
+static void pl_update(evq_t *q, evq_reg_t *reg) {
+  poll_state_t *s = q->bdata;
+  (void)reg;
+  s->stale = true;
+}
+
+static void pl_prepare(evq_t *q) {
+  poll_state_t *s = q->bdata;
+  if (!s->stale) return;
+  uint32_t n = 1;
+  for (uint32_t id = 0; id < q->reg.nslots; id++) {
+    const evq_reg_t *reg = &q->reg.slots[id];
+    short events = reg->fd == EVQ_INVALID_FD ? 0 : to_poll(reg);
+    if (events == 0) continue;
+    s->pfd[n] = (struct pollfd){.fd = reg->fd, .events = events};
+    s->keys[n] = evq_key(reg->id, reg->gen);
+    n++;
+  }
+  s->n = n;
+  s->stale = false;
+}
+
+static int pl_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
+                   bool *woken) {
+  poll_state_t *s = q->bdata;
+  int ms = -1;
+  if (timeout_ns >= 0) {
+    int64_t up = (timeout_ns + 999999) / 1000000;
+    ms = up > INT_MAX ? INT_MAX : (int)up;
+  }
+  int r = poll(s->pfd, s->n, ms);
+  if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
+  if (s->pfd[0].revents) {
+    evq__wakefd_drain(&s->wake);
+    *woken = true;
+    r--;
+  }
+  uint32_t count = s->n - 1, start = count ? s->next % count : 0;
+  int n = 0;
+  for (uint32_t k = 0; k < count && r > 0 && n < cap; k++) {
+    uint32_t i = 1 + (start + k) % count;
+    if (!s->pfd[i].revents) continue;
+    r--;
+    raw[n].key = s->keys[i];
+    raw[n].flags = from_poll(s->pfd[i].revents);
+    n++;
+    s->next = (start + k + 1) % count;
+  }
+  return n;
+}
+
+static int pl_init(evq_t *q) {
+  poll_state_t *s = calloc(1, sizeof *s);
+  if (!s) return EVQ_ENOMEM;
+  int rc = reserve(s, 64);
+  if (rc == 0) rc = evq__wakefd_open(&s->wake);
+  if (rc != 0) {
+    free(s->pfd);
+    free(s->keys);
+    free(s);
+    return rc;
+  }
+  s->pfd[0] = (struct pollfd){.fd = s->wake.read_fd, .events = POLLIN};
+  s->n = 1;
+  q->bdata = s;
+  return 0;
+}
+
+static void pl_destroy(evq_t *q) {
+  poll_state_t *s = q->bdata;
+  evq__wakefd_close(&s->wake);
+  free(s->pfd);
+  free(s->keys);
+  free(s);
+}
+
+static void pl_kick(evq_t *q) {
+  poll_state_t *s = q->bdata;
+  evq__wakefd_signal(&s->wake);
+}
+
+const evq_backend_ops_t evq__backend_poll = {
+    .name = "poll",
+    .emulates_modes = true,
+    .changes_need_kick = true,
+    .init = pl_init,
+    .destroy = pl_destroy,
+    .add = pl_add,
+    .modify = pl_modify,
+    .remove = pl_remove,
+    .update = pl_update,
+    .prepare = pl_prepare,
+    .poll = pl_poll,
+    .kick = pl_kick,
+};

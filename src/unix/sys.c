@@ -1,0 +1,105 @@
+/* POSIX platform layer: locks, the monotonic clock, errno mapping and the
+ * wake descriptor. */
+#define _GNU_SOURCE
+#include "unix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+
+int evq__mutex_init(evq_mutex_t *m) {
+  return pthread_mutex_init(m, NULL) == 0 ? 0 : EVQ_ENOMEM;
+}
+void evq__mutex_free(evq_mutex_t *m) { pthread_mutex_destroy(m); }
+void evq__mutex_lock(evq_mutex_t *m) { pthread_mutex_lock(m); }
+void evq__mutex_unlock(evq_mutex_t *m) { pthread_mutex_unlock(m); }
+
+const char *evq__getenv(const char *name) { return getenv(name); }
+
+int64_t evq_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int evq__from_errno(int err) {
+  switch (err) {
+  case 0: return 0;
+  case EINVAL: return EVQ_EINVAL;
+  case ENOMEM: case ENOBUFS: return EVQ_ENOMEM;
+  case EBADF: case ENOTSOCK: return EVQ_EBADF;
+  case EEXIST: return EVQ_EEXIST;
+  case ENOENT: return EVQ_ENOENT;
+#if EWOULDBLOCK != EAGAIN
+  case EWOULDBLOCK:
+#endif
+  case EAGAIN: case EINPROGRESS: return EVQ_EAGAIN;
+  case EBUSY: return EVQ_EBUSY;
+  case EPERM: case ENOSYS: case EOPNOTSUPP: return EVQ_ENOTSUP;
+  case EMFILE: case ENFILE: return EVQ_EMFILE;
+  case ECONNREFUSED: return EVQ_ECONNREFUSED;
+  case ECONNRESET: case ECONNABORTED: return EVQ_ECONNRESET;
+  case EPIPE: return EVQ_EPIPE;
+  case EADDRINUSE: return EVQ_EADDRINUSE;
+  case ENOTCONN: return EVQ_ENOTCONN;
+  case ETIMEDOUT: return EVQ_ETIMEDOUT;
+  case EADDRNOTAVAIL: return EVQ_EADDRNOTAVAIL;
+  default: return EVQ_EIO;
+  }
+}
+
+int evq__check_fd(int fd) {
+  return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? 0 : EVQ_EBADF;
+}
+
+#ifdef __linux__
+int evq__wakefd_open(evq_wakefd_t *w) {
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return evq__from_errno(errno);
+  w->read_fd = w->write_fd = fd;
+  return 0;
+}
+#else
+int evq__wakefd_open(evq_wakefd_t *w) {
+  int p[2];
+  if (pipe(p) != 0) return evq__from_errno(errno);
+  for (int i = 0; i < 2; i++) {
+    fcntl(p[i], F_SETFD, FD_CLOEXEC);
+    fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK);
+  }
+  w->read_fd = p[0];
+  w->write_fd = p[1];
+  return 0;
+}
+#endif
+
+void evq__wakefd_close(evq_wakefd_t *w) {
+  if (w->write_fd != w->read_fd) close(w->write_fd);
+  close(w->read_fd);
+  w->read_fd = w->write_fd = -1;
+}
+
+/* An 8-byte write suits both an eventfd (which needs exactly 8) and a
+ * pipe. A full pipe or a saturated eventfd means a wake is already
+ * pending, so EAGAIN is fine to ignore. errno is preserved for signal
+ * handlers. */
+void evq__wakefd_signal(const evq_wakefd_t *w) {
+  int saved = errno;
+  uint64_t one = 1;
+  ssize_t r;
+  do r = write(w->write_fd, &one, sizeof one);
+  while (r < 0 && errno == EINTR);
+  errno = saved;
+}
+
+void evq__wakefd_drain(const evq_wakefd_t *w) {
+  uint64_t buf[16];
+  ssize_t r;
+  do r = read(w->read_fd, buf, sizeof buf);
+  while (r == (ssize_t)sizeof buf || (r < 0 && errno == EINTR));
+}
