@@ -1,0 +1,71 @@
+/* Peer close, half-close and hang-up are reported the same everywhere. */
+#include "harness.h"
+
+static void expect_closed(evq_mode_t mode) {
+  evq_t *q = tq_queue();
+  evq_fd_t p[2];
+  tq_pair(p);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, mode, 3));
+  tq_send(p[1], 5);
+  CHECK_OK(evq_close(p[1]));
+  evq_event_t ev[8];
+  uint32_t seen = 0;
+  int64_t end = evq_now() + 5000 * MS;
+  while (!(seen & EVQ_READ_CLOSED) && evq_now() < end) {
+    int n = tq_wait(q, ev, 8, 100 * MS);
+    for (int i = 0; i < n; i++) {
+      CHECK_EQ(ev[i].token, 3);
+      seen |= ev[i].flags;
+    }
+    if (mode == EVQ_ONESHOT && n)
+      CHECK_OK(evq_modify(q, p[0], EVQ_READABLE, mode, 3));
+    if (mode == EVQ_EDGE) tq_drain(q, p[0]);
+  }
+  CHECK(seen & EVQ_READABLE);
+  CHECK(seen & EVQ_READ_CLOSED);
+  char c;
+  while (evq_read(q, p[0], &c, 1) == 1) {
+  }
+  CHECK_EQ(evq_read(q, p[0], &c, 1), 0); /* end of stream after the data */
+  CHECK_OK(evq_deregister(q, p[0]));
+  evq_close(p[0]);
+  evq_free(q);
+}
+
+TEST(peer_close_level) { expect_closed(EVQ_LEVEL); }
+TEST(peer_close_edge) { expect_closed(EVQ_EDGE); }
+TEST(peer_close_oneshot) { expect_closed(EVQ_ONESHOT); }
+
+/* TCP half-close: the peer shuts down writing; we see read-closed, and
+ * can still write to it. */
+TEST(tcp_half_close) {
+  evq_t *q = tq_queue();
+  evq_fd_t l, c, s;
+  CHECK_OK(evq_tcp_listen(&l, NULL, 0, 16));
+  int port = evq_socket_port(l);
+  CHECK(port > 0);
+  CHECK_OK(evq_tcp_connect(&c, NULL, (uint16_t)port));
+  CHECK_OK(evq_register(q, l, EVQ_READABLE, EVQ_LEVEL, 1));
+  evq_event_t ev[8];
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+  CHECK_OK(evq_accept(q, l, &s));
+  CHECK_OK(evq_register(q, s, EVQ_READABLE, EVQ_EDGE, 2));
+  CHECK_OK(evq_register(q, c, EVQ_WRITABLE, EVQ_ONESHOT, 3));
+  CHECK(tq_count_events(q, 3, 100 * MS, NULL) == 1);
+  CHECK_EQ(evq_socket_error(c), 0);
+  CHECK_OK(evq_deregister(q, c));
+  CHECK_OK(tq_shutdown_write(c));
+  uint32_t seen = 0;
+  int64_t end = evq_now() + 5000 * MS;
+  while (!(seen & EVQ_READ_CLOSED) && evq_now() < end)
+    tq_count_events(q, 2, 20 * MS, &seen);
+  CHECK(seen & EVQ_READ_CLOSED);
+  CHECK(!(seen & EVQ_WRITE_CLOSED));
+  CHECK_EQ(evq_write(q, s, "hi", 2), 2);
+  CHECK_OK(evq_deregister(q, s));
+  CHECK_OK(evq_deregister(q, l));
+  evq_close(s);
+  evq_close(c);
+  evq_close(l);
+  evq_free(q);
+}

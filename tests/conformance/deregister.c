@@ -1,0 +1,89 @@
+/* After evq_deregister returns, nothing for that registration arrives:
+ * not an event the kernel already had ready, and not when the descriptor
+ * number is closed and reused by a new registration. */
+#include "harness.h"
+
+TEST(nothing_after_deregister) {
+  evq_t *q = tq_queue();
+  evq_fd_t p[2];
+  tq_pair(p);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 9));
+  tq_send(p[1], 1);
+  evq_event_t ev[8];
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+  CHECK_OK(evq_deregister(q, p[0]));
+  CHECK_EQ(tq_wait(q, ev, 8, 30 * MS), 0);
+  tq_send(p[1], 1);
+  CHECK_EQ(tq_wait(q, ev, 8, 30 * MS), 0);
+  CHECK_EQ(evq_deregister(q, p[0]), EVQ_ENOENT);
+  evq_close(p[0]);
+  evq_close(p[1]);
+  evq_free(q);
+}
+
+/* Two descriptors ready in the same batch; we take one event, deregister
+ * the other, close it and reuse its number for a new, idle registration:
+ * neither the old nor the new token may appear. */
+TEST(same_batch_close_reuse) {
+  evq_t *q = tq_queue();
+  evq_fd_t a[2], b[2];
+  tq_pair(a);
+  tq_pair(b);
+  CHECK_OK(evq_register(q, a[0], EVQ_READABLE, EVQ_LEVEL, 100));
+  CHECK_OK(evq_register(q, b[0], EVQ_READABLE, EVQ_LEVEL, 200));
+  tq_send(a[1], 1);
+  tq_send(b[1], 1);
+  tq_sleep_ms(10);
+  evq_event_t ev[8];
+  CHECK_EQ(tq_wait(q, ev, 1, 5000 * MS), 1);
+  uintptr_t other = ev[0].token == 100 ? 200 : 100;
+  evq_fd_t *victim = other == 100 ? a : b;
+  evq_fd_t keep = other == 100 ? b[0] : a[0];
+  evq_fd_t old_number = victim[0];
+  CHECK_OK(evq_deregister(q, victim[0]));
+  CHECK_OK(evq_deregister(q, keep));
+  evq_close(victim[0]);
+  evq_close(victim[1]);
+  evq_fd_t n[2];
+  tq_pair(n);
+#ifndef _WIN32
+  CHECK_EQ(n[0], old_number); /* lowest free number is reused on POSIX */
+#endif
+  (void)old_number;
+  CHECK_OK(evq_register(q, n[0], EVQ_READABLE, EVQ_LEVEL, 300));
+  CHECK_EQ(tq_wait(q, ev, 8, 50 * MS), 0);
+  tq_send(n[1], 1);
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 300);
+  CHECK_OK(evq_deregister(q, n[0]));
+  evq_close(n[0]);
+  evq_close(n[1]);
+  evq_close(keep);
+  evq_close(other == 100 ? b[1] : a[1]);
+  evq_free(q);
+}
+
+/* A descriptor closed while registered can still be deregistered, and
+ * its number then registered again. */
+TEST(close_then_deregister) {
+  evq_t *q = tq_queue();
+  evq_fd_t p[2];
+  tq_pair(p);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_EDGE, 1));
+  evq_fd_t number = p[0];
+  evq_close(p[0]);
+  CHECK_OK(evq_deregister(q, number));
+  evq_event_t ev[8];
+  CHECK_EQ(tq_wait(q, ev, 8, 20 * MS), 0);
+  evq_fd_t n[2];
+  tq_pair(n);
+  CHECK_OK(evq_register(q, n[0], EVQ_READABLE, EVQ_EDGE, 2));
+  tq_send(n[1], 1);
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_OK(evq_deregister(q, n[0]));
+  evq_close(n[0]);
+  evq_close(n[1]);
+  evq_close(p[1]);
+  evq_free(q);
+}

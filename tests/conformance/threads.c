@@ -1,0 +1,126 @@
+/* Changes made by other threads reach a waiter blocked forever. */
+#include "harness.h"
+
+#include <stdatomic.h>
+
+typedef struct {
+  evq_t *q;
+  evq_fd_t p[2];
+  int step;
+} ctx_t;
+
+static void act_later(void *arg) {
+  ctx_t *c = arg;
+  tq_sleep_ms(30);
+  switch (c->step) {
+  case 0: CHECK_OK(evq_register(c->q, c->p[0], EVQ_WRITABLE, EVQ_EDGE, 11)); break;
+  case 1: CHECK_OK(evq_modify(c->q, c->p[0], EVQ_WRITABLE, EVQ_LEVEL, 12)); break;
+  case 2: /* had it stayed registered, the data would report first */
+    CHECK_OK(evq_deregister(c->q, c->p[0]));
+    tq_send(c->p[1], 1);
+    tq_sleep_ms(20);
+    CHECK_OK(evq_wake(c->q));
+    break;
+  }
+}
+
+static evq_event_t wait_during(ctx_t *c, int step) {
+  c->step = step;
+  tq_thread_t *t = tq_thread_start(act_later, c);
+  evq_event_t ev[4];
+  int n = tq_wait(c->q, ev, 4, EVQ_FOREVER);
+  CHECK_EQ(n, 1);
+  tq_thread_join(t);
+  return ev[0];
+}
+
+TEST(changes_from_other_thread) {
+  ctx_t c = {.q = tq_queue()};
+  tq_pair(c.p);
+  evq_event_t e = wait_during(&c, 0);
+  CHECK_EQ(e.token, 11);
+  CHECK(e.flags & EVQ_WRITABLE);
+  /* Readable-only now, so the next wait blocks until the modify. */
+  CHECK_OK(evq_modify(c.q, c.p[0], EVQ_READABLE, EVQ_LEVEL, 10));
+  e = wait_during(&c, 1);
+  CHECK_EQ(e.token, 12);
+  CHECK_OK(evq_modify(c.q, c.p[0], EVQ_READABLE, EVQ_LEVEL, 13));
+  e = wait_during(&c, 2);
+  CHECK_EQ(e.token, WAKE_TOKEN);
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(c.q, ev, 4, 20 * MS), 0);
+  evq_close(c.p[0]);
+  evq_close(c.p[1]);
+  evq_free(c.q);
+}
+
+static void wait_in_thread(void *arg) {
+  ctx_t *c = arg;
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(c->q, ev, 4, EVQ_FOREVER), 1);
+  CHECK_EQ(ev[0].token, WAKE_TOKEN);
+}
+
+/* One waiter per queue: a second one is refused, not undefined. */
+TEST(second_waiter_busy) {
+  ctx_t c = {.q = tq_queue()};
+  tq_thread_t *t = tq_thread_start(wait_in_thread, &c);
+  evq_event_t ev[4];
+  int rc = 0;
+  for (int i = 0; i < 500 && rc != EVQ_EBUSY; i++) {
+    tq_sleep_ms(2);
+    rc = evq_wait(c.q, ev, 4, 0);
+    CHECK(rc == 0 || rc == EVQ_EBUSY);
+  }
+  CHECK_EQ(rc, EVQ_EBUSY);
+  CHECK_OK(evq_wake(c.q));
+  tq_thread_join(t);
+  evq_free(c.q);
+}
+
+enum { CHURN_FDS = 16, CHURN_ROUNDS = 2000 };
+
+typedef struct {
+  evq_t *q;
+  evq_fd_t fds[CHURN_FDS][2];
+  atomic_int done;
+} churn_t;
+
+/* Registers and deregisters always-writable sockets with fresh tokens. */
+static void churner(void *arg) {
+  churn_t *c = arg;
+  for (int r = 0; r < CHURN_ROUNDS; r++) {
+    int i = r % CHURN_FDS;
+    uintptr_t token = 1000 + (uintptr_t)r;
+    CHECK_OK(evq_register(c->q, c->fds[i][0], EVQ_WRITABLE, EVQ_LEVEL, token));
+    CHECK_OK(evq_deregister(c->q, c->fds[i][0]));
+  }
+  atomic_store(&c->done, 1);
+  CHECK_OK(evq_wake(c->q));
+}
+
+/* Registration churn from another thread while one waits: every event
+ * names a real token, and once all are deregistered nothing arrives. */
+TEST(deregister_concurrent) {
+  static churn_t c;
+  c.q = tq_queue();
+  atomic_store(&c.done, 0);
+  for (int i = 0; i < CHURN_FDS; i++) tq_pair(c.fds[i]);
+  tq_thread_t *t = tq_thread_start(churner, &c);
+  evq_event_t ev[32];
+  while (!atomic_load(&c.done)) {
+    int n = tq_wait(c.q, ev, 32, 5000 * MS);
+    for (int i = 0; i < n; i++)
+      CHECK(ev[i].token == WAKE_TOKEN ||
+            (ev[i].token >= 1000 && ev[i].token < 1000 + CHURN_ROUNDS));
+  }
+  tq_thread_join(t);
+  int n = tq_wait(c.q, ev, 32, 0);
+  for (int i = 0; i < n; i++) CHECK_EQ(ev[i].token, WAKE_TOKEN);
+  CHECK_EQ(tq_wait(c.q, ev, 32, 20 * MS), 0);
+  for (int i = 0; i < CHURN_FDS; i++) {
+    evq_close(c.fds[i][0]);
+    evq_close(c.fds[i][1]);
+  }
+  evq_free(c.q);
+}

@@ -1,0 +1,199 @@
+/* Runs one conformance case: `conformance <case> [backend]`. */
+#define _POSIX_C_SOURCE 200809L
+#include "harness.h"
+
+#include <string.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <windows.h>
+#else
+#include <pthread.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <time.h>
+#endif
+
+#define TEST_ENTRY(name) void test_##name(void);
+#define UNIT_ENTRY(name) void unit_##name(void);
+#include "cases.inc"
+#undef TEST_ENTRY
+#undef UNIT_ENTRY
+
+static const struct {
+  const char *name;
+  void (*fn)(void);
+  int per_backend;
+} cases[] = {
+#define TEST_ENTRY(name) {#name, test_##name, 1},
+#define UNIT_ENTRY(name) {#name, unit_##name, 0},
+#include "cases.inc"
+};
+
+const char *tq_backend;
+
+void tq_fail(const char *file, int line, const char *what, int kind,
+             long long a, long long b) {
+  fprintf(stderr, "%s:%d: [%s] check failed: %s", file, line,
+          tq_backend ? tq_backend : "-", what);
+  if (kind == 1) fprintf(stderr, " (%lld vs %lld)", a, b);
+  if (kind == 2) fprintf(stderr, " returned %lld: %s", a, evq_strerror((int)a));
+  fputc('\n', stderr);
+  fflush(stderr);
+  abort();
+}
+
+evq_t *tq_queue(void) {
+  evq_options_t o = {.backend = tq_backend, .wake_token = WAKE_TOKEN};
+  evq_t *q = NULL;
+  CHECK_OK(evq_create(&q, &o));
+  CHECK(q != NULL);
+  if (tq_backend) CHECK(strcmp(evq_backend(q), tq_backend) == 0);
+  return q;
+}
+
+void tq_pair(evq_fd_t fds[2]) { CHECK_OK(evq_socketpair(fds)); }
+
+void tq_send(evq_fd_t fd, size_t n) {
+  char buf[4096];
+  memset(buf, 'x', sizeof buf);
+  while (n > 0) {
+    ptrdiff_t w = evq_write(NULL, fd, buf, n < sizeof buf ? n : sizeof buf);
+    if (w == EVQ_EAGAIN) {
+      tq_sleep_ms(1);
+      continue;
+    }
+    CHECK_OK(w);
+    n -= (size_t)w;
+  }
+}
+
+size_t tq_drain(evq_t *q, evq_fd_t fd) {
+  char buf[65536];
+  size_t total = 0;
+  for (;;) {
+    ptrdiff_t r = evq_read(q, fd, buf, sizeof buf);
+    if (r == EVQ_EAGAIN || r == 0) return total;
+    CHECK_OK(r);
+    total += (size_t)r;
+  }
+}
+
+int tq_wait(evq_t *q, evq_event_t *ev, int cap, int64_t timeout_ns) {
+  int n = evq_wait(q, ev, cap, timeout_ns);
+  CHECK_OK(n);
+  CHECK(n <= cap);
+  return n;
+}
+
+int tq_find(const evq_event_t *ev, int n, uintptr_t token) {
+  for (int i = 0; i < n; i++)
+    if (ev[i].token == token) return i;
+  return -1;
+}
+
+int tq_count_events(evq_t *q, uintptr_t token, int64_t timeout_ns,
+                    uint32_t *flags_seen) {
+  evq_event_t ev[64];
+  int count = 0;
+  int64_t end = evq_now() + timeout_ns;
+  for (int64_t left; (left = end - evq_now()) > 0;) {
+    int n = tq_wait(q, ev, 64, left);
+    for (int i = 0; i < n; i++)
+      if (ev[i].token == token) {
+        count++;
+        if (flags_seen) *flags_seen |= ev[i].flags;
+      }
+  }
+  return count;
+}
+
+#ifdef _WIN32
+void tq_sleep_ms(int ms) { Sleep((DWORD)ms); }
+int tq_setenv(const char *name, const char *value) {
+  return _putenv_s(name, value);
+}
+int tq_shutdown_write(evq_fd_t fd) { return shutdown(fd, SD_SEND); }
+
+struct tq_thread {
+  HANDLE h;
+  void (*fn)(void *);
+  void *arg;
+};
+static DWORD WINAPI thread_main(LPVOID p) {
+  tq_thread_t *t = p;
+  t->fn(t->arg);
+  return 0;
+}
+tq_thread_t *tq_thread_start(void (*fn)(void *), void *arg) {
+  tq_thread_t *t = malloc(sizeof *t);
+  CHECK(t != NULL);
+  t->fn = fn;
+  t->arg = arg;
+  t->h = CreateThread(NULL, 0, thread_main, t, 0, NULL);
+  CHECK(t->h != NULL);
+  return t;
+}
+void tq_thread_join(tq_thread_t *t) {
+  WaitForSingleObject(t->h, INFINITE);
+  CloseHandle(t->h);
+  free(t);
+}
+#else
+int tq_setenv(const char *name, const char *value) {
+  return setenv(name, value, 1);
+}
+int tq_shutdown_write(evq_fd_t fd) { return shutdown(fd, SHUT_WR); }
+void tq_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+struct tq_thread {
+  pthread_t id;
+  void (*fn)(void *);
+  void *arg;
+};
+static void *thread_main(void *p) {
+  tq_thread_t *t = p;
+  t->fn(t->arg);
+  return NULL;
+}
+tq_thread_t *tq_thread_start(void (*fn)(void *), void *arg) {
+  tq_thread_t *t = malloc(sizeof *t);
+  CHECK(t != NULL);
+  t->fn = fn;
+  t->arg = arg;
+  CHECK(pthread_create(&t->id, NULL, thread_main, t) == 0);
+  return t;
+}
+void tq_thread_join(tq_thread_t *t) {
+  CHECK(pthread_join(t->id, NULL) == 0);
+  free(t);
+}
+#endif
+
+int main(int argc, char **argv) {
+#ifndef _WIN32
+  signal(SIGPIPE, SIG_IGN);
+#endif
+  if (argc < 2) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+      printf("%s %s\n", cases[i].per_backend ? "test" : "unit", cases[i].name);
+    return 0;
+  }
+  tq_backend = argc > 2 ? argv[2] : NULL;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (strcmp(cases[i].name, argv[1]) != 0) continue;
+    if (cases[i].per_backend && !tq_backend) {
+      fprintf(stderr, "%s needs a backend argument\n", argv[1]);
+      return 2;
+    }
+    cases[i].fn();
+    printf("ok %s%s%s\n", argv[1], tq_backend ? "." : "",
+           tq_backend ? tq_backend : "");
+    return 0;
+  }
+  fprintf(stderr, "no case named %s\n", argv[1]);
+  return 2;
+}

@@ -1,0 +1,69 @@
+/* The conformance harness: TEST(name) is a case that runs once per
+ * backend, UNIT(name) one that runs once. A failed CHECK prints where and
+ * why and ends the process (each case is its own process under ctest). */
+#ifndef EVQ_HARNESS_H
+#define EVQ_HARNESS_H
+
+#include "evq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TEST(name) void test_##name(void); void test_##name(void)
+#define UNIT(name) void unit_##name(void); void unit_##name(void)
+
+/* Backend under test, from the command line. */
+extern const char *tq_backend;
+
+#define CHECK(cond)                                                         \
+  do {                                                                      \
+    if (!(cond)) tq_fail(__FILE__, __LINE__, #cond, 0, 0, 0);               \
+  } while (0)
+
+#define CHECK_EQ(a, b)                                                      \
+  do {                                                                      \
+    long long a_ = (long long)(a), b_ = (long long)(b);                     \
+    if (a_ != b_) tq_fail(__FILE__, __LINE__, #a " == " #b, 1, a_, b_);     \
+  } while (0)
+
+/* Asserts an evq call succeeded, printing the evq error otherwise. */
+#define CHECK_OK(call)                                                      \
+  do {                                                                      \
+    long long r_ = (long long)(call);                                       \
+    if (r_ < 0) tq_fail(__FILE__, __LINE__, #call, 2, r_, 0);               \
+  } while (0)
+
+void tq_fail(const char *file, int line, const char *what, int kind,
+             long long a, long long b);
+
+#define WAKE_TOKEN ((uintptr_t)0x57A4E)
+#define MS ((int64_t)1000000)
+
+/* A queue on the backend under test, wake token WAKE_TOKEN. */
+evq_t *tq_queue(void);
+/* A connected stream pair. */
+void tq_pair(evq_fd_t fds[2]);
+/* Writes n bytes of 'x' (all of them) to fd. */
+void tq_send(evq_fd_t fd, size_t n);
+/* Reads until would-block (through evq_read so edge mode re-arms);
+ * returns bytes read. */
+size_t tq_drain(evq_t *q, evq_fd_t fd);
+/* Waits once; returns count, failing the test on error. */
+int tq_wait(evq_t *q, evq_event_t *ev, int cap, int64_t timeout_ns);
+/* Index of the first event with this token, or -1. */
+int tq_find(const evq_event_t *ev, int n, uintptr_t token);
+/* Events with this token over waits totalling about timeout_ns. */
+int tq_count_events(evq_t *q, uintptr_t token, int64_t timeout_ns,
+                    uint32_t *flags_seen);
+void tq_sleep_ms(int ms);
+/* Portable setenv and shutdown(SHUT_WR); 0 on success. */
+int tq_setenv(const char *name, const char *value);
+int tq_shutdown_write(evq_fd_t fd);
+
+
+
+/* Threads, so cases stay portable to Windows. */
+typedef struct tq_thread tq_thread_t;
+tq_thread_t *tq_thread_start(void (*fn)(void *), void *arg);
+void tq_thread_join(tq_thread_t *t);
+#endif

@@ -1,0 +1,125 @@
+#define _POSIX_C_SOURCE 200809L
+/* Cases that only mean something on POSIX (listed in docs/windows.md). */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Every descriptor evq opens is close-on-exec. */
+TEST(descriptors_cloexec) {
+  char before[4096];
+  memset(before, 0, sizeof before);
+  for (int fd = 0; fd < 4096; fd++) before[fd] = fcntl(fd, F_GETFD) != -1;
+  evq_t *q = tq_queue();
+  evq_fd_t p[2], l;
+  tq_pair(p);
+  CHECK_OK(evq_tcp_listen(&l, NULL, 0, 1));
+  int checked = 0;
+  for (int fd = 0; fd < 4096; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags == -1 || before[fd]) continue;
+    CHECK(flags & FD_CLOEXEC);
+    checked++;
+  }
+  CHECK(checked >= 4); /* the queue's own, the pair and the listener */
+  evq_close(p[0]);
+  evq_close(p[1]);
+  evq_close(l);
+  evq_free(q);
+}
+
+static atomic_int signals_seen;
+static evq_t *signal_queue;
+static atomic_int wake_from_handler;
+
+static void on_signal(int sig) {
+  (void)sig;
+  atomic_fetch_add(&signals_seen, 1);
+  if (atomic_load(&wake_from_handler)) evq_wake(signal_queue);
+}
+
+static void *pester(void *arg) {
+  pthread_t target = *(pthread_t *)arg;
+  for (int i = 0; i < 20; i++) {
+    tq_sleep_ms(5);
+    pthread_kill(target, SIGUSR1);
+  }
+  return NULL;
+}
+
+/* EINTR policy: signals do not end a wait (it resumes with the time that
+ * is left and still never returns early); a handler that wants the wait to
+ * return calls evq_wake(), which is async-signal-safe. */
+TEST(eintr_resumes_and_handler_wakes) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal; /* no SA_RESTART: syscalls see EINTR */
+  CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+  signal_queue = tq_queue();
+  pthread_t self = pthread_self(), th;
+  CHECK(pthread_create(&th, NULL, pester, &self) == 0);
+  evq_event_t ev[4];
+  int64_t start = evq_now();
+  CHECK_EQ(tq_wait(signal_queue, ev, 4, 200 * MS), 0);
+  CHECK(evq_now() - start >= 200 * MS);
+  CHECK(pthread_join(th, NULL) == 0);
+  CHECK(atomic_load(&signals_seen) > 0);
+
+  atomic_store(&wake_from_handler, 1);
+  CHECK(pthread_create(&th, NULL, pester, &self) == 0);
+  CHECK_EQ(tq_wait(signal_queue, ev, 4, EVQ_FOREVER), 1);
+  CHECK_EQ(ev[0].token, WAKE_TOKEN);
+  CHECK(pthread_join(th, NULL) == 0);
+  evq_free(signal_queue);
+}
+
+/* A regular file: epoll cannot poll it (EVQ_ENOTSUP); poll reports it
+ * always ready. Either way the answer is documented, not a crash. */
+TEST(regular_file) {
+  evq_t *q = tq_queue();
+  char path[] = "/tmp/evq-regular-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  unlink(path);
+  int rc = evq_register(q, fd, EVQ_READABLE, EVQ_LEVEL, 1);
+  if (strcmp(tq_backend, "epoll") == 0) {
+    CHECK_EQ(rc, EVQ_ENOTSUP);
+  } else {
+    CHECK_OK(rc);
+    evq_event_t ev[2];
+    CHECK_EQ(tq_wait(q, ev, 2, 5000 * MS), 1);
+    CHECK(ev[0].flags & EVQ_READABLE);
+    CHECK_OK(evq_deregister(q, fd));
+  }
+  close(fd);
+  evq_free(q);
+}
+
+/* Pipes work as well as sockets, and hang-up of the write end reports. */
+TEST(pipe_hangup) {
+  evq_t *q = tq_queue();
+  int p[2];
+  CHECK(pipe(p) == 0);
+  CHECK(fcntl(p[0], F_SETFL, O_NONBLOCK) == 0);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_EDGE, 5));
+  CHECK(write(p[1], "ab", 2) == 2);
+  evq_event_t ev[2];
+  CHECK_EQ(tq_wait(q, ev, 2, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 5);
+  CHECK_EQ(tq_drain(q, p[0]), 2);
+  close(p[1]);
+  CHECK_EQ(tq_wait(q, ev, 2, 5000 * MS), 1);
+  CHECK(ev[0].flags & EVQ_READ_CLOSED);
+  CHECK(ev[0].flags & EVQ_READABLE);
+  CHECK_OK(evq_deregister(q, p[0]));
+  close(p[0]);
+  evq_free(q);
+}
