@@ -83,10 +83,11 @@ static int pl_remove(evq_t *q, evq_reg_t *reg) {
   return 0;
 }
 
+/* Level registrations always watch all their interests, so a delivery
+ * changes nothing; edge and oneshot ones changed their armed set. */
 static void pl_update(evq_t *q, evq_reg_t *reg) {
   poll_state_t *s = q->bdata;
-  (void)reg;
-  s->stale = true;
+  if (reg->mode != EVQ_LEVEL) s->stale = true;
 }
 
 static void pl_prepare(evq_t *q) {
