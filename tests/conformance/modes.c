@@ -137,3 +137,20 @@ TEST(interests_and_modify) {
   CHECK_EQ(tq_count_events(q, 8, 30 * MS, NULL), 0);
   teardown(q, p);
 }
+
+/* Edge with the caller's own I/O (evq_read with no queue stands for a raw
+ * read): after would-block, evq_rearm makes the next data report. */
+TEST(edge_rearm_own_io) {
+  evq_t *q;
+  evq_fd_t p[2];
+  setup(&q, p, EVQ_READABLE, EVQ_EDGE);
+  evq_event_t ev[8];
+  for (int round = 0; round < 3; round++) {
+    tq_send(p[1], 10);
+    CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+    CHECK_EQ(tq_drain(NULL, p[0]), 10);
+    CHECK_OK(evq_rearm(q, p[0], EVQ_READABLE));
+    CHECK_EQ(tq_wait(q, ev, 8, 0), 0);
+  }
+  teardown(q, p);
+}
