@@ -23,6 +23,26 @@ static int64_t add_sat(int64_t a, int64_t b) {
   return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
+/* A timer's owner is read without the owning queue's lock (by
+ * evq_timer_active, and by a start on another queue), so it is accessed
+ * atomically; the heap links are only touched under the owner's lock. */
+static evq_t *owner_of(const evq_timer_t *t) {
+  return atomic_load_explicit((_Atomic(evq_t *) *)&t->owner,
+                              memory_order_acquire);
+}
+
+static void set_owner(evq_timer_t *t, evq_t *q) {
+  atomic_store_explicit((_Atomic(evq_t *) *)&t->owner, q,
+                        memory_order_release);
+}
+
+/* Claims an idle timer for q; fails if another queue got it first. */
+static bool claim(evq_timer_t *t, evq_t *q) {
+  evq_t *idle = NULL;
+  return atomic_compare_exchange_strong((_Atomic(evq_t *) *)&t->owner,
+                                        &idle, q);
+}
+
 /* ---- lifecycle --------------------------------------------------------- */
 
 static const evq_backend_ops_t *find_backend(const char *name) {
@@ -81,7 +101,7 @@ void evq_free(evq_t *q) {
   while (q->timers.root) {
     evq_timer_t *t = q->timers.root;
     evq__timers_remove(&q->timers, t);
-    t->owner = NULL;
+    set_owner(t, NULL);
   }
   q->ops->destroy(q);
   evq__registry_free(&q->reg);
@@ -201,18 +221,21 @@ void evq_timer_init(evq_timer_t *t) {
   if (t) memset(t, 0, sizeof *t);
 }
 
-int evq_timer_active(const evq_timer_t *t) { return t && t->owner != NULL; }
+int evq_timer_active(const evq_timer_t *t) {
+  return t && owner_of(t) != NULL;
+}
 
 int evq_timer_start(evq_t *q, evq_timer_t *t, int64_t delay_ns,
                     int64_t period_ns, uintptr_t token) {
   if (!q || !t || delay_ns < 0 || period_ns < 0) return EVQ_EINVAL;
   int rc = 0;
   evq__mutex_lock(&q->lock);
-  if (t->owner && t->owner != q) {
+  /* Under q's lock, owned by q means in q's heap. */
+  bool running = owner_of(t) == q;
+  if (!running && !claim(t, q)) {
     rc = EVQ_EBUSY;
   } else {
-    if (t->owner) evq__timers_remove(&q->timers, t);
-    t->owner = q;
+    if (running) evq__timers_remove(&q->timers, t); /* restart */
     t->deadline = add_sat(evq_now(), delay_ns);
     t->period = period_ns;
     t->token = token;
@@ -227,9 +250,9 @@ int evq_timer_stop(evq_t *q, evq_timer_t *t) {
   if (!q || !t) return EVQ_EINVAL;
   int rc = EVQ_ENOENT;
   evq__mutex_lock(&q->lock);
-  if (t->owner == q) {
+  if (owner_of(t) == q) {
     evq__timers_remove(&q->timers, t);
-    t->owner = NULL;
+    set_owner(t, NULL);
     rc = 0;
   }
   evq__mutex_unlock(&q->lock);
@@ -248,17 +271,18 @@ static int expire_timers(evq_t *q, evq_event_t *out, int cap, int64_t now) {
     if (t->period > 0) {
       uint64_t missed = (uint64_t)(now - t->deadline) / (uint64_t)t->period;
       count += missed;
-      int64_t step = (int64_t)(missed + 1) * t->period;
-      if (missed + 1 > (uint64_t)(INT64_MAX / t->period)) step = INT64_MAX;
+      int64_t step = missed + 1 > (uint64_t)(INT64_MAX / t->period)
+                         ? INT64_MAX
+                         : (int64_t)(missed + 1) * t->period;
       t->deadline = add_sat(t->deadline, step);
       evq__timers_insert(&q->timers, t);
-    } else {
-      t->owner = NULL;
     }
     out[n].token = t->token;
     out[n].flags = EVQ_TIMER;
     out[n].data = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
     n++;
+    /* Released last: once idle, another thread may start it anywhere. */
+    if (t->period == 0) set_owner(t, NULL);
   }
   return n;
 }
@@ -277,11 +301,13 @@ static int translate(evq_t *q, const evq_raw_t *raw, int count,
     uint32_t flags = raw[i].flags & (reg->interests | ~EVQ_DIRECTIONS);
     flags &= EVQ_RESULTS;
     if (emulated && reg->mode != EVQ_LEVEL) {
-      if (reg->armed == 0) continue;
-      flags &= reg->armed | ~EVQ_DIRECTIONS;
-      uint32_t dirs = flags & EVQ_DIRECTIONS;
-      reg->armed = reg->mode == EVQ_ONESHOT || dirs == 0 ? 0
-                                                         : reg->armed & ~dirs;
+      /* Only a delivered armed direction disarms: a raw event for
+       * directions no longer armed (the caller modified the registration
+       * while the kernel reported) must not silence the new ones. */
+      uint32_t dirs = flags & reg->armed & EVQ_DIRECTIONS;
+      flags = dirs ? dirs | (flags & ~EVQ_DIRECTIONS) : 0;
+      if (dirs)
+        reg->armed = reg->mode == EVQ_ONESHOT ? 0 : reg->armed & ~dirs;
     }
     if (emulated) q->ops->update(q, reg);
     if (flags == 0) continue;

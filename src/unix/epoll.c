@@ -22,9 +22,11 @@ typedef struct epoll_state {
   struct epoll_event events[]; /* q->raw_cap of them */
 } epoll_state_t;
 
+/* Half-close (RDHUP) is asked for with READABLE only, as the poll backend
+ * does: a write-only registration must not spin on a peer's shutdown. */
 static uint32_t to_epoll(const evq_reg_t *reg) {
-  uint32_t e = EPOLLRDHUP;
-  if (reg->interests & EVQ_READABLE) e |= EPOLLIN;
+  uint32_t e = 0;
+  if (reg->interests & EVQ_READABLE) e |= EPOLLIN | EPOLLRDHUP;
   if (reg->interests & EVQ_WRITABLE) e |= EPOLLOUT;
   if (reg->interests & EVQ_PRIORITY) e |= EPOLLPRI;
   if (reg->mode == EVQ_EDGE) e |= EPOLLET;

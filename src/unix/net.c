@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -120,17 +122,36 @@ ptrdiff_t evq_read(evq_t *q, evq_fd_t fd, void *buf, size_t len) {
   return rc;
 }
 
-/* send() with MSG_NOSIGNAL keeps SIGPIPE away; non-sockets fall back to
- * write(). */
+/* write() for non-sockets (pipes), which have no MSG_NOSIGNAL: SIGPIPE is
+ * blocked for the call, and one it raised is consumed before unblocking,
+ * unless one was already pending for someone else. */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t len) {
+  sigset_t pipe_only, old, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE);
+  ssize_t r;
+  do r = write(fd, buf, len);
+  while (r < 0 && errno == EINTR);
+  int err = errno;
+  if (r < 0 && err == EPIPE && !was_pending) {
+    int sig;
+    sigwait(&pipe_only, &sig);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = err;
+  return r;
+}
+
+/* send() with MSG_NOSIGNAL keeps SIGPIPE away from sockets. */
 ptrdiff_t evq_write(evq_t *q, evq_fd_t fd, const void *buf, size_t len) {
   if (!buf && len) return EVQ_EINVAL;
   ssize_t r;
   do r = send(fd, buf, len, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
-  if (r < 0 && errno == ENOTSOCK) {
-    do r = write(fd, buf, len);
-    while (r < 0 && errno == EINTR);
-  }
+  if (r < 0 && errno == ENOTSOCK) r = write_nosigpipe(fd, buf, len);
   if (r >= 0) return r;
   int rc = evq__from_errno(errno);
   if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);

@@ -21,9 +21,15 @@
 typedef struct poll_state {
   evq_wakefd_t wake;
   bool stale;
-  struct pollfd *pfd; /* [0] is the wake descriptor */
+  struct pollfd *pfd; /* [0] is the wake descriptor; the waiter's alone */
   uint64_t *keys;     /* key of the registration behind pfd[i] */
   uint32_t n, cap, next; /* next: where the scan starts, for fairness */
+  /* Room for growth, made by registering threads and swapped in by the
+   * waiter in prepare(): the arrays above may be inside poll() right now,
+   * so no other thread may move them. */
+  struct pollfd *spare_pfd;
+  uint64_t *spare_keys;
+  uint32_t spare_cap;
 } poll_state_t;
 
 static short to_poll(const evq_reg_t *reg) {
@@ -47,17 +53,32 @@ static uint32_t from_poll(short e) {
   return f;
 }
 
+/* Under the lock: makes sure the next rebuild has room for want entries,
+ * allocating into the spare arrays (never the live ones). */
 static int reserve(poll_state_t *s, uint32_t want) {
-  if (want <= s->cap) return 0;
+  if (want <= s->cap || want <= s->spare_cap) return 0;
   uint32_t cap = s->cap * 2 > want ? s->cap * 2 : want;
-  struct pollfd *pfd = realloc(s->pfd, sizeof *pfd * cap);
+  struct pollfd *pfd = realloc(s->spare_pfd, sizeof *pfd * cap);
   if (!pfd) return EVQ_ENOMEM;
-  s->pfd = pfd;
-  uint64_t *keys = realloc(s->keys, sizeof *keys * cap);
+  s->spare_pfd = pfd;
+  uint64_t *keys = realloc(s->spare_keys, sizeof *keys * cap);
   if (!keys) return EVQ_ENOMEM;
-  s->keys = keys;
-  s->cap = cap;
+  s->spare_keys = keys;
+  s->spare_cap = cap;
   return 0;
+}
+
+/* Waiter only, under the lock, outside poll(): adopt grown arrays. */
+static void adopt_spare(poll_state_t *s) {
+  if (!s->spare_cap) return;
+  free(s->pfd);
+  free(s->keys);
+  s->pfd = s->spare_pfd;
+  s->keys = s->spare_keys;
+  s->cap = s->spare_cap;
+  s->spare_pfd = NULL;
+  s->spare_keys = NULL;
+  s->spare_cap = 0;
 }
 
 /* Registration calls reserve room up front so the rebuild in prepare(),
@@ -93,6 +114,7 @@ static void pl_update(evq_t *q, evq_reg_t *reg) {
 static void pl_prepare(evq_t *q) {
   poll_state_t *s = q->bdata;
   if (!s->stale) return;
+  adopt_spare(s);
   uint32_t n = 1;
   for (uint32_t id = 0; id < q->reg.nslots; id++) {
     const evq_reg_t *reg = &q->reg.slots[id];
@@ -139,6 +161,7 @@ static int pl_init(evq_t *q) {
   poll_state_t *s = calloc(1, sizeof *s);
   if (!s) return EVQ_ENOMEM;
   int rc = reserve(s, 64);
+  adopt_spare(s);
   if (rc == 0) rc = evq__wakefd_open(&s->wake);
   if (rc != 0) {
     free(s->pfd);
@@ -157,6 +180,8 @@ static void pl_destroy(evq_t *q) {
   evq__wakefd_close(&s->wake);
   free(s->pfd);
   free(s->keys);
+  free(s->spare_pfd);
+  free(s->spare_keys);
   free(s);
 }
 

@@ -69,3 +69,23 @@ TEST(tcp_half_close) {
   evq_close(l);
   evq_free(q);
 }
+
+/* A write-only registration is not told about the peer's half-close
+ * (it can still write): no event while the send buffer is full, on any
+ * backend, rather than a spin on one and silence on another. */
+TEST(write_only_ignores_half_close) {
+  evq_t *q = tq_queue();
+  evq_fd_t p[2];
+  tq_pair(p);
+  static char buf[65536];
+  while (evq_write(NULL, p[0], buf, sizeof buf) > 0) {
+  }
+  CHECK_OK(evq_register(q, p[0], EVQ_WRITABLE, EVQ_LEVEL, 1));
+  CHECK_OK(tq_shutdown_write(p[1]));
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(q, ev, 4, 30 * MS), 0);
+  CHECK_OK(evq_deregister(q, p[0]));
+  evq_close(p[0]);
+  evq_close(p[1]);
+  evq_free(q);
+}

@@ -124,3 +124,83 @@ TEST(deregister_concurrent) {
   }
   evq_free(c.q);
 }
+
+enum { MANY = 300 };
+
+typedef struct {
+  evq_t *q;
+  evq_fd_t p[MANY][2];
+} many_t;
+
+static void register_many(void *arg) {
+  many_t *m = arg;
+  tq_sleep_ms(20);
+  for (int i = 0; i < MANY; i++)
+    CHECK_OK(evq_register(m->q, m->p[i][0], EVQ_READABLE, EVQ_LEVEL,
+                          (uintptr_t)(500 + i)));
+  tq_send(m->p[MANY - 1][1], 1);
+}
+
+/* Registrations that outgrow the backend's tables while a waiter is
+ * blocked: the waiter's tables must not move under it, and the last one
+ * registered still reports. */
+TEST(register_many_while_waiting) {
+  static many_t m;
+  m.q = tq_queue();
+  for (int i = 0; i < MANY; i++) tq_pair(m.p[i]);
+  tq_thread_t *t = tq_thread_start(register_many, &m);
+  evq_event_t ev[4];
+  int n = tq_wait(m.q, ev, 4, EVQ_FOREVER);
+  CHECK_EQ(n, 1);
+  CHECK_EQ(ev[0].token, 500 + MANY - 1);
+  tq_thread_join(t);
+  for (int i = 0; i < MANY; i++) {
+    CHECK_OK(evq_deregister(m.q, m.p[i][0]));
+    evq_close(m.p[i][0]);
+    evq_close(m.p[i][1]);
+  }
+  evq_free(m.q);
+}
+
+typedef struct {
+  evq_t *q;
+  atomic_int writable, stop;
+} race_t;
+
+static void race_waiter(void *arg) {
+  race_t *r = arg;
+  evq_event_t ev[8];
+  while (!atomic_load(&r->stop)) {
+    int n = tq_wait(r->q, ev, 8, 20 * MS);
+    for (int i = 0; i < n; i++)
+      if (ev[i].flags & EVQ_WRITABLE) atomic_store(&r->writable, 1);
+  }
+}
+
+/* A modify that lands while the kernel is reporting the old interests
+ * must not lose the new ones (edge and oneshot re-arm on modify). */
+static void modify_races_report(evq_mode_t mode) {
+  race_t r = {.q = tq_queue()};
+  tq_thread_t *t = tq_thread_start(race_waiter, &r);
+  for (int round = 0; round < 60; round++) {
+    evq_fd_t p[2];
+    tq_pair(p);
+    atomic_store(&r.writable, 0);
+    CHECK_OK(evq_register(r.q, p[0], EVQ_READABLE, mode, 1));
+    tq_sleep_ms(2);
+    tq_send(p[1], 1);
+    CHECK_OK(evq_modify(r.q, p[0], EVQ_WRITABLE, mode, 1));
+    for (int k = 0; k < 5000 && !atomic_load(&r.writable); k++) tq_sleep_ms(1);
+    CHECK(atomic_load(&r.writable));
+    CHECK_OK(evq_deregister(r.q, p[0]));
+    evq_close(p[0]);
+    evq_close(p[1]);
+  }
+  atomic_store(&r.stop, 1);
+  CHECK_OK(evq_wake(r.q));
+  tq_thread_join(t);
+  evq_free(r.q);
+}
+
+TEST(modify_races_report_edge) { modify_races_report(EVQ_EDGE); }
+TEST(modify_races_report_oneshot) { modify_races_report(EVQ_ONESHOT); }

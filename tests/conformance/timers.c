@@ -153,3 +153,35 @@ TEST(wait_timeout_not_early) {
   }
   evq_free(q);
 }
+
+typedef struct {
+  evq_timer_t *t;
+  atomic_int stop;
+} peek_t;
+
+static void peek_active(void *arg) {
+  peek_t *p = arg;
+  while (!atomic_load(&p->stop)) {
+    int a = evq_timer_active(p->t);
+    CHECK(a == 0 || a == 1);
+  }
+}
+
+/* evq_timer_active may be asked from any thread while the waiter fires
+ * and restarts the timer (a data race before; TSan checks it). */
+TEST(timer_active_from_other_thread) {
+  evq_t *q = tq_queue();
+  evq_timer_t t;
+  evq_timer_init(&t);
+  peek_t p = {.t = &t};
+  tq_thread_t *th = tq_thread_start(peek_active, &p);
+  evq_event_t ev[4];
+  for (int i = 0; i < 200; i++) {
+    CHECK_OK(evq_timer_start(q, &t, 1000, 0, 1));
+    CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+    CHECK(!evq_timer_active(&t));
+  }
+  atomic_store(&p.stop, 1);
+  tq_thread_join(th);
+  evq_free(q);
+}

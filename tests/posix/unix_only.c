@@ -123,3 +123,21 @@ TEST(pipe_hangup) {
   close(p[0]);
   evq_free(q);
 }
+
+/* evq_write never raises SIGPIPE, on sockets or pipes, even when the
+ * process leaves SIGPIPE at its default (fatal) disposition. */
+TEST(write_never_sigpipe) {
+  signal(SIGPIPE, SIG_DFL);
+  int p[2];
+  CHECK(pipe(p) == 0);
+  close(p[0]);
+  CHECK_EQ(evq_write(NULL, p[1], "x", 1), EVQ_EPIPE);
+  close(p[1]);
+  evq_fd_t s[2];
+  tq_pair(s);
+  evq_close(s[1]);
+  ptrdiff_t w = evq_write(NULL, s[0], "x", 1);
+  CHECK(w == EVQ_EPIPE || w == EVQ_ECONNRESET);
+  evq_close(s[0]);
+  signal(SIGPIPE, SIG_IGN);
+}
