@@ -115,6 +115,7 @@ static void pl_prepare(evq_t *q) {
   poll_state_t *s = q->bdata;
   if (!s->stale) return;
   adopt_spare(s);
+  s->pfd[0] = (struct pollfd){.fd = s->wake.read_fd, .events = POLLIN};
   uint32_t n = 1;
   for (uint32_t id = 0; id < q->reg.nslots; id++) {
     const evq_reg_t *reg = &q->reg.slots[id];
@@ -169,8 +170,7 @@ static int pl_init(evq_t *q) {
     free(s);
     return rc;
   }
-  s->pfd[0] = (struct pollfd){.fd = s->wake.read_fd, .events = POLLIN};
-  s->n = 1;
+  s->stale = true; /* the first prepare() writes the wake entry */
   q->bdata = s;
   return 0;
 }
