@@ -29,7 +29,7 @@ test-unix: build
 test: test-unix
 	@if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && \
 	    { command -v wine >/dev/null 2>&1 || command -v wine64 >/dev/null 2>&1; } && \
-	    [ -d src/win ]; then \
+	    [ -f cmake/mingw-w64-x86_64.cmake ]; then \
 	  $(MAKE) --no-print-directory test-windows; \
 	else \
 	  echo "make test: Windows leg NOT run (needs gcc-mingw-w64-x86-64 and wine; see docs/windows.md)"; \
