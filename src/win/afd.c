@@ -78,6 +78,12 @@ static int not_a_socket(SOCKET s) {
  * select() can find a handle to wait on, then unwrap one layer at a time.
  * The hop limit guards against a provider that answers with itself. */
 int evq__afd_base_socket(SOCKET s, SOCKET *base) {
+  /* SIO_BASE_HANDLE alone does not prove s is a live socket: wine answers
+   * it for any handle value, closed ones included. */
+  int type, len = sizeof type;
+  if (getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0)
+    return WSAGetLastError() == WSAENOTSOCK ? not_a_socket(s)
+                                            : evq__from_win32(WSAGetLastError());
   for (int hop = 0; hop < 8; hop++) {
     SOCKET b = socket_ioctl(s, SIO_BASE_HANDLE);
     if (b != INVALID_SOCKET) {

@@ -61,10 +61,12 @@ typedef struct sock {
   uint32_t id, gen;   /* the registration, as a key (regs move) */
   uint32_t dirs;      /* EVQ directions to watch */
   ULONG polled;       /* AFD events of the poll in flight */
+  uint8_t mode;       /* evq_mode_t of the registration */
   uint8_t state;      /* IDLE, PENDING or CANCELLING */
   bool dirty;         /* on the dirty list */
   bool deleted;       /* deregistered: free once idle */
   bool closed;        /* handle gone (closed under us): nothing to poll */
+  bool rd_closed;     /* end of stream (or reset) has been reported */
 } sock_t;
 
 typedef struct iocp {
@@ -166,13 +168,29 @@ static int sock_submit(iocp_t *b, sock_t *s, ULONG events) {
   return 0;
 }
 
+/* The AFD events s needs watched. Once end of stream has been reported, an
+ * edge registration has nothing left to learn from the read side (no data
+ * can follow a FIN), so a re-arm after reading EOF reports nothing new. */
+static ULONG sock_want(const sock_t *s) {
+  if (s->deleted) return 0;
+  uint32_t dirs = s->dirs;
+  if (s->rd_closed && s->mode == EVQ_EDGE) dirs &= ~(uint32_t)EVQ_READABLE;
+  return evq__afd_events(dirs);
+}
+
 /* Makes the kernel watch what s wants: keeps a poll in flight that covers
  * it (a wider one costs at most one completion that reports nothing),
  * cancels one that does not (the cancellation's packet brings s back here
- * via the dirty list), or submits a new one. */
-static void sock_sync(iocp_t *b, sock_t *s) {
+ * via the dirty list), or submits a new one.
+ *
+ * A new poll is submitted at once only if the waiter is blocked (now):
+ * otherwise it waits for prepare(), just before the next wait. An AFD poll
+ * reports the socket as it is when the poll completes, so one submitted
+ * while the caller is still handling the last batch (reading the data that
+ * made it ready) would report readiness that is gone by the next wait. */
+static void sock_sync(iocp_t *b, sock_t *s, bool now) {
   if (s->state == CANCELLING || s->closed) return;
-  ULONG want = s->deleted ? 0 : evq__afd_events(s->dirs);
+  ULONG want = sock_want(s);
   if (s->state == PENDING) {
     if (want != 0 && (want & ~s->polled) == 0) return;
     evq__afd_cancel(s->group->afd, &s->poll);
@@ -180,6 +198,10 @@ static void sock_sync(iocp_t *b, sock_t *s) {
     return;
   }
   if (want == 0) return;
+  if (!now) {
+    mark_dirty(b, s);
+    return;
+  }
   int rc = sock_submit(b, s, want);
   if (rc == EVQ_EBADF)
     s->closed = true; /* closed while registered: wait for deregister */
@@ -190,6 +212,7 @@ static void sock_sync(iocp_t *b, sock_t *s) {
 /* A packet for s was dequeued: its poll is over. Returns the EVQ flags to
  * report (0 for none). */
 static uint32_t sock_complete(iocp_t *b, sock_t *s) {
+  bool cancelled = s->state == CANCELLING;
   b->in_flight--;
   s->state = IDLE;
   if (s->deleted) {
@@ -200,8 +223,11 @@ static uint32_t sock_complete(iocp_t *b, sock_t *s) {
    * dirty list catches everything else (cancellations, events the core
    * drops) before the next wait. */
   mark_dirty(b, s);
+  /* A poll we cancelled may have finished first; its result is for a set
+   * of events no longer wanted, and the fresh poll will see the same
+   * readiness if it still holds. */
   NTSTATUS st = s->poll.iosb.Status;
-  if (st == EVQ_STATUS_CANCELLED) return 0;
+  if (cancelled || st == EVQ_STATUS_CANCELLED) return 0;
   if (st < 0) {
     if (st == EVQ_STATUS_INVALID_HANDLE) s->closed = true;
     return s->closed ? 0 : EVQ_ERROR;
@@ -212,10 +238,16 @@ static uint32_t sock_complete(iocp_t *b, sock_t *s) {
     s->closed = true; /* like epoll: a closed descriptor reports nothing */
     return 0;
   }
+  if (events & (AFD_POLL_DISCONNECT | AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL))
+    s->rd_closed = true;
   return evq__afd_results(events);
 }
 
 /* ---- backend operations --------------------------------------------------- */
+
+/* Whether the waiting thread is (about to be) blocked in poll(). The core
+ * changes this only under q->lock, which every caller here holds. */
+static bool waiter_blocked(evq_t *q) { return atomic_load(&q->sleeping) != 0; }
 
 static int iocp_init(evq_t *q) {
   int rc = evq__winsock_init(); /* WSAIoctl needs it for base handles */
@@ -237,6 +269,19 @@ static int iocp_init(evq_t *q) {
   }
   list_init(&b->groups);
   list_init(&b->socks);
+  /* The first AFD handle is opened now, not at the first registration: a
+   * handle opened then could take the number of a socket the caller has
+   * just closed, and under wine an AFD handle even passes for a socket, so
+   * registering that stale number would wrongly succeed. */
+  group_t *g;
+  rc = group_acquire(b, &g);
+  if (rc != 0) {
+    CloseHandle(b->port);
+    free(b->entries);
+    free(b);
+    return rc;
+  }
+  g->users--; /* held by no sock: group_release keeps the last group */
   q->bdata = b;
   return 0;
 }
@@ -298,14 +343,10 @@ static int iocp_add(evq_t *q, evq_reg_t *reg) {
   s->id = reg->id;
   s->gen = reg->gen;
   s->dirs = reg_dirs(reg);
-  rc = sock_submit(b, s, evq__afd_events(s->dirs));
-  if (rc != 0) {
-    group_release(b, s->group);
-    free(s);
-    return rc;
-  }
+  s->mode = reg->mode;
   list_push_back(&b->socks, &s->link);
   reg->bdata = (uintptr_t)s;
+  sock_sync(b, s, waiter_blocked(q));
   return 0;
 }
 
@@ -314,7 +355,8 @@ static int iocp_modify(evq_t *q, evq_reg_t *reg) {
   if (reg->interests & EVQ_PRIORITY) return EVQ_ENOTSUP;
   if (s->closed) return EVQ_EBADF;
   s->dirs = reg_dirs(reg);
-  sock_sync(q->bdata, s);
+  s->mode = reg->mode;
+  sock_sync(q->bdata, s, waiter_blocked(q));
   return 0;
 }
 
@@ -326,7 +368,7 @@ static int iocp_remove(evq_t *q, evq_reg_t *reg) {
   if (s->state == IDLE && !s->dirty)
     sock_free(b, s);
   else
-    sock_sync(b, s); /* cancels a poll in flight; its packet frees s */
+    sock_sync(b, s, false); /* cancels a poll in flight; its packet frees s */
   return 0;
 }
 
@@ -334,7 +376,7 @@ static void iocp_update(evq_t *q, evq_reg_t *reg) {
   sock_t *s = (sock_t *)reg->bdata;
   if (!s) return;
   s->dirs = reg_dirs(reg);
-  sock_sync(q->bdata, s);
+  sock_sync(q->bdata, s, waiter_blocked(q));
 }
 
 static void iocp_prepare(evq_t *q) {
@@ -347,7 +389,7 @@ static void iocp_prepare(evq_t *q) {
     if (s->deleted && s->state == IDLE)
       sock_free(b, s);
     else
-      sock_sync(b, s);
+      sock_sync(b, s, true);
     s = next;
   }
 }

@@ -112,7 +112,16 @@ static int clamp_len(size_t len) { return len > INT_MAX ? INT_MAX : (int)len; }
 ptrdiff_t evq_read(evq_t *q, evq_fd_t fd, void *buf, size_t len) {
   if (!buf && len) return EVQ_EINVAL;
   int r = recv((SOCKET)fd, buf, clamp_len(len), 0);
-  if (r >= 0) return r;
+  if (r > 0) return r;
+  /* End of stream is the read side's last word, so it re-arms edge mode
+   * like would-block: if the peer's shutdown has not been reported yet
+   * (wine reports it only once the data before it has been read), the
+   * next wait reports EVQ_READ_CLOSED; if it has, the backend watches the
+   * read side no more and nothing repeats. */
+  if (r == 0) {
+    if (len > 0) evq__io_blocked(q, fd, EVQ_READABLE);
+    return 0;
+  }
   int err = WSAGetLastError();
   if (err == WSAESHUTDOWN) return 0; /* we shut down reading: POSIX gives EOF */
   int rc = evq__from_win32(err);
