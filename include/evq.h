@@ -97,7 +97,9 @@ enum evq_flag {
   EVQ_PRIORITY = 1u << 2,     /* out-of-band data; epoll and poll only */
   /* Results only. */
   EVQ_ERROR = 1u << 3,        /* the descriptor has a pending error */
-  EVQ_READ_CLOSED = 1u << 4,  /* the peer will send nothing more */
+  EVQ_READ_CLOSED = 1u << 4,  /* the peer will send nothing more; some
+                                 kernels report it only once the data
+                                 sent before the close has been read */
   EVQ_WRITE_CLOSED = 1u << 5, /* writing can no longer succeed */
   /* Kinds of event that are not descriptor readiness. */
   EVQ_TIMER = 1u << 8,        /* a timer expired; data = expirations */
@@ -170,7 +172,8 @@ EVQ_API int evq_backends(const char **names, int cap);
  * interests is a non-empty set of EVQ_READABLE, EVQ_WRITABLE, EVQ_PRIORITY.
  * EVQ_ERROR, EVQ_READ_CLOSED and EVQ_WRITE_CLOSED are reported without
  * being asked for. Deregister a descriptor before closing it: evq cannot see
- * a close, and a closed descriptor stays in evq's table until deregistered.
+ * a close, and a closed descriptor stays in evq's table (reporting nothing)
+ * until deregistered.
  * ---------------------------------------------------------------------- */
 
 /* Starts watching fd. Errors: EVQ_EINVAL (NULL queue, empty or unknown

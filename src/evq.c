@@ -336,7 +336,8 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     evq__mutex_lock(&q->lock);
     /* The clock is read only when a timer or a deadline needs it. */
     int64_t now = q->timers.root || deadline >= 0 ? evq_now() : 0;
-    int n = q->timers.root ? expire_timers(q, ev, cap, now) : 0;
+    int timers = q->timers.root ? expire_timers(q, ev, cap, now) : 0;
+    int n = timers;
     if (n < cap) n += take_wake(q, ev + n);
     int64_t until = deadline;
     evq_timer_t *first = evq__timers_min(&q->timers);
@@ -356,7 +357,9 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     atomic_store(&q->sleeping, 0);
     q->sleep_until = -1;
     if (r > 0) n += translate(q, q->raw, r, ev + n);
-    if (n < cap && q->timers.root)
+    /* Timers that came due while we slept; not when this round already
+     * collected some, or a short period could report twice in a batch. */
+    if (timers == 0 && n < cap && q->timers.root)
       n += expire_timers(q, ev + n, cap - n, evq_now());
     if (n < cap) n += take_wake(q, ev + n);
     evq__mutex_unlock(&q->lock);

@@ -129,7 +129,9 @@ struct evq {
   uint32_t raw_cap;
   uintptr_t wake_token;
   atomic_int waiting;      /* a thread is inside evq_wait() */
-  atomic_int sleeping;     /* that thread is (about to be) blocked in poll */
+  atomic_int sleeping;     /* that thread is (about to be) blocked in poll;
+                              backends may read it under the lock (IOCP
+                              submits at once only when it is set) */
   atomic_int wake_pending; /* evq_wake() called, event not yet delivered */
   atomic_int kick_pending; /* a kick is in flight */
   int64_t sleep_until;     /* deadline the sleeping waiter uses; -1 none */

@@ -24,6 +24,7 @@ typedef struct poll_state {
   struct pollfd *pfd; /* [0] is the wake descriptor; the waiter's alone */
   uint64_t *keys;     /* key of the registration behind pfd[i] */
   uint32_t n, cap, next; /* next: where the scan starts, for fairness */
+  bool saw_closed;       /* poll() met POLLNVAL: see pl_prepare */
   /* Room for growth, made by registering threads and swapped in by the
    * waiter in prepare(): the arrays above may be inside poll() right now,
    * so no other thread may move them. */
@@ -31,6 +32,9 @@ typedef struct poll_state {
   uint64_t *spare_keys;
   uint32_t spare_cap;
 } poll_state_t;
+
+/* reg->bdata: a registration whose descriptor was closed under it. */
+#define CLOSED_UNDER_US 1
 
 static short to_poll(const evq_reg_t *reg) {
   uint32_t watch = reg->mode == EVQ_LEVEL ? reg->interests : reg->armed;
@@ -49,7 +53,7 @@ static uint32_t from_poll(short e) {
   if (e & POLLRDHUP) f |= EVQ_READ_CLOSED;
   if (e & POLLHUP)
     f |= EVQ_READ_CLOSED | EVQ_WRITE_CLOSED | EVQ_READABLE | EVQ_WRITABLE;
-  if (e & (POLLERR | POLLNVAL)) f |= EVQ_ERROR | EVQ_READABLE | EVQ_WRITABLE;
+  if (e & POLLERR) f |= EVQ_ERROR | EVQ_READABLE | EVQ_WRITABLE;
   return f;
 }
 
@@ -94,7 +98,22 @@ static int pl_add(evq_t *q, evq_reg_t *reg) {
 static int pl_modify(evq_t *q, evq_reg_t *reg) {
   poll_state_t *s = q->bdata;
   s->stale = true;
+  reg->bdata = 0;
   return evq__check_fd(reg->fd);
+}
+
+/* A descriptor closed while registered makes poll() return POLLNVAL at
+ * once, every time. epoll and IOCP simply stop reporting such a
+ * descriptor, so poll does the same: the waiter marks it here, under the
+ * lock, and the rebuild leaves it out until modify or re-registration. */
+static void forget_closed(evq_t *q, poll_state_t *s) {
+  for (uint32_t i = 1; i < s->n; i++) {
+    if (s->pfd[i].fd >= 0) continue;
+    evq_reg_t *reg = evq__registry_get(&q->reg, s->keys[i]);
+    if (reg) reg->bdata = CLOSED_UNDER_US;
+  }
+  s->saw_closed = false;
+  s->stale = true;
 }
 
 static int pl_remove(evq_t *q, evq_reg_t *reg) {
@@ -113,13 +132,15 @@ static void pl_update(evq_t *q, evq_reg_t *reg) {
 
 static void pl_prepare(evq_t *q) {
   poll_state_t *s = q->bdata;
+  if (s->saw_closed) forget_closed(q, s);
   if (!s->stale) return;
   adopt_spare(s);
   s->pfd[0] = (struct pollfd){.fd = s->wake.read_fd, .events = POLLIN};
   uint32_t n = 1;
   for (uint32_t id = 0; id < q->reg.nslots; id++) {
     const evq_reg_t *reg = &q->reg.slots[id];
-    short events = reg->fd == EVQ_INVALID_FD ? 0 : to_poll(reg);
+    short events = reg->fd == EVQ_INVALID_FD || reg->bdata == CLOSED_UNDER_US
+                       ? 0 : to_poll(reg);
     if (events == 0) continue;
     s->pfd[n] = (struct pollfd){.fd = reg->fd, .events = events};
     s->keys[n] = evq_key(reg->id, reg->gen);
@@ -150,6 +171,11 @@ static int pl_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
     uint32_t i = 1 + (start + k) % count;
     if (!s->pfd[i].revents) continue;
     r--;
+    if (s->pfd[i].revents & POLLNVAL) {
+      s->pfd[i].fd = -1; /* poll() skips it from now on */
+      s->saw_closed = true;
+      continue;
+    }
     raw[n].key = s->keys[i];
     raw[n].flags = from_poll(s->pfd[i].revents);
     n++;

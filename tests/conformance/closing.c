@@ -19,7 +19,10 @@ static void expect_closed(evq_mode_t mode) {
     }
     if (mode == EVQ_ONESHOT && n)
       CHECK_OK(evq_modify(q, p[0], EVQ_READABLE, mode, 3));
-    if (mode == EVQ_EDGE) tq_drain(q, p[0]);
+    /* Read what arrives: the contract is that READ_CLOSED is reported at
+     * the latest once the data before the close has been read (wine's
+     * AFD reports it only then; Linux reports it with the data). */
+    if (mode == EVQ_EDGE || n) tq_drain(q, p[0]);
   }
   CHECK(seen & EVQ_READABLE);
   CHECK(seen & EVQ_READ_CLOSED);
