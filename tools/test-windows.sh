@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD_WIN:-build-win}
 export WINEDEBUG=${WINEDEBUG:--all}
-export WINEPREFIX=${WINEPREFIX:-$HOME/.wine-evq}
+export WINEPREFIX=${WINEPREFIX:-${HOME:-/tmp}/.wine-evq}
 WINE=$(command -v wine64 || command -v wine)
 if [ ! -d "$WINEPREFIX" ]; then
   echo "test-windows: creating wine prefix $WINEPREFIX"
