@@ -1,0 +1,61 @@
+/* http "hello" server, libuv: uv_tcp_t streams, one static read buffer,
+ * responses written with uv_try_write. */
+#define LIB "libuv"
+#include "../common.h"
+#include <uv.h>
+
+typedef struct conn {
+  uv_tcp_t h;
+  unsigned char st;
+} conn_t;
+
+static char buf[16384], out[BENCH_HTTP_OUT_MAX];
+static uv_loop_t *loop;
+
+static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b) {
+  (void)h; (void)sz;
+  *b = uv_buf_init(buf, sizeof buf);
+}
+
+static void close_cb(uv_handle_t *h) { free(h); }
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  conn_t *c = (conn_t *)s;
+  if (n > 0) {
+    size_t len = bench_http_fill(out, bench_http_requests(&c->st, b->base, (size_t)n));
+    uv_buf_t o = uv_buf_init(out, (unsigned)len);
+    if (len == 0 || uv_try_write(s, &o, 1) == (int)len) return;
+  } else if (n == 0)
+    return;
+  uv_close((uv_handle_t *)s, close_cb);
+}
+
+static void conn_cb(uv_stream_t *server, int status) {
+  if (status < 0) return;
+  conn_t *c = calloc(1, sizeof *c);
+  uv_tcp_init(loop, &c->h);
+  if (uv_accept(server, (uv_stream_t *)&c->h) != 0) {
+    uv_close((uv_handle_t *)&c->h, close_cb);
+    return;
+  }
+  uv_tcp_nodelay(&c->h, 1);
+  uv_read_start((uv_stream_t *)&c->h, alloc_cb, read_cb);
+}
+
+int main(int argc, char **argv) {
+  bench_args(argc, argv);
+  bench_fd_limit();
+  signal(SIGPIPE, SIG_IGN);
+  loop = uv_default_loop();
+  uv_tcp_t server;
+  uv_tcp_init(loop, &server);
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", (int)bench_arg("port", 0), &a);
+  if (uv_tcp_bind(&server, (const struct sockaddr *)&a, 0) != 0) bench_die("bind");
+  if (uv_listen((uv_stream_t *)&server, 1024, conn_cb) != 0) bench_die("listen");
+  int len = sizeof a;
+  uv_tcp_getsockname(&server, (struct sockaddr *)&a, &len);
+  bench_announce_port(ntohs(a.sin_port));
+  uv_run(loop, UV_RUN_DEFAULT);
+  return 0;
+}
