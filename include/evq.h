@@ -233,7 +233,8 @@ typedef struct evq_timer {
   /* Private to evq; zero it with evq_timer_init() before first use. */
   struct evq_timer *child, *next, *prev;
   evq_t *owner;
-  int64_t deadline;
+  int64_t deadline; /* heap key: a lower bound of due */
+  int64_t due;      /* when it really expires */
   int64_t period;
   uint64_t seq;
   uintptr_t token;

@@ -235,12 +235,22 @@ int evq_timer_start(evq_t *q, evq_timer_t *t, int64_t delay_ns,
   if (!running && !claim(t, q)) {
     rc = EVQ_EBUSY;
   } else {
-    if (running) evq__timers_remove(&q->timers, t); /* restart */
-    t->deadline = add_sat(evq_now(), delay_ns);
+    int64_t due = add_sat(evq_now(), delay_ns);
     t->period = period_ns;
     t->token = token;
-    evq__timers_insert(&q->timers, t);
-    if (q->sleep_until < 0 || t->deadline < q->sleep_until) kick_waiter(q);
+    t->due = due;
+    if (running && due > t->deadline) {
+      /* Pushed later (a timeout reset on activity): the node stays where
+       * it is, its key now a lower bound; expire_timers re-keys it if it
+       * reaches the top. O(1) instead of a heap removal. The new sequence
+       * keeps start order among equal deadlines. */
+      t->seq = q->timers.seq++;
+    } else {
+      if (running) evq__timers_remove(&q->timers, t);
+      t->deadline = due;
+      evq__timers_insert(&q->timers, t);
+      if (q->sleep_until < 0 || due < q->sleep_until) kick_waiter(q);
+    }
   }
   evq__mutex_unlock(&q->lock);
   return rc;
@@ -267,14 +277,19 @@ static int expire_timers(evq_t *q, evq_event_t *out, int cap, int64_t now) {
   evq_timer_t *t;
   while (n < cap && (t = evq__timers_min(&q->timers)) && t->deadline <= now) {
     evq__timers_remove(&q->timers, t);
+    if (t->due > t->deadline) { /* restarted later meanwhile: re-key */
+      t->deadline = t->due;
+      evq__timers_reinsert(&q->timers, t);
+      continue;
+    }
     uint64_t count = 1;
     if (t->period > 0) {
-      uint64_t missed = (uint64_t)(now - t->deadline) / (uint64_t)t->period;
+      uint64_t missed = (uint64_t)(now - t->due) / (uint64_t)t->period;
       count += missed;
       int64_t step = missed + 1 > (uint64_t)(INT64_MAX / t->period)
                          ? INT64_MAX
                          : (int64_t)(missed + 1) * t->period;
-      t->deadline = add_sat(t->deadline, step);
+      t->deadline = t->due = add_sat(t->due, step);
       evq__timers_insert(&q->timers, t);
     }
     out[n].token = t->token;

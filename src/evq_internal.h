@@ -73,7 +73,8 @@ typedef struct evq_timers {
   size_t count;
 } evq_timers_t;
 
-void evq__timers_insert(evq_timers_t *h, evq_timer_t *t);
+void evq__timers_insert(evq_timers_t *h, evq_timer_t *t); /* new seq */
+void evq__timers_reinsert(evq_timers_t *h, evq_timer_t *t); /* keeps seq */
 void evq__timers_remove(evq_timers_t *h, evq_timer_t *t);
 static inline evq_timer_t *evq__timers_min(const evq_timers_t *h) {
   return h->root;

@@ -55,11 +55,15 @@ static evq_timer_t *merge_pairs(evq_timer_t *first) {
   return root;
 }
 
-void evq__timers_insert(evq_timers_t *h, evq_timer_t *t) {
-  t->seq = h->seq++;
+void evq__timers_reinsert(evq_timers_t *h, evq_timer_t *t) {
   t->child = t->next = t->prev = NULL;
   h->root = meld(h->root, t);
   h->count++;
+}
+
+void evq__timers_insert(evq_timers_t *h, evq_timer_t *t) {
+  t->seq = h->seq++;
+  evq__timers_reinsert(h, t);
 }
 
 void evq__timers_remove(evq_timers_t *h, evq_timer_t *t) {

@@ -185,3 +185,40 @@ TEST(timer_active_from_other_thread) {
   tq_thread_join(th);
   evq_free(q);
 }
+
+/* Restarts, later and earlier, many times over (a timeout reset on every
+ * activity): only the last start counts, in deadline order, never early. */
+TEST(timer_restart_storm) {
+  enum { N = 300, RESTARTS = 20 };
+  evq_t *q = tq_queue();
+  static evq_timer_t t[N];
+  int64_t lo[N], hi[N];
+  unsigned seed = 99;
+  for (int i = 0; i < N; i++) evq_timer_init(&t[i]);
+  for (int r = 0; r < RESTARTS; r++)
+    for (int i = 0; i < N; i++) {
+      seed = seed * 1103515245u + 12345u;
+      int64_t delay = 5 * MS + (int64_t)((seed >> 16) % 40) * MS;
+      lo[i] = evq_now() + delay;
+      CHECK_OK(evq_timer_start(q, &t[i], delay, 0, (uintptr_t)i));
+      hi[i] = evq_now() + delay;
+    }
+  int fired = 0;
+  int64_t latest_lo = 0;
+  evq_event_t ev[64];
+  while (fired < N) {
+    int n = tq_wait(q, ev, 64, 5000 * MS);
+    CHECK(n > 0);
+    int64_t now = evq_now();
+    for (int i = 0; i < n; i++) {
+      int k = (int)ev[i].token;
+      CHECK(now >= lo[k]);
+      CHECK(hi[k] >= latest_lo);
+      if (lo[k] > latest_lo) latest_lo = lo[k];
+      fired++;
+    }
+  }
+  CHECK_EQ(fired, N); /* each exactly once: no stale copy fired */
+  CHECK_EQ(tq_wait(q, ev, 64, 20 * MS), 0);
+  evq_free(q);
+}
