@@ -353,6 +353,10 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     int64_t now = q->timers.root || deadline >= 0 ? evq_now() : 0;
     int timers = q->timers.root ? expire_timers(q, ev, cap, now) : 0;
     int n = timers;
+    /* Published before looking for a wake-up, while evq_wake publishes
+     * the wake-up before looking at this: one of the two always sees the
+     * other, so evq_wake can skip the syscall when we are not asleep. */
+    atomic_store(&q->sleeping, 1);
     if (n < cap) n += take_wake(q, ev + n);
     int64_t until = deadline;
     evq_timer_t *first = evq__timers_min(&q->timers);
@@ -361,7 +365,7 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     if (q->ops->prepare) q->ops->prepare(q);
     q->sleep_until = until;
     atomic_store(&q->kick_pending, 0);
-    atomic_store(&q->sleeping, timeout != 0);
+    if (timeout == 0) atomic_store(&q->sleeping, 0);
     evq__mutex_unlock(&q->lock);
 
     int room = cap - n < (int)q->raw_cap ? cap - n : (int)q->raw_cap;
@@ -399,6 +403,7 @@ int evq_wait(evq_t *q, evq_event_t *events, int capacity,
 
 int evq_wake(evq_t *q) {
   if (!q) return EVQ_EINVAL;
-  if (!atomic_exchange(&q->wake_pending, 1)) q->ops->kick(q);
+  if (!atomic_exchange(&q->wake_pending, 1) && atomic_load(&q->sleeping))
+    q->ops->kick(q);
   return 0;
 }
