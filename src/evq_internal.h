@@ -139,10 +139,10 @@ struct evq {
 };
 
 /* Platform layer (src/unix/, src/win/). */
+/* evq__mutex_lock and evq__mutex_unlock are declared by sys.h, which may
+ * define them inline. */
 int evq__mutex_init(evq_mutex_t *m);
 void evq__mutex_free(evq_mutex_t *m);
-void evq__mutex_lock(evq_mutex_t *m);
-void evq__mutex_unlock(evq_mutex_t *m);
 const char *evq__getenv(const char *name);
 
 /* Called by the I/O helpers when an operation hit would-block. */

@@ -9,15 +9,38 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <linux/futex.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #endif
 
+#ifdef __linux__
+int evq__mutex_init(evq_mutex_t *m) {
+  atomic_init(&m->state, 0);
+  return 0;
+}
+void evq__mutex_free(evq_mutex_t *m) { (void)m; }
+
+/* Contended path of the futex lock in sys.h: mark the lock as having
+ * waiters (2) and sleep until an unlock hands it over. Taking it with the
+ * exchange to 2 is conservative: the next unlock may wake a thread that
+ * is not there, never miss one that is. */
+void evq__mutex_lock_contended(evq_mutex_t *m) {
+  while (atomic_exchange_explicit(&m->state, 2, memory_order_acquire) != 0)
+    syscall(SYS_futex, &m->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void evq__mutex_wake_one(evq_mutex_t *m) {
+  syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+#else
 int evq__mutex_init(evq_mutex_t *m) {
   return pthread_mutex_init(m, NULL) == 0 ? 0 : EVQ_ENOMEM;
 }
 void evq__mutex_free(evq_mutex_t *m) { pthread_mutex_destroy(m); }
 void evq__mutex_lock(evq_mutex_t *m) { pthread_mutex_lock(m); }
 void evq__mutex_unlock(evq_mutex_t *m) { pthread_mutex_unlock(m); }
+#endif
 
 const char *evq__getenv(const char *name) { return getenv(name); }
 

@@ -11,4 +11,7 @@ typedef struct evq_mutex {
   void *srw;
 } evq_mutex_t;
 
+void evq__mutex_lock(evq_mutex_t *m);
+void evq__mutex_unlock(evq_mutex_t *m);
+
 #endif

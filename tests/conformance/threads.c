@@ -204,3 +204,61 @@ static void modify_races_report(evq_mode_t mode) {
 
 TEST(modify_races_report_edge) { modify_races_report(EVQ_EDGE); }
 TEST(modify_races_report_oneshot) { modify_races_report(EVQ_ONESHOT); }
+
+enum { HAMMERS = 4, HAMMER_ROUNDS = 5000 };
+
+typedef struct {
+  evq_t *q;
+  evq_fd_t p[2];
+  evq_timer_t t[8];
+  atomic_int *running;
+} hammer_t;
+
+/* Timer starts/stops and registration churn from several threads at once:
+ * the queue lock under contention must keep every structure consistent. */
+static void hammer(void *arg) {
+  hammer_t *h = arg;
+  for (int r = 0; r < HAMMER_ROUNDS; r++) {
+    evq_timer_t *t = &h->t[r % 8];
+    CHECK_OK(evq_timer_start(h->q, t, 1000 * MS + r, 0, 7));
+    if (r % 3 == 0) CHECK_OK(evq_timer_stop(h->q, t));
+    if (r % 50 == 0) {
+      CHECK_OK(evq_register(h->q, h->p[0], EVQ_READABLE, EVQ_LEVEL, 8));
+      CHECK_OK(evq_deregister(h->q, h->p[0]));
+    }
+  }
+  for (int i = 0; i < 8; i++)
+    if (evq_timer_active(&h->t[i])) CHECK_OK(evq_timer_stop(h->q, &h->t[i]));
+  atomic_fetch_sub(h->running, 1);
+  CHECK_OK(evq_wake(h->q));
+}
+
+TEST(lock_contention) {
+  evq_t *q = tq_queue();
+  atomic_int running = HAMMERS;
+  static hammer_t h[HAMMERS];
+  tq_thread_t *t[HAMMERS];
+  for (int i = 0; i < HAMMERS; i++) {
+    h[i].q = q;
+    h[i].running = &running;
+    tq_pair(h[i].p);
+    for (int k = 0; k < 8; k++) evq_timer_init(&h[i].t[k]);
+    t[i] = tq_thread_start(hammer, &h[i]);
+  }
+  evq_event_t ev[16];
+  while (atomic_load(&running) > 0) {
+    int n = tq_wait(q, ev, 16, 5 * MS);
+    for (int i = 0; i < n; i++) CHECK_EQ(ev[i].token, WAKE_TOKEN);
+  }
+  for (int i = 0; i < HAMMERS; i++) tq_thread_join(t[i]);
+  for (int i = 0; i < HAMMERS; i++)
+    for (int k = 0; k < 8; k++) CHECK(!evq_timer_active(&h[i].t[k]));
+  /* Every timer was stopped: nothing but wake-ups can be left. */
+  int n = tq_wait(q, ev, 16, 0);
+  for (int i = 0; i < n; i++) CHECK_EQ(ev[i].token, WAKE_TOKEN);
+  for (int i = 0; i < HAMMERS; i++) {
+    evq_close(h[i].p[0]);
+    evq_close(h[i].p[1]);
+  }
+  evq_free(q);
+}
