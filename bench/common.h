@@ -213,6 +213,8 @@ typedef struct bench_pipes {
   int npairs, nactive, nwrites, timeouts, rounds;
   int *fds;          /* 2 * npairs: fds[2i] is read, fds[2i+1] written */
   int64_t *tmo_ns;   /* per-pair timeout, 10 s + [0, 1) s */
+  /* per round: bytes read, bytes written, writes left, and what went wrong */
+  long count, fired, writes, failures, timeouts_fired;
 } bench_pipes_t;
 
 static inline void bench_pipes_setup(bench_pipes_t *p, int argc, char **argv) {
@@ -268,6 +270,21 @@ static inline void bench_cg_phase(const char *what, int r) {
 #endif
 }
 
+/* The work every library does when pair idx is readable, written once so
+ * that it is the same work: read its byte and, while writes remain, write
+ * one to the next pair. */
+static inline void bench_pipes_on_read(bench_pipes_t *p, int idx) {
+  unsigned char ch;
+  ssize_t n = read(p->fds[2 * idx], &ch, 1);
+  if (n >= 0) p->count += n; else p->failures++;
+  if (p->writes) {
+    int next = idx + 1 < p->npairs ? idx + 1 : idx + 1 - p->npairs;
+    if (write(p->fds[2 * next + 1], "e", 1) != 1) p->failures++;
+    p->writes--;
+    p->fired++;
+  }
+}
+
 static inline void bench_pipes_report(const bench_pipes_t *p, int round,
                                       int64_t setup_ns, int64_t run_ns,
                                       long events, long iterations,
@@ -280,6 +297,27 @@ static inline void bench_pipes_report(const bench_pipes_t *p, int round,
          timeouts_fired);
   fflush(stdout);
   if (failures || timeouts_fired) exit(1);
+}
+
+/* The measured part of round r, after setup: seed the active pairs, run
+ * the library's non-blocking loop until every byte written has been read,
+ * and report. */
+static inline void bench_pipes_run(bench_pipes_t *p, int r, int64_t setup_ns,
+                                   void (*loop_once)(void)) {
+  p->fired = bench_pipes_seed(p);
+  p->count = 0;
+  p->writes = p->nwrites;
+  long iters = 0;
+  BENCH_CG_BEGIN();
+  int64_t t0 = bench_now();
+  do {
+    loop_once();
+    iters++;
+  } while (p->count != p->fired);
+  int64_t t1 = bench_now();
+  bench_cg_phase("run", r);
+  bench_pipes_report(p, r, setup_ns, t1 - t0, p->count, iters, p->failures,
+                     p->timeouts_fired);
 }
 
 #endif

@@ -7,7 +7,6 @@
 
 static bench_pipes_t P;
 static int ep;
-static long count, fired, writes, failures, timeouts_fired;
 
 /* Indexed binary min-heap of (deadline, pair). */
 static int64_t *dl;   /* deadline per pair */
@@ -63,17 +62,8 @@ static void h_del(int pair) {
 }
 
 static void read_cb(int idx) {
-  unsigned char ch;
-  int widx = idx + 1;
   if (P.timeouts) h_set(idx, now + P.tmo_ns[idx]);
-  ssize_t n = read(P.fds[2 * idx], &ch, 1);
-  if (n >= 0) count += n; else failures++;
-  if (writes) {
-    if (widx >= P.npairs) widx -= P.npairs;
-    if (write(P.fds[2 * widx + 1], "e", 1) != 1) failures++;
-    writes--;
-    fired++;
-  }
+  bench_pipes_on_read(&P, idx);
 }
 
 static void loop_once(void) {
@@ -84,7 +74,7 @@ static void loop_once(void) {
   for (int i = 0; i < n; i++) read_cb((int)ev[i].data.u32);
   if (P.timeouts)
     while (hn > 0 && dl[heap[0]] <= now) {
-      timeouts_fired++;
+      P.timeouts_fired++;
       h_del(heap[0]);
     }
 }
@@ -113,20 +103,7 @@ int main(int argc, char **argv) {
     loop_once();
     int64_t t1 = bench_now(); /* lazy libraries apply registrations here */
     bench_cg_phase("setup", r);
-    fired = bench_pipes_seed(&P);
-    count = 0;
-    writes = P.nwrites;
-    long iters = 0;
-    BENCH_CG_BEGIN();
-    int64_t t2 = bench_now();
-    do {
-      loop_once();
-      iters++;
-    } while (count != fired);
-    int64_t t3 = bench_now();
-    bench_cg_phase("run", r);
-    bench_pipes_report(&P, r, t1 - t0, t3 - t2, count, iters, failures,
-                       timeouts_fired);
+    bench_pipes_run(&P, r, t1 - t0, loop_once);
   }
   return 0;
 }

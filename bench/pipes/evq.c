@@ -10,20 +10,10 @@
 static bench_pipes_t P;
 static evq_t *q;
 static evq_timer_t *tm;
-static long count, fired, writes, failures, timeouts_fired;
 
 static void read_cb(int idx) {
-  unsigned char ch;
-  int widx = idx + 1;
   if (P.timeouts) evq_timer_start(q, &tm[idx], P.tmo_ns[idx], 0, TIMER_TOKEN);
-  ssize_t n = read(P.fds[2 * idx], &ch, 1);
-  if (n >= 0) count += n; else failures++;
-  if (writes) {
-    if (widx >= P.npairs) widx -= P.npairs;
-    if (write(P.fds[2 * widx + 1], "e", 1) != 1) failures++;
-    writes--;
-    fired++;
-  }
+  bench_pipes_on_read(&P, idx);
 }
 
 static void loop_once(void) {
@@ -34,7 +24,7 @@ static void loop_once(void) {
     exit(1);
   }
   for (int i = 0; i < n; i++) {
-    if (ev[i].flags & EVQ_TIMER) timeouts_fired++;
+    if (ev[i].flags & EVQ_TIMER) P.timeouts_fired++;
     else read_cb((int)ev[i].token);
   }
 }
@@ -67,20 +57,7 @@ int main(int argc, char **argv) {
     loop_once();
     int64_t t1 = bench_now(); /* lazy libraries apply registrations here */
     bench_cg_phase("setup", r);
-    fired = bench_pipes_seed(&P);
-    count = 0;
-    writes = P.nwrites;
-    long iters = 0;
-    BENCH_CG_BEGIN();
-    int64_t t2 = bench_now();
-    do {
-      loop_once();
-      iters++;
-    } while (count != fired);
-    int64_t t3 = bench_now();
-    bench_cg_phase("run", r);
-    bench_pipes_report(&P, r, t1 - t0, t3 - t2, count, iters, failures,
-                       timeouts_fired);
+    bench_pipes_run(&P, r, t1 - t0, loop_once);
   }
   evq_free(q);
   return 0;

@@ -7,27 +7,20 @@ static bench_pipes_t P;
 static struct ev_loop *loop;
 static ev_io *io;
 static ev_timer *tm;
-static long count, fired, writes, failures, timeouts_fired;
 
 static void timeout_cb(EV_P_ ev_timer *w, int revents) {
   (void)loop; (void)w; (void)revents;
-  timeouts_fired++;
+  P.timeouts_fired++;
 }
 
 static void read_cb(EV_P_ ev_io *w, int revents) {
   (void)revents;
-  int idx = (int)(w - io), widx = idx + 1;
-  unsigned char ch;
+  int idx = (int)(w - io);
   if (P.timeouts) ev_timer_again(EV_A_ &tm[idx]);
-  ssize_t n = read(w->fd, &ch, 1);
-  if (n >= 0) count += n; else failures++;
-  if (writes) {
-    if (widx >= P.npairs) widx -= P.npairs;
-    if (write(P.fds[2 * widx + 1], "e", 1) != 1) failures++;
-    writes--;
-    fired++;
-  }
+  bench_pipes_on_read(&P, idx);
 }
+
+static void loop_once(void) { ev_run(loop, EVRUN_NOWAIT); }
 
 int main(int argc, char **argv) {
   bench_pipes_setup(&P, argc, argv);
@@ -53,20 +46,7 @@ int main(int argc, char **argv) {
     ev_run(loop, EVRUN_NOWAIT);
     int64_t t1 = bench_now(); /* lazy libraries apply registrations here */
     bench_cg_phase("setup", r);
-    fired = bench_pipes_seed(&P);
-    count = 0;
-    writes = P.nwrites;
-    long iters = 0;
-    BENCH_CG_BEGIN();
-    int64_t t2 = bench_now();
-    do {
-      ev_run(loop, EVRUN_NOWAIT);
-      iters++;
-    } while (count != fired);
-    int64_t t3 = bench_now();
-    bench_cg_phase("run", r);
-    bench_pipes_report(&P, r, t1 - t0, t3 - t2, count, iters, failures,
-                       timeouts_fired);
+    bench_pipes_run(&P, r, t1 - t0, loop_once);
   }
   return 0;
 }

@@ -11,24 +11,18 @@ static bench_pipes_t P;
 static struct event_base *base;
 static struct event *evs;
 static struct timeval *tv;
-static long count, fired, writes, failures, timeouts_fired;
 
 static void read_cb(evutil_socket_t fd, short which, void *arg) {
-  int idx = (int)(intptr_t)arg, widx = idx + 1;
-  unsigned char ch;
+  (void)fd;
+  int idx = (int)(intptr_t)arg;
   if (which & EV_TIMEOUT) {
-    timeouts_fired++;
+    P.timeouts_fired++;
     return;
   }
-  ssize_t n = read(fd, &ch, 1);
-  if (n >= 0) count += n; else failures++;
-  if (writes) {
-    if (widx >= P.npairs) widx -= P.npairs;
-    if (write(P.fds[2 * widx + 1], "e", 1) != 1) failures++;
-    writes--;
-    fired++;
-  }
+  bench_pipes_on_read(&P, idx);
 }
+
+static void loop_once(void) { event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK); }
 
 int main(int argc, char **argv) {
   bench_pipes_setup(&P, argc, argv);
@@ -56,20 +50,7 @@ int main(int argc, char **argv) {
     event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
     int64_t t1 = bench_now(); /* lazy libraries apply registrations here */
     bench_cg_phase("setup", r);
-    fired = bench_pipes_seed(&P);
-    count = 0;
-    writes = P.nwrites;
-    long iters = 0;
-    BENCH_CG_BEGIN();
-    int64_t t2 = bench_now();
-    do {
-      event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-      iters++;
-    } while (count != fired);
-    int64_t t3 = bench_now();
-    bench_cg_phase("run", r);
-    bench_pipes_report(&P, r, t1 - t0, t3 - t2, count, iters, failures,
-                       timeouts_fired);
+    bench_pipes_run(&P, r, t1 - t0, loop_once);
   }
   return 0;
 }

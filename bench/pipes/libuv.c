@@ -10,28 +10,21 @@ static uv_loop_t *loop;
 static uv_poll_t *polls;
 static uv_timer_t *tm;
 static uint64_t *tmo_ms;
-static long count, fired, writes, failures, timeouts_fired;
 
 static void timeout_cb(uv_timer_t *t) {
   (void)t;
-  timeouts_fired++;
+  P.timeouts_fired++;
 }
 
 static void read_cb(uv_poll_t *h, int status, int events) {
   (void)events;
-  int idx = (int)(h - polls), widx = idx + 1;
-  unsigned char ch;
-  if (status < 0) failures++;
+  int idx = (int)(h - polls);
+  if (status < 0) P.failures++;
   if (P.timeouts) uv_timer_start(&tm[idx], timeout_cb, tmo_ms[idx], 0);
-  ssize_t n = read(P.fds[2 * idx], &ch, 1);
-  if (n >= 0) count += n; else failures++;
-  if (writes) {
-    if (widx >= P.npairs) widx -= P.npairs;
-    if (write(P.fds[2 * widx + 1], "e", 1) != 1) failures++;
-    writes--;
-    fired++;
-  }
+  bench_pipes_on_read(&P, idx);
 }
+
+static void loop_once(void) { uv_run(loop, UV_RUN_NOWAIT); }
 
 int main(int argc, char **argv) {
   bench_pipes_setup(&P, argc, argv);
@@ -58,20 +51,7 @@ int main(int argc, char **argv) {
     uv_run(loop, UV_RUN_NOWAIT);
     int64_t t1 = bench_now(); /* lazy libraries apply registrations here */
     bench_cg_phase("setup", r);
-    fired = bench_pipes_seed(&P);
-    count = 0;
-    writes = P.nwrites;
-    long iters = 0;
-    BENCH_CG_BEGIN();
-    int64_t t2 = bench_now();
-    do {
-      uv_run(loop, UV_RUN_NOWAIT);
-      iters++;
-    } while (count != fired);
-    int64_t t3 = bench_now();
-    bench_cg_phase("run", r);
-    bench_pipes_report(&P, r, t1 - t0, t3 - t2, count, iters, failures,
-                       timeouts_fired);
+    bench_pipes_run(&P, r, t1 - t0, loop_once);
   }
   return 0;
 }
