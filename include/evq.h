@@ -236,7 +236,8 @@ typedef struct evq_timer {
   int64_t deadline; /* heap key: a lower bound of due */
   int64_t due;      /* when it really expires */
   int64_t period;
-  uint64_t seq;
+  uint64_t seq;         /* heap tie-break: start order */
+  uint64_t restart_seq; /* start order of a restart not yet re-keyed */
   uintptr_t token;
 } evq_timer_t;
 

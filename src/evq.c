@@ -242,9 +242,10 @@ int evq_timer_start(evq_t *q, evq_timer_t *t, int64_t delay_ns,
     if (running && due > t->deadline) {
       /* Pushed later (a timeout reset on activity): the node stays where
        * it is, its key now a lower bound; expire_timers re-keys it if it
-       * reaches the top. O(1) instead of a heap removal. The new sequence
-       * keeps start order among equal deadlines. */
-      t->seq = q->timers.seq++;
+       * reaches the top. O(1) instead of a heap removal. The restart's
+       * place in start order is kept aside: changing seq in place would
+       * break the heap's order among equal keys. */
+      t->restart_seq = q->timers.seq++;
     } else {
       if (running) evq__timers_remove(&q->timers, t);
       t->deadline = due;
@@ -279,6 +280,7 @@ static int expire_timers(evq_t *q, evq_event_t *out, int cap, int64_t now) {
     evq__timers_remove(&q->timers, t);
     if (t->due > t->deadline) { /* restarted later meanwhile: re-key */
       t->deadline = t->due;
+      t->seq = t->restart_seq;
       evq__timers_reinsert(&q->timers, t);
       continue;
     }
