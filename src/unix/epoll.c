@@ -35,17 +35,24 @@ static uint32_t to_epoll(const evq_reg_t *reg) {
 }
 
 /* Hang-up and error make reads and writes return at once, so they also
- * count as readable and writable (the core keeps only what was asked). */
+ * count as readable and writable (the core keeps only what was asked).
+ * EPOLLIN, PRI, OUT, ERR and HUP are the low five bits on every Linux
+ * architecture, so one table lookup maps them; RDHUP is added apart. */
+#define HUP (EVQ_READ_CLOSED | EVQ_WRITE_CLOSED | EVQ_READABLE | EVQ_WRITABLE)
+#define ERR (EVQ_ERROR | EVQ_READABLE | EVQ_WRITABLE)
+#define ROW(b)                                                              \
+  (((b) & 1 ? EVQ_READABLE : 0) | ((b) & 2 ? EVQ_PRIORITY : 0) |           \
+   ((b) & 4 ? EVQ_WRITABLE : 0) | ((b) & 8 ? ERR : 0) | ((b) & 16 ? HUP : 0))
+#define ROW4(b) ROW(b), ROW(b + 1), ROW(b + 2), ROW(b + 3)
+static const uint8_t low_bits[32] = {ROW4(0),  ROW4(4),  ROW4(8),  ROW4(12),
+                                     ROW4(16), ROW4(20), ROW4(24), ROW4(28)};
+_Static_assert(EPOLLIN == 1 && EPOLLPRI == 2 && EPOLLOUT == 4 &&
+                   EPOLLERR == 8 && EPOLLHUP == 16,
+               "epoll flag layout");
+_Static_assert((HUP | ERR) <= UINT8_MAX, "results fit the table");
+
 static uint32_t from_epoll(uint32_t e) {
-  uint32_t f = 0;
-  if (e & EPOLLIN) f |= EVQ_READABLE;
-  if (e & EPOLLOUT) f |= EVQ_WRITABLE;
-  if (e & EPOLLPRI) f |= EVQ_PRIORITY;
-  if (e & EPOLLRDHUP) f |= EVQ_READ_CLOSED;
-  if (e & EPOLLHUP)
-    f |= EVQ_READ_CLOSED | EVQ_WRITE_CLOSED | EVQ_READABLE | EVQ_WRITABLE;
-  if (e & EPOLLERR) f |= EVQ_ERROR | EVQ_READABLE | EVQ_WRITABLE;
-  return f;
+  return low_bits[e & 31] | (e & EPOLLRDHUP ? EVQ_READ_CLOSED : 0);
 }
 
 static int ctl(evq_t *q, int op, evq_reg_t *reg) {
