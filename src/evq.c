@@ -137,11 +137,8 @@ int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
   if (rc != 0) return rc;
   evq__mutex_lock(&q->lock);
   evq_reg_t *reg = NULL;
-  if (evq__registry_find(&q->reg, fd))
-    rc = EVQ_EEXIST;
-  else if (!(reg = evq__registry_add(&q->reg, fd)))
-    rc = EVQ_ENOMEM;
-  if (reg) {
+  rc = evq__registry_add(&q->reg, fd, &reg);
+  if (rc == 0) {
     reg->token = token;
     reg->interests = reg->armed = interests;
     reg->mode = (uint8_t)mode;

@@ -57,7 +57,8 @@ typedef struct evq_registry {
 int evq__registry_init(evq_registry_t *r);
 void evq__registry_free(evq_registry_t *r);
 evq_reg_t *evq__registry_find(evq_registry_t *r, evq_fd_t fd);
-evq_reg_t *evq__registry_add(evq_registry_t *r, evq_fd_t fd); /* NULL: ENOMEM */
+/* Adds fd: 0 and *out, EVQ_EEXIST if present, or EVQ_ENOMEM. */
+int evq__registry_add(evq_registry_t *r, evq_fd_t fd, evq_reg_t **out);
 void evq__registry_remove(evq_registry_t *r, evq_reg_t *reg);
 static inline evq_reg_t *evq__registry_get(evq_registry_t *r, uint64_t key) {
   uint32_t id = (uint32_t)key, gen = (uint32_t)(key >> 32);

@@ -69,6 +69,19 @@ static int map_grow(evq_registry_t *r) {
   return 0;
 }
 
+/* One probe for an insertion: the index of fd if present (*found), else
+ * the empty index where it belongs. The map must have room. */
+static uint32_t map_probe(const evq_registry_t *r, evq_fd_t fd, bool *found) {
+  uint32_t mask = r->map_cap - 1, i = hash_fd(fd, mask);
+  for (; r->map_id[i] != 0; i = (i + 1) & mask)
+    if (r->map_fd[i] == (uint64_t)fd) {
+      *found = true;
+      return i;
+    }
+  *found = false;
+  return i;
+}
+
 static uint32_t map_find(const evq_registry_t *r, evq_fd_t fd) {
   if (r->map_cap == 0) return NO_SLOT;
   uint32_t mask = r->map_cap - 1, i = hash_fd(fd, mask);
@@ -119,15 +132,18 @@ static uint32_t next_gen(uint32_t gen) {
   return gen + 1 ? gen + 1 : 1; /* keys never carry generation 0 */
 }
 
-evq_reg_t *evq__registry_add(evq_registry_t *r, evq_fd_t fd) {
+int evq__registry_add(evq_registry_t *r, evq_fd_t fd, evq_reg_t **out) {
   if ((r->map_used + 1) * 4 > r->map_cap * 3 && map_grow(r) != 0)
-    return NULL;
+    return EVQ_ENOMEM;
+  bool found;
+  uint32_t pos = map_probe(r, fd, &found);
+  if (found) return EVQ_EEXIST;
   uint32_t id;
   if (r->free_head != NO_SLOT) {
     id = r->free_head;
     r->free_head = r->free_next[id];
   } else {
-    if (r->nslots == r->cap && slots_grow(r) != 0) return NULL;
+    if (r->nslots == r->cap && slots_grow(r) != 0) return EVQ_ENOMEM;
     id = r->nslots++;
     r->slots[id].gen = 0;
   }
@@ -137,9 +153,12 @@ evq_reg_t *evq__registry_add(evq_registry_t *r, evq_fd_t fd) {
   reg->gen = gen;
   reg->id = id;
   reg->fd = fd;
-  map_put(r, fd, id);
+  r->map_fd[pos] = (uint64_t)fd; /* slots_grow left the map alone */
+  r->map_id[pos] = id + 1;
+  r->map_used++;
   r->count++;
-  return reg;
+  *out = reg;
+  return 0;
 }
 
 /* A freed slot takes a generation no key was ever made with, so every

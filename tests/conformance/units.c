@@ -76,8 +76,11 @@ UNIT(registry_model) {
       CHECK(evq__registry_get(&r, key[fd]) == NULL); /* stale key misses */
       key[fd] = 0;
     } else {
-      reg = evq__registry_add(&r, (evq_fd_t)fd);
+      CHECK_OK(evq__registry_add(&r, (evq_fd_t)fd, &reg));
       CHECK(reg != NULL);
+      evq_reg_t *again = NULL;
+      CHECK_EQ(evq__registry_add(&r, (evq_fd_t)fd, &again), EVQ_EEXIST);
+      CHECK(again == NULL);
       CHECK(reg->gen != 0);
       key[fd] = evq_key(reg->id, reg->gen);
     }
