@@ -43,6 +43,15 @@ static inline uint64_t evq_key(uint32_t id, uint32_t gen) {
   return ((uint64_t)gen << 32) | id;
 }
 
+/* A timeout for kernels that take whole milliseconds: rounded up, so a
+ * wait never ends early; at most max_ms (the core goes round again with
+ * what is left); -1 for forever. */
+static inline int64_t evq__timeout_ms(int64_t ns, int64_t max_ms) {
+  if (ns < 0) return -1;
+  int64_t ms = ns / 1000000 + (ns % 1000000 != 0);
+  return ms > max_ms ? max_ms : ms;
+}
+
 /* Registry: slot array + descriptor -> slot map (registry.c). */
 typedef struct evq_registry {
   evq_reg_t *slots;

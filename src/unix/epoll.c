@@ -115,11 +115,7 @@ static int ep_syscall(epoll_state_t *s, int cap, int64_t timeout_ns) {
     s->no_pwait2 = true;
   }
 #endif
-  int ms = -1;
-  if (timeout_ns >= 0) {
-    int64_t up = (timeout_ns + 999999) / 1000000;
-    ms = up > INT_MAX ? INT_MAX : (int)up;
-  }
+  int ms = (int)evq__timeout_ms(timeout_ns, INT_MAX);
   return epoll_wait(s->epfd, s->events, cap, ms);
 }
 

@@ -153,11 +153,7 @@ static void pl_prepare(evq_t *q) {
 static int pl_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
                    bool *woken) {
   poll_state_t *s = q->bdata;
-  int ms = -1;
-  if (timeout_ns >= 0) {
-    int64_t up = (timeout_ns + 999999) / 1000000;
-    ms = up > INT_MAX ? INT_MAX : (int)up;
-  }
+  int ms = (int)evq__timeout_ms(timeout_ns, INT_MAX);
   int r = poll(s->pfd, s->n, ms);
   if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
   if (s->pfd[0].revents) {

@@ -394,13 +394,10 @@ static void iocp_prepare(evq_t *q) {
   }
 }
 
-/* Rounds up to whole milliseconds so the wait never ends early; anything
- * beyond what a DWORD holds is cut to the longest finite wait (the core
- * goes round again with what is left). */
+/* INFINITE is a DWORD value of its own, so finite waits stop below it. */
 static DWORD timeout_ms(int64_t ns) {
-  if (ns < 0) return INFINITE;
-  int64_t ms = ns / 1000000 + (ns % 1000000 != 0);
-  return ms >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)ms;
+  int64_t ms = evq__timeout_ms(ns, (int64_t)INFINITE - 1);
+  return ms < 0 ? INFINITE : (DWORD)ms;
 }
 
 static int iocp_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
