@@ -368,8 +368,7 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     evq__mutex_unlock(&q->lock);
 
     int room = cap - n < (int)q->raw_cap ? cap - n : (int)q->raw_cap;
-    bool woken = false;
-    int r = room > 0 ? q->ops->poll(q, q->raw, room, timeout, &woken) : 0;
+    int r = room > 0 ? q->ops->poll(q, q->raw, room, timeout) : 0;
 
     evq__mutex_lock(&q->lock);
     atomic_store(&q->sleeping, 0);

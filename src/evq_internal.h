@@ -118,11 +118,10 @@ typedef struct evq_backend_ops {
   void (*prepare)(evq_t *q);
   /* Blocks up to timeout_ns (-1: forever, 0: not at all; the backend rounds
    * up to its resolution) and stores at most cap raw events. Returns the
-   * count (0 on timeout, on EINTR, or when only the wake mechanism fired)
-   * or a negative EVQ_E* code for a real error. Sets *woken when the wake
-   * mechanism fired. */
-  int (*poll)(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
-              bool *woken);
+   * count (0 on timeout, on EINTR, or when only the wake mechanism fired:
+   * the core learns of wake-ups from q->wake_pending, not from here) or a
+   * negative EVQ_E* code for a real error. */
+  int (*poll)(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns);
   /* Makes a blocked poll() return; async-signal-safe. */
   void (*kick)(evq_t *q);
 } evq_backend_ops_t;

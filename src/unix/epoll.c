@@ -119,8 +119,7 @@ static int ep_syscall(epoll_state_t *s, int cap, int64_t timeout_ns) {
   return epoll_wait(s->epfd, s->events, cap, ms);
 }
 
-static int ep_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
-                   bool *woken) {
+static int ep_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns) {
   epoll_state_t *s = q->bdata;
   int r = ep_syscall(s, cap, timeout_ns);
   if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
@@ -128,7 +127,6 @@ static int ep_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
   for (int i = 0; i < r; i++) {
     if (s->events[i].data.u64 == WAKE_KEY) {
       evq__wakefd_drain(&s->wake);
-      *woken = true;
       continue;
     }
     raw[n].key = s->events[i].data.u64;

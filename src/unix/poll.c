@@ -150,15 +150,13 @@ static void pl_prepare(evq_t *q) {
   s->stale = false;
 }
 
-static int pl_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
-                   bool *woken) {
+static int pl_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns) {
   poll_state_t *s = q->bdata;
   int ms = (int)evq__timeout_ms(timeout_ns, INT_MAX);
   int r = poll(s->pfd, s->n, ms);
   if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
   if (s->pfd[0].revents) {
     evq__wakefd_drain(&s->wake);
-    *woken = true;
     r--;
   }
   uint32_t count = s->n - 1, start = count ? s->next % count : 0;

@@ -400,8 +400,7 @@ static DWORD timeout_ms(int64_t ns) {
   return ms < 0 ? INFINITE : (DWORD)ms;
 }
 
-static int iocp_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
-                     bool *woken) {
+static int iocp_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns) {
   iocp_t *b = q->bdata;
   ULONG n = 0, max = (ULONG)cap < b->cap ? (ULONG)cap : b->cap;
   if (!GetQueuedCompletionStatusEx(b->port, b->entries, max, &n,
@@ -412,10 +411,8 @@ static int iocp_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns,
   int count = 0;
   evq__mutex_lock(&q->lock);
   for (ULONG i = 0; i < n; i++) {
-    if (b->entries[i].lpCompletionKey == KEY_WAKE) {
-      *woken = true;
-      continue;
-    }
+    if (b->entries[i].lpCompletionKey == KEY_WAKE)
+      continue; /* the core reads wake-ups from q->wake_pending */
     sock_t *s = (sock_t *)b->entries[i].lpOverlapped;
     uint64_t key = evq_key(s->id, s->gen);
     uint32_t flags = sock_complete(b, s); /* may free s */
