@@ -23,9 +23,9 @@ typedef struct evq__registry {
   evq__reg_t *slots;
   uint32_t nslots, cap, free_head, count;
   uint32_t *free_next;
-  /* Open addressing, keyed by (kind, ident): map_id holds slot id + 1, 0 for
-   * an empty cell; map_ident the ident, the kind is the slot's. */
-  uint64_t *map_ident;
+  /* Open addressing, keyed by ident with the kind in the top byte: map_id
+   * holds slot id + 1, 0 for an empty cell. */
+  uint64_t *map_key;
   uint32_t *map_id;
   uint32_t map_cap, map_used;
 } evq__registry_t;
@@ -85,7 +85,8 @@ static inline int64_t evq__timers_next(const evq__timers_t *h) {
 /* ---- The queue --------------------------------------------------------- */
 struct evq {
   const evq__backend_t *ops;
-  void *b; /* the backend's state */
+  void *b;    /* the backend's state */
+  bool plain; /* ops need no complete(), merging or emulated modes */
   evq__mutex_t lock;
   evq__registry_t registry;
   evq__timers_t timers;

@@ -55,6 +55,7 @@ int evq_create(evq_t **out, const evq_options_t *opts) {
   evq_t *q = calloc(1, sizeof *q);
   if (!q) return EVQ_ENOMEM;
   q->ops = ops;
+  q->plain = !ops->complete && !ops->splits_directions && !ops->emulated_modes;
   q->wake_token = opts->wake_token;
   q->raw_cap = max;
   q->sleep_until = -1;
@@ -202,11 +203,13 @@ void evq__io_blocked(evq_t *q, evq_fd_t fd, uint32_t directions) {
 /* ---- waiting ----------------------------------------------------------- */
 
 /* Under q->lock: the flags of one raw event that reach the caller, after
- * emulated edge and oneshot; 0 for none. */
-static uint32_t deliverable(evq_t *q, evq__reg_t *reg, uint32_t raw_flags) {
+ * emulated edge and oneshot (emulated: the backend's emulated_modes); 0 for
+ * none. */
+static inline uint32_t deliverable(evq_t *q, evq__reg_t *reg,
+                                   uint32_t raw_flags, uint32_t emulated) {
   uint32_t flags = raw_flags & (reg->interests | ~(uint32_t)EVQ__DIRECTIONS);
   flags &= EVQ__RESULTS;
-  if (reg->mode == EVQ_LEVEL || !emulated(q, reg)) return flags;
+  if (emulated == 0 || !((emulated >> reg->mode) & 1u)) return flags;
   /* Only a delivered armed direction disarms: a raw event for directions
    * no longer armed (the caller modified the registration while the kernel
    * reported) must not silence the new ones. */
@@ -218,39 +221,79 @@ static uint32_t deliverable(evq_t *q, evq__reg_t *reg, uint32_t raw_flags) {
   return dirs ? dirs | (flags & ~(uint32_t)EVQ__DIRECTIONS) : 0;
 }
 
-/* reg->merge: the round (one per translate) and the index of the event a
+/* Under q->lock: lets the backend finish the kernel request behind each
+ * raw event (complete()), keeping those it does not drop. */
+static int complete_all(evq_t *q, evq__raw_t *raw, int count) {
+  int n = 0;
+  for (int i = 0; i < count; i++)
+    if (q->ops->complete(q->b, &raw[i])) raw[n++] = raw[i];
+  return n;
+}
+
+/* reg->merge: the round (one per translation) and the index of the event a
  * registration got in it. Rounds never wrap in practice (2^44); indexes are
  * below raw_cap, at most LIMIT_MAX_EVENTS. */
 #define MERGE_INDEX_BITS 20
 _Static_assert(LIMIT_MAX_EVENTS <= (1u << MERGE_INDEX_BITS), "merge index");
 
-/* Under q->lock: turns raw kernel events into caller events, dropping any
- * whose registration is gone, applying emulated modes, and merging what a
- * kernel reports apart (read and write) into one event per registration. */
-static int translate(evq_t *q, evq__raw_t *raw, int count,
-                     evq_event_t *out) {
-  const evq__backend_t *ops = q->ops;
+/* translate() for a kernel that reports read and write apart: one event
+ * per registration, carrying every flag seen. A second report in the same
+ * round adds its flags whatever the first disarmed: it was armed when the
+ * round began. */
+static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
+                             evq_event_t *out) {
+  const uint32_t emulated = q->ops->emulated_modes;
   const uint64_t round = ++q->round;
   int n = 0;
   for (int i = 0; i < count; i++) {
-    if (ops->complete && !ops->complete(q->b, &raw[i])) continue;
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue; /* deregistered (or replaced) meanwhile */
-    if (ops->splits_directions && reg->merge >> MERGE_INDEX_BITS == round) {
-      /* Reported apart by the kernel, seen together: whatever disarmed on
-       * the first report was armed when this round began. */
-      uint32_t flags = raw[i].flags & EVQ__RESULTS &
-                       (reg->interests | ~(uint32_t)EVQ__DIRECTIONS);
-      out[reg->merge & ((1u << MERGE_INDEX_BITS) - 1)].flags |= flags;
+    if (!reg) continue;
+    if (reg->merge >> MERGE_INDEX_BITS == round) {
+      out[reg->merge & ((1u << MERGE_INDEX_BITS) - 1)].flags |=
+          raw[i].flags & EVQ__RESULTS &
+          (reg->interests | ~(uint32_t)EVQ__DIRECTIONS);
       continue;
     }
-    uint32_t flags = deliverable(q, reg, raw[i].flags);
+    uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);
     if (flags == 0) continue;
     reg->merge = round << MERGE_INDEX_BITS | (uint32_t)n;
-    out[n].token = reg->token;
-    out[n].flags = flags;
-    out[n].data = raw[i].data;
-    n++;
+    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
+  }
+  return n;
+}
+
+/* translate() for a backend that needs none of complete(), merging and
+ * emulated modes (epoll): the per-event path with nothing else in it. */
+static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
+                           evq_event_t *out) {
+  int n = 0;
+  for (int i = 0; i < count; i++) {
+    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
+    if (!reg) continue;
+    uint32_t flags = deliverable(q, reg, raw[i].flags, 0);
+    if (flags == 0) continue;
+    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
+  }
+  return n;
+}
+
+/* Under q->lock: turns raw kernel events into caller events, dropping any
+ * whose registration is gone (deregistered or replaced meanwhile),
+ * applying emulated modes and merging split reports. */
+static int translate(evq_t *q, evq__raw_t *raw, int count,
+                     evq_event_t *out) {
+  if (q->plain) return translate_plain(q, raw, count, out);
+  if (q->ops->complete) count = complete_all(q, raw, count);
+  if (q->ops->splits_directions)
+    return translate_merging(q, raw, count, out);
+  const uint32_t emulated = q->ops->emulated_modes;
+  int n = 0;
+  for (int i = 0; i < count; i++) {
+    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
+    if (!reg) continue;
+    uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);
+    if (flags == 0) continue;
+    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
   }
   return n;
 }

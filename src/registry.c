@@ -9,10 +9,11 @@
  * is what makes "no event after deregister" hold without draining the
  * kernel.
  *
- * The map is keyed by the ident (a descriptor value, with the kind of the
- * registration) rather than indexed by it because Windows SOCKETs are not
- * small integers. Linear probing with backward-shift
- * deletion keeps it tombstone-free.
+ * The map is keyed by the ident rather than indexed by it because Windows
+ * SOCKETs are not small integers. The kind goes into the key's top byte:
+ * descriptors are kind 0, so their key is the descriptor itself, and the
+ * idents of other kinds (signal numbers, process ids) are small. Linear
+ * probing with backward-shift deletion keeps it tombstone-free.
  */
 #include "core.h"
 
@@ -29,65 +30,56 @@ void evq__registry_init(evq__registry_t *r) {
 void evq__registry_free(evq__registry_t *r) {
   free(r->slots);
   free(r->free_next);
-  free(r->map_ident);
+  free(r->map_key);
   free(r->map_id);
   memset(r, 0, sizeof *r);
 }
 
-static uint32_t hash_ident(uint8_t kind, uint64_t ident, uint32_t mask) {
-  uint64_t h = (ident ^ ((uint64_t)kind << 56)) * 0x9E3779B97F4A7C15ull;
-  return (uint32_t)(h >> 32) & mask;
+static uint64_t map_key(uint8_t kind, uint64_t ident) {
+  return ident ^ ((uint64_t)kind << 56);
 }
 
-static uint32_t hash_cell(const evq__registry_t *r, uint32_t i,
-                          uint32_t mask) {
-  return hash_ident(r->slots[r->map_id[i] - 1].kind, r->map_ident[i], mask);
+static uint32_t hash_key(uint64_t key, uint32_t mask) {
+  return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
 }
 
-static void map_put(evq__registry_t *r, uint8_t kind, uint64_t ident,
-                    uint32_t id) {
-  uint32_t mask = r->map_cap - 1, i = hash_ident(kind, ident, mask);
+static void map_put(evq__registry_t *r, uint64_t key, uint32_t id) {
+  uint32_t mask = r->map_cap - 1, i = hash_key(key, mask);
   while (r->map_id[i] != 0) i = (i + 1) & mask;
-  r->map_ident[i] = ident;
+  r->map_key[i] = key;
   r->map_id[i] = id + 1;
   r->map_used++;
 }
 
 static int map_grow(evq__registry_t *r) {
   uint32_t old_cap = r->map_cap, cap = old_cap ? old_cap * 2 : 64;
-  uint64_t *old_ident = r->map_ident;
+  uint64_t *old_key = r->map_key;
   uint32_t *old_id = r->map_id;
-  uint64_t *nident = malloc(sizeof *nident * cap);
+  uint64_t *nkey = malloc(sizeof *nkey * cap);
   uint32_t *nid = calloc(cap, sizeof *nid);
-  if (!nident || !nid) {
-    free(nident);
+  if (!nkey || !nid) {
+    free(nkey);
     free(nid);
     return EVQ_ENOMEM;
   }
-  r->map_ident = nident;
+  r->map_key = nkey;
   r->map_id = nid;
   r->map_cap = cap;
   r->map_used = 0;
   for (uint32_t i = 0; i < old_cap; i++)
-    if (old_id[i])
-      map_put(r, r->slots[old_id[i] - 1].kind, old_ident[i], old_id[i] - 1);
-  free(old_ident);
+    if (old_id[i]) map_put(r, old_key[i], old_id[i] - 1);
+  free(old_key);
   free(old_id);
   return 0;
 }
 
-static bool cell_is(const evq__registry_t *r, uint32_t i, uint8_t kind,
-                    uint64_t ident) {
-  return r->map_ident[i] == ident && r->slots[r->map_id[i] - 1].kind == kind;
-}
-
-/* One probe for an insertion: the index of (kind, ident) if present
- * (*found), else the empty index where it belongs. The map must have room. */
-static uint32_t map_probe(const evq__registry_t *r, uint8_t kind,
-                          uint64_t ident, bool *found) {
-  uint32_t mask = r->map_cap - 1, i = hash_ident(kind, ident, mask);
+/* One probe for an insertion: the index of key if present (*found), else
+ * the empty index where it belongs. The map must have room. */
+static uint32_t map_probe(const evq__registry_t *r, uint64_t key,
+                          bool *found) {
+  uint32_t mask = r->map_cap - 1, i = hash_key(key, mask);
   for (; r->map_id[i] != 0; i = (i + 1) & mask)
-    if (cell_is(r, i, kind, ident)) {
+    if (r->map_key[i] == key) {
       *found = true;
       return i;
     }
@@ -95,12 +87,11 @@ static uint32_t map_probe(const evq__registry_t *r, uint8_t kind,
   return i;
 }
 
-static uint32_t map_find(const evq__registry_t *r, uint8_t kind,
-                         uint64_t ident) {
+static uint32_t map_find(const evq__registry_t *r, uint64_t key) {
   if (r->map_cap == 0) return NO_SLOT;
-  uint32_t mask = r->map_cap - 1, i = hash_ident(kind, ident, mask);
+  uint32_t mask = r->map_cap - 1, i = hash_key(key, mask);
   for (; r->map_id[i] != 0; i = (i + 1) & mask)
-    if (cell_is(r, i, kind, ident)) return i;
+    if (r->map_key[i] == key) return i;
   return NO_SLOT;
 }
 
@@ -113,12 +104,12 @@ static void map_erase(evq__registry_t *r, uint32_t hole) {
   for (;;) {
     i = (i + 1) & mask;
     if (r->map_id[i] == 0) return;
-    uint32_t home = hash_cell(r, i, mask);
+    uint32_t home = hash_key(r->map_key[i], mask);
     /* Move i into the hole unless its home lies cyclically in (hole, i]. */
     bool stays = hole <= i ? (home > hole && home <= i)
                            : (home > hole || home <= i);
     if (stays) continue;
-    r->map_ident[hole] = r->map_ident[i];
+    r->map_key[hole] = r->map_key[i];
     r->map_id[hole] = r->map_id[i];
     r->map_id[i] = 0;
     hole = i;
@@ -127,7 +118,7 @@ static void map_erase(evq__registry_t *r, uint32_t hole) {
 
 evq__reg_t *evq__registry_find(evq__registry_t *r, uint8_t kind,
                                uint64_t ident) {
-  uint32_t i = map_find(r, kind, ident);
+  uint32_t i = map_find(r, map_key(kind, ident));
   return i == NO_SLOT ? NULL : &r->slots[r->map_id[i] - 1];
 }
 
@@ -152,7 +143,8 @@ int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
   if ((r->map_used + 1) * 4 > r->map_cap * 3 && map_grow(r) != 0)
     return EVQ_ENOMEM;
   bool found;
-  uint32_t pos = map_probe(r, kind, ident, &found);
+  uint64_t key = map_key(kind, ident);
+  uint32_t pos = map_probe(r, key, &found);
   if (found) return EVQ_EEXIST;
   uint32_t id;
   if (r->free_head != NO_SLOT) {
@@ -170,7 +162,7 @@ int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
   reg->id = id;
   reg->kind = kind;
   reg->ident = ident;
-  r->map_ident[pos] = ident; /* slots_grow left the map alone */
+  r->map_key[pos] = key; /* slots_grow left the map alone */
   r->map_id[pos] = id + 1;
   r->map_used++;
   r->count++;
@@ -181,7 +173,7 @@ int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
 /* A freed slot takes a generation no key was ever made with, so every
  * outstanding key for it misses; reuse moves on to yet another one. */
 void evq__registry_remove(evq__registry_t *r, evq__reg_t *reg) {
-  uint32_t i = map_find(r, reg->kind, reg->ident);
+  uint32_t i = map_find(r, map_key(reg->kind, reg->ident));
   if (i != NO_SLOT) map_erase(r, i);
   uint32_t id = reg->id, gen = next_gen(reg->gen);
   memset(reg, 0, sizeof *reg);

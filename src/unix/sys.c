@@ -78,6 +78,13 @@ int evq__from_errno(int err) {
   }
 }
 
+int evq__set_cloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+    return evq__from_errno(errno);
+  return 0;
+}
+
 int evq__check_fd(int fd) {
   return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? 0 : EVQ_EBADF;
 }

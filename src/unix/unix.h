@@ -22,4 +22,8 @@ void evq__wakefd_drain(const evq__wakefd_t *w);
 /* 0 if fd is an open descriptor, else EVQ_EBADF. */
 int evq__check_fd(int fd);
 
+/* Marks fd close-on-exec (for kernels' objects made without a flag for
+ * it); 0 or an EVQ_E* code. */
+int evq__set_cloexec(int fd);
+
 #endif
