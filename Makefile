@@ -5,13 +5,14 @@
 #   make test-asan     the suite under AddressSanitizer + UBSan
 #   make test-tsan     the suite under ThreadSanitizer
 #   make test-windows  cross-compile with mingw-w64, run the suite in wine
+#   make test-kqueue   the suite on kqueue, through libkqueue (pkg-config)
 #   make bench [QUICK=1]  benchmarks against libuv, libev, libevent, epoll
 BUILD ?= build
 JOBS ?= 2
 CTEST = ctest --output-on-failure -j$(JOBS)
 CMAKE_FLAGS ?=
 
-.PHONY: all build demo test test-unix test-asan test-tsan test-windows \
+.PHONY: all build demo test test-unix test-asan test-tsan test-windows test-kqueue \
         bench clean
 
 all: build
@@ -46,8 +47,11 @@ test-tsan:
 test-windows:
 	tools/test-windows.sh
 
+test-kqueue:
+	tools/test-kqueue.sh
+
 bench: build
 	$(MAKE) -C bench run QUICK=$(QUICK)
 
 clean:
-	rm -rf build build-asan build-tsan build-win
+	rm -rf build build-asan build-tsan build-win build-kqueue-wide build-kqueue-narrow
