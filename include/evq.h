@@ -91,7 +91,9 @@ typedef struct evq evq_t;
   X(ETIMEDOUT, -15, "timed out")                                          \
   X(EADDRNOTAVAIL, -16, "address not available")                          \
   /* any other OS error */                                                \
-  X(EIO, -17, "input/output or other system error")
+  X(EIO, -17, "input/output or other system error")                       \
+  /* a signal handler ran during the wait (only with EVQ_OPT_EINTR) */    \
+  X(EINTR, -18, "interrupted by a signal handler")
 
 enum evq_error {
   EVQ_OK = 0,
@@ -124,7 +126,13 @@ enum evq_flag {
   EVQ_WRITE_CLOSED = 1u << 5, /* writing can no longer succeed */
   /* Kinds of event that are not descriptor readiness. */
   EVQ_TIMER = 1u << 8,        /* a timer expired; data = expirations */
-  EVQ_WAKE = 1u << 9          /* evq_wake() was called; data = 0 */
+  EVQ_WAKE = 1u << 9,         /* evq_wake() was called; data = 0 */
+  EVQ_SIGNAL = 1u << 10,      /* a signal arrived; data = how many times
+                                 since the last event (they coalesce) */
+  EVQ_CHILD = 1u << 11,       /* a child process ended; data = its exit
+                                 code, or with EVQ_CHILD_SIGNALED the
+                                 number of the signal that ended it */
+  EVQ_CHILD_SIGNALED = 1u << 12
 };
 
 typedef struct evq_event {
@@ -167,11 +175,24 @@ typedef struct evq_options {
   /* Kernel events fetched per evq_wait() at most; 0 means 256. Memory for
    * them is allocated once, by evq_create(). */
   uint32_t max_events;
+  /* EVQ_OPT_* flags; 0 for the defaults. */
+  uint32_t flags;
+  /* Zero. Room for options to come without changing the struct's size. */
+  uintptr_t reserved[4];
 } evq_options_t;
 
+/* evq_options_t.flags: a wait during which a signal handler ran returns
+ * EVQ_EINTR (if it has no event to return) instead of resuming with the time
+ * left, so that a language runtime that runs its handlers only after the C
+ * call returns (CPython, Ruby, OCaml) gets control back. POSIX backends;
+ * Windows waits are not interrupted by signals, so there it changes
+ * nothing. */
+#define EVQ_OPT_EINTR 0x1u
+
 /* Creates a queue. opts may be NULL for all defaults. Every descriptor evq
- * opens is close-on-exec. Errors: EVQ_EINVAL (q NULL), EVQ_ENOTSUP (unknown
- * or unavailable backend), EVQ_ENOMEM, EVQ_EMFILE. */
+ * opens is close-on-exec. Errors: EVQ_EINVAL (q NULL, unknown flags,
+ * reserved fields not zero), EVQ_ENOTSUP (unknown or unavailable backend),
+ * EVQ_ENOMEM, EVQ_EMFILE. */
 EVQ_API int evq_create(evq_t **q, const evq_options_t *opts);
 
 /* Frees the queue and everything evq allocated for it. Registered
@@ -244,6 +265,84 @@ EVQ_API int evq_wait(evq_t *q, evq_event_t *events, int capacity,
  * opts->wake_token. Wake-ups made before a wait collects them coalesce into
  * one event. Safe from any thread and from a signal handler. */
 EVQ_API int evq_wake(evq_t *q);
+
+/* ------------------------------------------------------------------------
+ * Embedding: running a queue inside another loop (GLib, another evq, a
+ * language runtime's selector).
+ *
+ * The host watches evq_fd() for readability and sleeps no longer than
+ * evq_next_timeout(); whenever the descriptor is readable or the timeout
+ * passed, it calls evq_wait(q, events, n, 0) to collect. Once evq_fd() has
+ * been called, wake-ups, signals and changes that move the next timer
+ * earlier also make the descriptor readable, so the host learns of them.
+ * ---------------------------------------------------------------------- */
+
+/* Stores in *fd the descriptor of the queue's kernel object (the epoll or
+ * kqueue descriptor): readable while the queue has something to deliver
+ * other than a timer. Do not read, close or register it elsewhere but in a
+ * host loop. Errors: EVQ_EINVAL (NULL), EVQ_ENOTSUP (the backend has no such
+ * descriptor: poll, iocp). */
+EVQ_API int evq_fd(evq_t *q, evq_fd_t *fd);
+
+/* Nanoseconds until the earliest timer of q is due: 0 if one is due or a
+ * wake-up or signal is already pending, EVQ_FOREVER (-1) with no timer
+ * running. EVQ_EINVAL for NULL. */
+EVQ_API int64_t evq_next_timeout(evq_t *q);
+
+/* ------------------------------------------------------------------------
+ * Signals as events (POSIX signals; on Windows the console's control
+ * events: SIGINT for Ctrl-C, SIGBREAK for Ctrl-Break, 1 (SIGHUP) for the
+ * console being closed).
+ *
+ * A queue subscribes to a signal number with a token; every delivery makes
+ * an EVQ_SIGNAL event with that token, its data counting the deliveries
+ * coalesced into it. Every queue subscribed to a signal gets it. A signal
+ * that arrives while no thread waits is kept for the next wait. While any
+ * queue is subscribed, evq's handler replaces the signal's disposition
+ * (process-wide, on every thread); when the last subscription ends, the
+ * disposition evq found is restored. In a child made by fork(), evq restores
+ * the dispositions it changed and forgets the parent's subscriptions.
+ * ---------------------------------------------------------------------- */
+
+/* Subscribes q to signo. Errors: EVQ_EINVAL (NULL, a signal number out of
+ * range, SIGKILL or SIGSTOP, or a number the platform cannot catch),
+ * EVQ_EEXIST (already subscribed), EVQ_ENOMEM. */
+EVQ_API int evq_signal_add(evq_t *q, int signo, uintptr_t token);
+
+/* Ends the subscription; pending deliveries not yet collected are dropped.
+ * Errors: EVQ_EINVAL, EVQ_ENOENT (not subscribed). */
+EVQ_API int evq_signal_remove(evq_t *q, int signo);
+
+/* ------------------------------------------------------------------------
+ * Child processes as events.
+ *
+ * Watch a process the caller started (fork, posix_spawn, CreateProcess):
+ * its exit is one EVQ_CHILD event with the token, data holding the exit
+ * code (or, with EVQ_CHILD_SIGNALED, the number of the signal that ended
+ * it), and then the watch is over. On POSIX evq reaps that process (and no
+ * other): do not wait for it yourself. Linux uses a pidfd (5.3+); without
+ * one, and on backends that cannot poll it, evq watches SIGCHLD (through
+ * evq_signal_add's mechanism) and tries waitpid() on the watched pids only.
+ * kqueue uses EVFILT_PROC; Windows waits on the process handle.
+ * ---------------------------------------------------------------------- */
+
+/* A process id: pid_t on POSIX, a process id (DWORD) on Windows. */
+#ifdef _WIN32
+typedef uint32_t evq_pid_t;
+#else
+typedef int evq_pid_t;
+#endif
+
+/* Starts watching pid, a child of this process. A child that has already
+ * ended (not yet reaped) reports at the next wait. Errors: EVQ_EINVAL (NULL
+ * queue, pid <= 0), EVQ_EEXIST (already watched by q), EVQ_ENOENT (no such
+ * process, or not a child that can be waited for), EVQ_ENOMEM. */
+EVQ_API int evq_child_add(evq_t *q, evq_pid_t pid, uintptr_t token);
+
+/* Stops watching pid (the process is then neither reported nor reaped by
+ * evq). Errors: EVQ_EINVAL, EVQ_ENOENT (not watched, or its exit was already
+ * reported). */
+EVQ_API int evq_child_remove(evq_t *q, evq_pid_t pid);
 
 /* ------------------------------------------------------------------------
  * Timers. Storage is the caller's: evq never allocates for a timer. Keep an

@@ -21,17 +21,21 @@
 #define EVQ__RESULTS \
   (EVQ__DIRECTIONS | EVQ_ERROR | EVQ_READ_CLOSED | EVQ_WRITE_CLOSED)
 
-/* What a registration watches. Descriptors are the only kind the public API
- * registers today; signals and child processes come as kinds of their own,
- * through the same registry, raw events and translation. */
-enum evq__kind { EVQ__KIND_FD = 0 };
+/* What a registration watches, and what its ident is: a descriptor, a
+ * signal number, a process id. Signals are the core's and the platform's
+ * (no backend sees them); a child process is polled by the backend through
+ * reg->handle (a pidfd, a process handle) or its pid (kqueue's EVFILT_PROC),
+ * and a backend that cannot returns EVQ_ENOTSUP from add(), after which the
+ * core watches it through SIGCHLD. */
+enum evq__kind { EVQ__KIND_FD = 0, EVQ__KIND_SIGNAL = 1, EVQ__KIND_CHILD = 2 };
 
 /* One registration, as the registry stores it. Backends read ident, kind,
  * id, gen, interests, mode and armed, and own bstate; the rest is the
  * core's. Slots move when the registry grows, so a backend that must find a
  * registration later keeps its key (evq__key), never a pointer to it. */
 typedef struct evq__reg {
-  uint64_t ident;     /* descriptor (an evq_fd_t), by kind */
+  uint64_t ident;     /* by kind: descriptor (an evq_fd_t), signo, pid */
+  intptr_t handle;    /* CHILD: what to poll (pidfd, process handle) or -1 */
   uint32_t id;        /* slot index */
   uint32_t gen;       /* changes at every free and reuse of the slot */
   uintptr_t token;    /* core: the caller's token */
@@ -139,6 +143,9 @@ typedef struct evq__backend {
   bool (*complete)(void *b, evq__raw_t *raw);
   /* Make a blocked poll() return. Async-signal-safe. */
   void (*kick)(void *b);
+  /* The descriptor of the kernel object, readable while poll() would
+   * report something (evq_fd); -1 if there is none. May be NULL. */
+  intptr_t (*fd)(void *b);
   /* A state made with evq__state_new is about to be freed: let go of what
    * the backend hangs on it. May be NULL. */
   void (*release)(void *b, evq__state_t *st);

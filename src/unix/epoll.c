@@ -55,15 +55,22 @@ static uint32_t from_epoll(uint32_t e) {
   return low_bits[e & 31] | (e & EPOLLRDHUP ? EVQ_READ_CLOSED : 0);
 }
 
+/* What epoll watches: the descriptor, or a child's pidfd (none: the core
+ * watches that child through SIGCHLD). */
+static int ep_target(const evq__reg_t *reg) {
+  return reg->kind == EVQ__KIND_FD ? evq__reg_fd(reg) : (int)reg->handle;
+}
+
 static int ep_ctl(epoll_state_t *s, int op, evq__reg_t *reg) {
   struct epoll_event ev = {.events = to_epoll(reg),
                            .data.u64 = evq__key(reg->id, reg->gen)};
-  if (epoll_ctl(s->epfd, op, evq__reg_fd(reg), &ev) == 0) return 0;
+  if (epoll_ctl(s->epfd, op, ep_target(reg), &ev) == 0) return 0;
   if (errno == ENOENT) return EVQ_EBADF; /* closed while registered */
   return evq__from_errno(errno);
 }
 
 static int ep_add(void *b, evq__reg_t *reg) {
+  if (reg->kind == EVQ__KIND_CHILD && reg->handle < 0) return EVQ_ENOTSUP;
   return ep_ctl(b, EPOLL_CTL_ADD, reg);
 }
 
@@ -76,7 +83,7 @@ static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
 
 static int ep_remove(void *b, evq__reg_t *reg) {
   epoll_state_t *s = b;
-  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, evq__reg_fd(reg), NULL) == 0
+  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, ep_target(reg), NULL) == 0
              ? 0 : evq__from_errno(errno);
 }
 
@@ -127,7 +134,7 @@ static int ep_syscall(epoll_state_t *s, int cap, int64_t timeout_ns) {
 static int ep_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   epoll_state_t *s = b;
   int r = ep_syscall(s, cap, timeout_ns);
-  if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
+  if (r < 0) return evq__from_errno(errno); /* EINTR: EVQ_EINTR */
   int n = 0;
   for (int i = 0; i < r; i++) {
     if (s->events[i].data.u64 == WAKE_KEY) {
@@ -147,6 +154,8 @@ static void ep_kick(void *b) {
   evq__wakefd_signal(&s->wake);
 }
 
+static intptr_t ep_fd(void *b) { return ((epoll_state_t *)b)->epfd; }
+
 /* The kernel does every mode, applies changes at once (also to a waiter
  * blocked in epoll_wait) and reports each descriptor once per call. */
 const evq__backend_t evq__backend_epoll = {
@@ -162,4 +171,5 @@ const evq__backend_t evq__backend_epoll = {
     .remove = ep_remove,
     .poll = ep_poll,
     .kick = ep_kick,
+    .fd = ep_fd,
 };

@@ -37,6 +37,13 @@ typedef struct poll_state {
 /* reg->bstate: a registration whose descriptor was closed under it. */
 #define CLOSED_UNDER_US ((void *)1)
 
+/* What poll() watches: the descriptor, or a child's pidfd; -1 for a
+ * registration it does not watch (a signal, a child without a pidfd). */
+static int pl_target(const evq__reg_t *reg) {
+  if (reg->kind == EVQ__KIND_FD) return evq__reg_fd(reg);
+  return reg->kind == EVQ__KIND_CHILD ? (int)reg->handle : -1;
+}
+
 static short to_poll(const evq__reg_t *reg) {
   uint32_t watch = reg->mode == EVQ_LEVEL ? reg->interests : reg->armed;
   short e = 0;
@@ -93,7 +100,8 @@ static void adopt_spare(poll_state_t *s) {
  * on the waiter's path, never allocates. */
 static int pl_add(void *b, evq__reg_t *reg) {
   poll_state_t *s = b;
-  int rc = evq__check_fd(evq__reg_fd(reg));
+  if (pl_target(reg) < 0) return EVQ_ENOTSUP; /* a child without a pidfd */
+  int rc = evq__check_fd(pl_target(reg));
   if (rc == 0) rc = pl_reserve(s, evq__registry_count(s->q) + 1);
   s->stale = true;
   return rc;
@@ -146,9 +154,10 @@ static void pl_prepare(void *b) {
   s->pfd[0] = (struct pollfd){.fd = s->wake.read_fd, .events = POLLIN};
   uint32_t n = 1, cursor = 0;
   for (evq__reg_t *reg; (reg = evq__registry_next(s->q, &cursor));) {
-    short events = reg->bstate == CLOSED_UNDER_US ? 0 : to_poll(reg);
+    int fd = pl_target(reg);
+    short events = reg->bstate == CLOSED_UNDER_US || fd < 0 ? 0 : to_poll(reg);
     if (events == 0) continue;
-    s->pfd[n] = (struct pollfd){.fd = evq__reg_fd(reg), .events = events};
+    s->pfd[n] = (struct pollfd){.fd = fd, .events = events};
     s->keys[n] = evq__key(reg->id, reg->gen);
     n++;
   }
@@ -160,7 +169,7 @@ static int pl_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   poll_state_t *s = b;
   int ms = (int)evq__timeout_ms(timeout_ns, INT_MAX);
   int r = poll(s->pfd, s->n, ms);
-  if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
+  if (r < 0) return evq__from_errno(errno); /* EINTR: EVQ_EINTR */
   if (s->pfd[0].revents) {
     evq__wakefd_drain(&s->wake);
     r--;
