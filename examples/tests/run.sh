@@ -1,0 +1,110 @@
+#!/bin/sh
+# Runs one network example against its test client.
+#
+#   run.sh [--expect ERE]... CLIENT SERVER [SERVER_ARGS...]
+#
+# Starts SERVER on port 0 with --until-eof, its standard input a fifo held
+# open by this script; reads the port from its "listening on
+# 127.0.0.1:PORT" line; runs CLIENT PORT; then closes the fifo, which is
+# the server's documented stop trigger, and requires the server to exit 0
+# within 20 s. Each --expect ERE must match a line of the server's stdout
+# after it exits. The client's exit status 77 (with its "SKIP: reason"
+# line) is passed on, so ctest reports a skip, not a pass.
+#
+# EVQ_EXAMPLE_WRAPPER, if set, is put before the server command (e.g.
+# "valgrind --error-exitcode=99 --leak-check=full").
+# Needs only POSIX sh and coreutils (mkfifo, mktemp, sleep).
+set -u
+
+expects=""
+while [ "$#" -gt 0 ] && [ "$1" = "--expect" ]; do
+  expects="$expects
+$2"
+  shift 2
+done
+if [ "$#" -lt 2 ]; then
+  echo "usage: run.sh [--expect ERE]... CLIENT SERVER [ARGS...]" >&2
+  exit 2
+fi
+client=$1
+server=$2
+shift 2
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/evq-example.XXXXXX") || exit 1
+pid=""
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+mkfifo "$dir/stdin" || exit 1
+
+show_server() {
+  echo "--- server stdout"; cat "$dir/out"
+  echo "--- server stderr"; cat "$dir/err"
+}
+
+# The shell opens the fifo for the server; that open completes once this
+# script opens the write end (fd 3) just below.
+${EVQ_EXAMPLE_WRAPPER:-} "$server" 0 --until-eof "$@" \
+  <"$dir/stdin" >"$dir/out" 2>"$dir/err" &
+pid=$!
+exec 3>"$dir/stdin"
+
+port=""
+tries=0
+while [ -z "$port" ]; do
+  port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+         "$dir/out")
+  [ -n "$port" ] && break
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "FAIL: server exited before listening"; show_server; exit 1
+  fi
+  tries=$((tries + 1))
+  if [ "$tries" -gt 300 ]; then
+    echo "FAIL: no 'listening on' line within 30 s"; show_server; exit 1
+  fi
+  sleep 0.1
+done
+echo "server listening on port $port"
+
+"$client" "$port"
+client_rc=$?
+
+exec 3>&-   # end of the server's standard input: it must stop now
+tries=0
+while kill -0 "$pid" 2>/dev/null; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 200 ]; then
+    echo "FAIL: server still running 20 s after its stdin closed"
+    show_server; exit 1
+  fi
+  sleep 0.1
+done
+wait "$pid"
+server_rc=$?
+pid=""
+show_server
+
+if [ "$client_rc" -eq 77 ]; then exit 77; fi
+status=0
+if [ "$client_rc" -ne 0 ]; then
+  echo "FAIL: client exited $client_rc"; status=1
+fi
+if [ "$server_rc" -ne 0 ]; then
+  echo "FAIL: server exited $server_rc"; status=1
+fi
+# The expectations, one per line (an ERE may contain spaces).
+set -f
+old_ifs=$IFS
+IFS='
+'
+for ere in $expects; do
+  if grep -Eq -- "$ere" "$dir/out"; then
+    echo "ok - server printed /$ere/"
+  else
+    echo "FAIL: no server line matches /$ere/"; status=1
+  fi
+done
+IFS=$old_ifs
+exit "$status"
