@@ -91,17 +91,15 @@ static void accept_all(server_t *s) {
     evq_fd_t fd;
     int rc = evq_accept(s->q, s->listener, &fd);
     if (rc == EVQ_EAGAIN) return;
-    if (rc == EVQ_EMFILE) {
-      /* Out of descriptors: the connection stays queued and no new edge
-       * will come for it, so retry on a timer rather than spin. */
+    if (rc == EVQ_ECONNRESET) continue; /* the client gave up: next */
+    if (rc != 0) {
+      /* EMFILE (out of descriptors), ENOMEM...: the connection stays
+       * queued and no new edge will come for it, so retry on a timer
+       * rather than in a busy loop. */
       rc = evq_timer_start(s->q, &s->accept_retry, 100 * 1000000, 0,
                            TOKEN_ACCEPT_RETRY);
       if (rc != 0) fail("timer", rc);
       return;
-    }
-    if (rc != 0) {                  /* e.g. the peer reset before accept */
-      fprintf(stderr, "evq_echo: accept: %s\n", evq_strerror(rc));
-      continue;
     }
     conn_t *c = s->nconns < s->max_conns ? malloc(sizeof *c) : NULL;
     if (!c) {                       /* full: refuse by closing at once */
