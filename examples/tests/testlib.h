@@ -132,9 +132,9 @@ static inline size_t tl_read_until(int fd, char *buf, size_t cap,
   return len;
 }
 
-/* Reads exactly strlen(want) bytes and requires them to equal want. */
-static inline void tl_expect(int fd, const char *want) {
-  size_t n = strlen(want), len = 0;
+/* Reads exactly n bytes and requires them to equal want[0..n). */
+static inline void tl_expect_n(int fd, const char *want, size_t n) {
+  size_t len = 0;
   char *got = malloc(n + 1);
   CHECK(got != NULL, "out of memory");
   while (len < n) {
@@ -143,8 +143,15 @@ static inline void tl_expect(int fd, const char *want) {
           r == 0 ? "end of stream" : strerror(errno), tl_show(got, len));
     len += (size_t)r;
   }
-  CHECK(memcmp(got, want, n) == 0, "expected '%s'", tl_show(want, n));
+  if (memcmp(got, want, n) != 0) {
+    fprintf(stderr, "got      '%s'\n", tl_show(got, n));
+    CHECK(0, "expected '%s'", tl_show(want, n));
+  }
   free(got);
+}
+
+static inline void tl_expect(int fd, const char *want) {
+  tl_expect_n(fd, want, strlen(want));
 }
 
 /* Requires the peer to close: no further byte, then end of stream (a reset
