@@ -4,8 +4,8 @@
 #   run.sh [--expect ERE]... CLIENT SERVER [SERVER_ARGS...]
 #
 # Starts SERVER on port 0 with --until-eof, its standard input a fifo held
-# open by this script; reads the port from its "listening on
-# 127.0.0.1:PORT" line; runs CLIENT PORT; then closes the fifo, which is
+# open by this script; reads the port from its line starting "listening
+# on 127.0.0.1:PORT"; runs CLIENT PORT; then closes the fifo, which is
 # the server's documented stop trigger, and requires the server to exit 0
 # within 20 s. Each --expect ERE must match a line of the server's stdout
 # after it exits. The client's exit status 77 (with its "SKIP: reason"
@@ -54,7 +54,7 @@ exec 3>"$dir/stdin"
 port=""
 tries=0
 while [ -z "$port" ]; do
-  port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+  port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
          "$dir/out")
   [ -n "$port" ] && break
   if ! kill -0 "$pid" 2>/dev/null; then
