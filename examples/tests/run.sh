@@ -1,14 +1,15 @@
 #!/bin/sh
 # Runs one network example against its test client.
 #
-#   run.sh [--expect ERE]... CLIENT SERVER [SERVER_ARGS...]
+#   run.sh [--expect ERE]... [--fd-limit N] CLIENT SERVER [SERVER_ARGS...]
 #
 # Starts SERVER on port 0 with --until-eof, its standard input a fifo held
 # open by this script; reads the port from its line starting "listening
 # on 127.0.0.1:PORT"; runs CLIENT PORT; then closes the fifo, which is
 # the server's documented stop trigger, and requires the server to exit 0
 # within 20 s. Each --expect ERE must match a line of the server's stdout
-# after it exits. The client's exit status 77 (with its "SKIP: reason"
+# after it exits. --fd-limit runs the server under `ulimit -n N`. The
+# client's exit status 77 (with its "SKIP: reason"
 # line) is passed on, so ctest reports a skip, not a pass.
 #
 # EVQ_EXAMPLE_WRAPPER, if set, is put before the server command (e.g.
@@ -17,13 +18,19 @@
 set -u
 
 expects=""
-while [ "$#" -gt 0 ] && [ "$1" = "--expect" ]; do
-  expects="$expects
-$2"
+fd_limit=""
+while [ "$#" -gt 1 ]; do
+  case $1 in
+    --expect) expects="$expects
+$2" ;;
+    --fd-limit) fd_limit=$2 ;;
+    *) break ;;
+  esac
   shift 2
 done
 if [ "$#" -lt 2 ]; then
-  echo "usage: run.sh [--expect ERE]... CLIENT SERVER [ARGS...]" >&2
+  echo "usage: run.sh [--expect ERE]... [--fd-limit N] CLIENT SERVER" \
+       "[ARGS...]" >&2
   exit 2
 fi
 client=$1
@@ -46,8 +53,10 @@ show_server() {
 
 # The shell opens the fifo for the server; that open completes once this
 # script opens the write end (fd 3) just below.
-${EVQ_EXAMPLE_WRAPPER:-} "$server" 0 --until-eof "$@" \
-  <"$dir/stdin" >"$dir/out" 2>"$dir/err" &
+(
+  if [ -n "$fd_limit" ]; then ulimit -n "$fd_limit" || exit 1; fi
+  exec ${EVQ_EXAMPLE_WRAPPER:-} "$server" 0 --until-eof "$@"
+) <"$dir/stdin" >"$dir/out" 2>"$dir/err" &
 pid=$!
 exec 3>"$dir/stdin"
 

@@ -99,18 +99,21 @@ static inline ssize_t tl_recv(int fd, void *buf, size_t cap) {
   return r;
 }
 
-/* Makes bytes printable for a failure message. */
+/* Makes bytes printable for a failure message (four may be in use in one
+ * message: each call gets the next of four buffers). */
 static inline const char *tl_show(const char *p, size_t n) {
-  static char out[600];
+  static char bufs[4][600];
+  static unsigned next;
+  char *out = bufs[next++ % 4];
   size_t o = 0;
-  for (size_t i = 0; i < n && o + 8 < sizeof out; i++) {
+  for (size_t i = 0; i < n && o + 8 < sizeof bufs[0]; i++) {
     unsigned char c = (unsigned char)p[i];
     if (c == '\r') o += (size_t)snprintf(out + o, 8, "\\r");
     else if (c == '\n') o += (size_t)snprintf(out + o, 8, "\\n");
     else if (c < 32 || c > 126) o += (size_t)snprintf(out + o, 8, "\\x%02x", c);
     else out[o++] = (char)c;
   }
-  if (o + 8 >= sizeof out) o += (size_t)snprintf(out + o, 8, "...");
+  if (o + 8 >= sizeof bufs[0]) o += (size_t)snprintf(out + o, 8, "...");
   out[o] = '\0';
   return out;
 }
