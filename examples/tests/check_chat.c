@@ -210,7 +210,9 @@ int main(int argc, char **argv) {
   tl_expect_eof(full.fd, 0);
   close(full.fd);
   PASS("a fifth connection past --max-conns 4 is told and closed");
-  for (int i = 0; i < 3; i++) leave(more[i]);
-  leave(a);
+  int held[4] = {a->fd, more[0]->fd, more[1]->fd, more[2]->fd};
+  tl_hold_until_stopped(held, 4); /* closes them */
+  free(a);
+  for (int i = 0; i < 3; i++) free(more[i]);
   return 0;
 }

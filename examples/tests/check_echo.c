@@ -138,6 +138,6 @@ int main(int argc, char **argv) {
   close(conns[0]);
   conns[0] = open_retrying(port);
   PASS("a slot freed by a close is given to the next client");
-  for (int i = 0; i < MAX_CONNS; i++) close(conns[i]);
+  tl_hold_until_stopped(conns, MAX_CONNS);
   return 0;
 }

@@ -35,6 +35,7 @@ int main(int argc, char **argv) {
     if (!served[i]) tl_expect(fds[i], msg[i]);
   PASS("once descriptors are free, every waiting connection is served");
   for (int i = 0; i < CONNS; i++)
-    if (!served[i]) close(fds[i]);
+    if (served[i]) fds[i] = -1;
+  tl_hold_until_stopped(fds, CONNS);
   return 0;
 }

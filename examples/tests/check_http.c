@@ -166,6 +166,6 @@ int main(int argc, char **argv) {
   }
   /* All MAX_CONNS are live, so the next is refused: 503 without asking. */
   expect_error("", 0, "HTTP/1.1 503 ", "connection past --max-conns: 503");
-  for (int i = 0; i < MAX_CONNS; i++) close(conns[i]);
+  tl_hold_until_stopped(conns, MAX_CONNS);
   return 0;
 }

@@ -194,6 +194,6 @@ int main(int argc, char **argv) {
   tl_expect_eof(fd, 0);
   close(fd);
   PASS("a fifth connection past --max-conns 4: refused with an error");
-  for (int i = 0; i < MAX_CONNS; i++) close(conns[i]);
+  tl_hold_until_stopped(conns, MAX_CONNS);
   return 0;
 }

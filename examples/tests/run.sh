@@ -5,9 +5,10 @@
 #
 # Starts SERVER on port 0 with --until-eof, its standard input a fifo held
 # open by this script; reads the port from its line starting "listening
-# on 127.0.0.1:PORT"; runs CLIENT PORT; then closes the fifo, which is
-# the server's documented stop trigger, and requires the server to exit 0
-# within 20 s. Each --expect ERE must match a line of the server's stdout
+# on 127.0.0.1:PORT"; runs CLIENT PORT; when the client exits or prints
+# HOLDING (it then keeps a connection open, which the server must close),
+# closes the fifo, which is the server's documented stop trigger, and
+# requires the server to exit 0 within 20 s, and the client too. Each --expect ERE must match a line of the server's stdout
 # after it exits. --fd-limit runs the server under `ulimit -n N`. The
 # client's exit status 77 (with its "SKIP: reason"
 # line) is passed on, so ctest reports a skip, not a pass.
@@ -39,8 +40,10 @@ shift 2
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/evq-example.XXXXXX") || exit 1
 pid=""
+cpid=""
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
+  if [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; then kill -9 "$cpid"; fi
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -77,8 +80,20 @@ while [ -z "$port" ]; do
 done
 echo "server listening on port $port"
 
-"$client" "$port"
-client_rc=$?
+# The client runs in the background: it may end by printing HOLDING and
+# keeping a connection open, to check that stopping the server closes
+# the connections it still has.
+"$client" "$port" >"$dir/client" 2>&1 3>&- &   # not the fifo: only we hold it
+cpid=$!
+tries=0
+while kill -0 "$cpid" 2>/dev/null && ! grep -q '^HOLDING$' "$dir/client"; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 900 ]; then
+    echo "FAIL: client still running after 90 s"; cat "$dir/client"
+    show_server; exit 1
+  fi
+  sleep 0.1
+done
 
 exec 3>&-   # end of the server's standard input: it must stop now
 tries=0
@@ -86,13 +101,17 @@ while kill -0 "$pid" 2>/dev/null; do
   tries=$((tries + 1))
   if [ "$tries" -gt 200 ]; then
     echo "FAIL: server still running 20 s after its stdin closed"
-    show_server; exit 1
+    cat "$dir/client"; show_server; exit 1
   fi
   sleep 0.1
 done
 wait "$pid"
 server_rc=$?
 pid=""
+wait "$cpid"
+client_rc=$?
+cpid=""
+cat "$dir/client"
 show_server
 
 if [ "$client_rc" -eq 77 ]; then exit 77; fi

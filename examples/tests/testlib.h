@@ -187,4 +187,22 @@ static inline void tl_reset(int fd) {
   close(fd);
 }
 
+/* The last step of a test: fds[0..n), connections the server has served
+ * (-1 entries skipped), stay open while run.sh stops the server (HOLDING
+ * tells it when); the server must close them all. Bytes still on their way
+ * are read and ignored. */
+static inline void tl_hold_until_stopped(const int *fds, int n) {
+  printf("HOLDING\n");
+  fflush(stdout);
+  struct timeval tv = {60, 0};
+  for (int i = 0; i < n; i++) {
+    if (fds[i] < 0) continue;
+    CHECK(setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0,
+          "SO_RCVTIMEO: %s", strerror(errno));
+    tl_drain(fds[i]);
+    close(fds[i]);
+  }
+  PASS("stopping the server closes the connections it still has");
+}
+
 #endif
