@@ -243,7 +243,7 @@ int main(int argc, char **argv) {
   if (rc != 0) fail("register listener", rc);
   if (until_eof &&
       (rc = evq_register(s.q, 0, EVQ_READABLE, EVQ_LEVEL, TOKEN_STDIN)) != 0)
-    fail("watch standard input (a pipe or terminal is needed)", rc);
+    fail("--until-eof: cannot poll standard input (POSIX: pipe or tty)", rc);
   printf("listening on 127.0.0.1:%d\n", evq_socket_port(s.listener));
   fflush(stdout);
 
