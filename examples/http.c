@@ -254,7 +254,9 @@ close:
 }
 
 static void on_timer(server_t *s, conn_t *c) {
-  if (c->closing || c->in_len == 0) {
+  /* Closing, idle between requests, or not reading its replies: close.
+   * (The last also means out may lack room for one more reply.) */
+  if (c->closing || c->in_len == 0 || c->out_len > 0) {
     conn_close(s, c);
     return;
   }

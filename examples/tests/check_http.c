@@ -151,6 +151,55 @@ int main(int argc, char **argv) {
   close(fd);
   PASS("an idle connection: closed silently after the idle timeout");
 
+  /* Pipelined requests from a client that never reads: replies fill the
+   * server's buffer, then the idle timer fires with replies queued. The
+   * connection must just end (a reset is fine: requests were unread). */
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0,
+        "SO_RCVBUF: %s", strerror(errno));
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "connect: %s",
+        strerror(errno));
+  /* Up to 10 MB of requests, 50 MB of replies: more than the kernel's
+   * buffers hold, so replies wait in the server. Sent without blocking:
+   * the server stops reading once its reply buffer is full. */
+  many = malloc(1 << 20);
+  CHECK(many != NULL, "out of memory");
+  for (size_t off = 0; off + one <= 1 << 20; off += one) memcpy(many + off, req, one);
+  size_t chunk = (1 << 20) / one * one, pushed = 0;
+  while (pushed < 10 * chunk) {
+    ssize_t w = send(fd, many + pushed % chunk, chunk - pushed % chunk,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      CHECK(errno == EAGAIN || errno == EWOULDBLOCK, "send: %s",
+            strerror(errno));
+      struct pollfd p = {.fd = fd, .events = POLLOUT};
+      if (poll(&p, 1, 300) == 0) break;  /* the server stopped reading */
+      continue;
+    }
+    pushed += (size_t)w;
+  }
+  free(many);
+  printf("# %zu bytes of requests sent before the server stopped reading\n",
+         pushed);
+  tl_sleep_ms(IDLE_MS + 500);
+  struct timeval tv = {TL_TIMEOUT_S, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char sink[65536];
+  ssize_t r;
+  while ((r = tl_recv(fd, sink, sizeof sink)) > 0) {
+  }
+  CHECK(r == 0 || errno == ECONNRESET, "reading: %s", strerror(errno));
+  close(fd);
+  fd = tl_connect(port);
+  tl_send_str(fd, req);
+  tl_expect(fd, HELLO BODY);
+  close(fd);
+  PASS("a pipelining client that stops reading is closed when idle");
+
   int rude = tl_connect(port);
   tl_send_str(rude, "GET / HTTP/1.1\r\nHo");
   tl_reset(rude);
