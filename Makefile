@@ -6,13 +6,16 @@
 #   make test-tsan     the suite under ThreadSanitizer
 #   make test-windows  cross-compile with mingw-w64, run the suite in wine
 #   make bench [QUICK=1]  benchmarks against libuv, libev, libevent, epoll
+#   make install [PREFIX=/usr/local] [DESTDIR=]  header, libraries, CMake
+#                      package and evq.pc under PREFIX
 BUILD ?= build
 JOBS ?= 2
 CTEST = ctest --output-on-failure -j$(JOBS)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
 .PHONY: all build demo test test-unix test-asan test-tsan test-windows \
-        bench clean
+        bench install clean
 
 all: build
 
@@ -45,6 +48,9 @@ test-tsan:
 
 test-windows:
 	tools/test-windows.sh
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 bench: build
 	$(MAKE) -C bench run QUICK=$(QUICK)
