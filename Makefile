@@ -8,6 +8,7 @@
 #   make bench [QUICK=1]  benchmarks against libuv, libev, libevent, epoll
 #   make install [PREFIX=/usr/local] [DESTDIR=]  header, libraries, CMake
 #                      package and evq.pc under PREFIX
+#   make dist          dist/evq.c + dist/evq.h: the library as one file
 BUILD ?= build
 JOBS ?= 2
 CTEST = ctest --output-on-failure -j$(JOBS)
@@ -15,7 +16,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
 .PHONY: all build demo test test-unix test-asan test-tsan test-windows \
-        bench install clean
+        bench install dist clean
 
 all: build
 
@@ -52,8 +53,11 @@ test-windows:
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
+dist:
+	sh tools/amalgamate.sh dist
+
 bench: build
 	$(MAKE) -C bench run QUICK=$(QUICK)
 
 clean:
-	rm -rf build build-asan build-tsan build-win
+	rm -rf build build-asan build-tsan build-win dist
