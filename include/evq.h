@@ -85,34 +85,55 @@ typedef struct evq evq_t;
 
 /* ------------------------------------------------------------------------
  * Error codes. Every call that can fail returns one of these (negative).
+ *
+ * EVQ_ERRNO_MAP is the one table of them: the enum, evq_strerror() and
+ * evq_errname() are made from it, and on POSIX the errno of the same name
+ * maps to each code (EVQ_EBADF from EBADF). X(name, value, text) per code.
  * ---------------------------------------------------------------------- */
+#define EVQ_ERRNO_MAP(X)                                                    \
+  /* NULL pointer, zero capacity, unknown flag or mode, empty interest   \
+   * set, bad timeout */                                                  \
+  X(EINVAL, -1, "invalid argument")                                       \
+  X(ENOMEM, -2, "out of memory")                                          \
+  /* the descriptor is invalid or closed */                               \
+  X(EBADF, -3, "bad descriptor")                                          \
+  /* the descriptor is already registered with this queue */              \
+  X(EEXIST, -4, "descriptor already registered")                          \
+  /* not registered; timer not running */                                 \
+  X(ENOENT, -5, "not registered or not running")                          \
+  X(EAGAIN, -6, "operation would block")                                  \
+  /* another thread is already in evq_wait(); or the timer runs on      \
+   * another queue */                                                     \
+  X(EBUSY, -7, "queue or timer busy elsewhere")                           \
+  /* backend unknown or not compiled in; a descriptor type, mode or      \
+   * interest the backend cannot poll */                                  \
+  X(ENOTSUP, -8, "not supported by this backend")                         \
+  X(EMFILE, -9, "too many open descriptors")                              \
+  X(ECONNREFUSED, -10, "connection refused")                              \
+  X(ECONNRESET, -11, "connection reset by peer")                          \
+  /* write to a connection the peer has closed */                         \
+  X(EPIPE, -12, "connection closed by peer")                              \
+  X(EADDRINUSE, -13, "address already in use")                            \
+  X(ENOTCONN, -14, "socket not connected")                                \
+  X(ETIMEDOUT, -15, "timed out")                                          \
+  X(EADDRNOTAVAIL, -16, "address not available")                          \
+  /* any other OS error */                                                \
+  X(EIO, -17, "input/output or other system error")
+
 enum evq_error {
   EVQ_OK = 0,
-  EVQ_EINVAL = -1,       /* invalid argument: NULL, zero capacity, unknown
-                            flag or mode, empty interest set, bad timeout */
-  EVQ_ENOMEM = -2,       /* out of memory */
-  EVQ_EBADF = -3,        /* the descriptor is invalid or closed */
-  EVQ_EEXIST = -4,       /* the descriptor is already registered */
-  EVQ_ENOENT = -5,       /* not registered; timer not running */
-  EVQ_EAGAIN = -6,       /* the operation would block */
-  EVQ_EBUSY = -7,        /* another thread is already in evq_wait(); or the
-                            timer runs on another queue */
-  EVQ_ENOTSUP = -8,      /* backend unknown or not compiled in; descriptor
-                            type or mode the backend cannot poll */
-  EVQ_EMFILE = -9,       /* too many open descriptors */
-  EVQ_ECONNREFUSED = -10,
-  EVQ_ECONNRESET = -11,
-  EVQ_EPIPE = -12,       /* write to a connection the peer has closed */
-  EVQ_EADDRINUSE = -13,
-  EVQ_ENOTCONN = -14,
-  EVQ_ETIMEDOUT = -15,
-  EVQ_EADDRNOTAVAIL = -16,
-  EVQ_EIO = -17          /* any other OS error */
+#define EVQ__ERROR_ENUM(name, value, text) EVQ_##name = value,
+  EVQ_ERRNO_MAP(EVQ__ERROR_ENUM)
+#undef EVQ__ERROR_ENUM
 };
 
-/* Names an error code ("EVQ_EBADF: bad descriptor"). Never returns NULL;
- * unknown codes give "EVQ_E?: unknown error". */
+/* Names and describes an error code ("EVQ_EBADF: bad descriptor"). Never
+ * returns NULL; an unknown code gives "EVQ_E?: unknown error". */
 EVQ_API const char *evq_strerror(int code);
+
+/* The name of an error code alone ("EVQ_EBADF"); "EVQ_OK" for 0 and
+ * "EVQ_E?" for an unknown code. Never NULL. */
+EVQ_API const char *evq_errname(int code);
 
 /* ------------------------------------------------------------------------
  * Events.
@@ -257,15 +278,10 @@ EVQ_API int evq_wake(evq_t *q);
  * O(log n) in the number of running timers.
  * ---------------------------------------------------------------------- */
 typedef struct evq_timer {
-  /* Private to evq; zero it with evq_timer_init() before first use. */
-  struct evq_timer *child, *next, *prev;
-  evq_t *owner;
-  int64_t deadline; /* heap key: a lower bound of due */
-  int64_t due;      /* when it really expires */
-  int64_t period;
-  uint64_t seq;         /* heap tie-break: start order */
-  uint64_t restart_seq; /* start order of a restart not yet re-keyed */
-  uintptr_t token;
+  /* Private to evq; prepare it with evq_timer_init() before first use. The
+   * size (96 bytes) is part of the ABI and leaves room for evq to grow
+   * without changing it; the layout is not: never read or write it. */
+  uint64_t evq__opaque[12];
 } evq_timer_t;
 
 /* Monotonic clock, nanoseconds. */

@@ -1,31 +1,36 @@
-/* Names of the EVQ_E* codes. The OS-to-EVQ mappings live in the platform
- * layers (src/unix/sys.c, src/win/sys.c); this table is the one place that
- * says what each code means. */
-#include "evq_internal.h"
+/* Names of the EVQ_E* codes, made from the one table in evq.h so that a
+ * code, its name and its text cannot drift apart. The OS-to-EVQ mappings
+ * live in the platform layers (src/unix/sys.c, src/win/sys.c), keyed by the
+ * same names. */
+#include "backend.h"
 
-static const char *const names[] = {
-    "EVQ_OK: success",
-    "EVQ_EINVAL: invalid argument",
-    "EVQ_ENOMEM: out of memory",
-    "EVQ_EBADF: bad descriptor",
-    "EVQ_EEXIST: descriptor already registered",
-    "EVQ_ENOENT: not registered or not running",
-    "EVQ_EAGAIN: operation would block",
-    "EVQ_EBUSY: queue or timer busy elsewhere",
-    "EVQ_ENOTSUP: not supported by this backend",
-    "EVQ_EMFILE: too many open descriptors",
-    "EVQ_ECONNREFUSED: connection refused",
-    "EVQ_ECONNRESET: connection reset by peer",
-    "EVQ_EPIPE: connection closed by peer",
-    "EVQ_EADDRINUSE: address already in use",
-    "EVQ_ENOTCONN: socket not connected",
-    "EVQ_ETIMEDOUT: timed out",
-    "EVQ_EADDRNOTAVAIL: address not available",
-    "EVQ_EIO: input/output or other system error",
+#include <stddef.h>
+
+typedef struct {
+  int code;
+  const char *name, *text;
+} error_info_t;
+
+static const error_info_t errors[] = {
+    {0, "EVQ_OK", "EVQ_OK: success"},
+#define EVQ__ERROR_INFO(name, value, text) \
+  {value, "EVQ_" #name, "EVQ_" #name ": " text},
+    EVQ_ERRNO_MAP(EVQ__ERROR_INFO)
+#undef EVQ__ERROR_INFO
 };
 
+static const error_info_t *error_info(int code) {
+  for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
+    if (errors[i].code == code) return &errors[i];
+  return NULL;
+}
+
 const char *evq_strerror(int code) {
-  if (code > 0 || -code >= (int)(sizeof names / sizeof names[0]))
-    return "EVQ_E?: unknown error";
-  return names[-code];
+  const error_info_t *e = error_info(code);
+  return e ? e->text : "EVQ_E?: unknown error";
+}
+
+const char *evq_errname(int code) {
+  const error_info_t *e = error_info(code);
+  return e ? e->name : "EVQ_E?";
 }

@@ -1,7 +1,8 @@
 /*
- * The portable core: queue lifecycle, registration, the wait loop, wake-ups
- * and timers. It knows nothing of any OS; backends (one file each) and the
- * platform layer do the system work behind evq_internal.h.
+ * The portable core: queue lifecycle, registration, the wait loop and
+ * wake-ups (timers are in timer.c). It knows nothing of any OS; backends
+ * (one file each, behind backend.h) and the platform layer do the system
+ * work.
  *
  * Concurrency model. One thread at a time may be inside evq_wait(); it
  * blocks in the backend without holding q->lock and takes the lock only to
@@ -9,9 +10,10 @@
  * so a deregistration is ordered either entirely before that translation
  * (the event is dropped by the generation check) or after it (the event was
  * already handed out). When a change from another thread must reach a
- * sleeping waiter (a nearer timer, a poll-set change), the core kicks it.
+ * sleeping waiter (a nearer timer, a change the backend applies in
+ * prepare()), the core kicks it.
  */
-#include "evq_internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,33 +21,13 @@
 #define DEFAULT_MAX_EVENTS 256u
 #define LIMIT_MAX_EVENTS 65536u
 
-static int64_t add_sat(int64_t a, int64_t b) {
-  return a > INT64_MAX - b ? INT64_MAX : a + b;
-}
-
-/* A timer's owner is read without the owning queue's lock (by
- * evq_timer_active, and by a start on another queue), so it is accessed
- * atomically; the heap links are only touched under the owner's lock. */
-static evq_t *owner_of(const evq_timer_t *t) {
-  return atomic_load_explicit((_Atomic(evq_t *) *)&t->owner,
-                              memory_order_acquire);
-}
-
-static void set_owner(evq_timer_t *t, evq_t *q) {
-  atomic_store_explicit((_Atomic(evq_t *) *)&t->owner, q,
-                        memory_order_release);
-}
-
-/* Claims an idle timer for q; fails if another queue got it first. */
-static bool claim(evq_timer_t *t, evq_t *q) {
-  evq_t *idle = NULL;
-  return atomic_compare_exchange_strong((_Atomic(evq_t *) *)&t->owner,
-                                        &idle, q);
+static bool emulated(const evq_t *q, const evq__reg_t *reg) {
+  return (q->ops->emulated_modes >> reg->mode) & 1u;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-static const evq_backend_ops_t *find_backend(const char *name) {
+static const evq__backend_t *find_backend(const char *name) {
   if (!name || !*name) return evq__backends[0];
   for (int i = 0; evq__backends[i]; i++)
     if (strcmp(evq__backends[i]->name, name) == 0) return evq__backends[i];
@@ -65,7 +47,7 @@ int evq_create(evq_t **out, const evq_options_t *opts) {
   *out = NULL;
   if (!opts) opts = &defaults;
   const char *name = opts->backend ? opts->backend : evq__getenv("EVQ_BACKEND");
-  const evq_backend_ops_t *ops = find_backend(name);
+  const evq__backend_t *ops = find_backend(name);
   if (!ops) return EVQ_ENOTSUP;
   uint32_t max = opts->max_events ? opts->max_events : DEFAULT_MAX_EVENTS;
   if (max > LIMIT_MAX_EVENTS) max = LIMIT_MAX_EVENTS;
@@ -73,20 +55,19 @@ int evq_create(evq_t **out, const evq_options_t *opts) {
   evq_t *q = calloc(1, sizeof *q);
   if (!q) return EVQ_ENOMEM;
   q->ops = ops;
+  q->plain = !ops->complete && !ops->splits_directions && !ops->emulated_modes;
   q->wake_token = opts->wake_token;
   q->raw_cap = max;
   q->sleep_until = -1;
+  evq__registry_init(&q->registry);
+  evq__states_init(q);
   q->raw = malloc(sizeof *q->raw * max);
   int rc = q->raw ? evq__mutex_init(&q->lock) : EVQ_ENOMEM;
-  if (rc != 0) {
-    free(q->raw);
-    free(q);
-    return rc;
+  if (rc == 0) {
+    rc = ops->init(q, max, &q->b);
+    if (rc != 0) evq__mutex_free(&q->lock);
   }
-  evq__registry_init(&q->reg);
-  rc = ops->init(q);
   if (rc != 0) {
-    evq__mutex_free(&q->lock);
     free(q->raw);
     free(q);
     return rc;
@@ -97,14 +78,10 @@ int evq_create(evq_t **out, const evq_options_t *opts) {
 
 void evq_free(evq_t *q) {
   if (!q) return;
-  /* Timer storage is the caller's: leave every timer marked stopped. */
-  while (q->timers.root) {
-    evq_timer_t *t = q->timers.root;
-    evq__timers_remove(&q->timers, t);
-    set_owner(t, NULL);
-  }
-  q->ops->destroy(q);
-  evq__registry_free(&q->reg);
+  evq__timers_drop(q);
+  evq__states_detach_all(q);
+  q->ops->destroy(q->b);
+  evq__registry_free(&q->registry);
   evq__mutex_free(&q->lock);
   free(q->raw);
   free(q);
@@ -114,16 +91,19 @@ const char *evq_backend(const evq_t *q) { return q ? q->ops->name : NULL; }
 
 /* ---- registration ------------------------------------------------------ */
 
-/* Under q->lock: make a change visible to a waiter blocked in the kernel. */
-static void kick_waiter(evq_t *q) {
+void evq__kick_waiter(evq_t *q) {
   if (atomic_load(&q->sleeping) && !atomic_exchange(&q->kick_pending, 1))
-    q->ops->kick(q);
+    q->ops->kick(q->b);
+}
+
+static void changed(evq_t *q) {
+  if (q->ops->changes_need_kick) evq__kick_waiter(q);
 }
 
 static int check_args(evq_t *q, evq_fd_t fd, uint32_t interests,
                       evq_mode_t mode) {
   if (!q) return EVQ_EINVAL;
-  if (interests == 0 || (interests & ~(uint32_t)EVQ_DIRECTIONS))
+  if (interests == 0 || (interests & ~(uint32_t)EVQ__DIRECTIONS))
     return EVQ_EINVAL;
   if (mode != EVQ_EDGE && mode != EVQ_LEVEL && mode != EVQ_ONESHOT)
     return EVQ_EINVAL;
@@ -131,22 +111,26 @@ static int check_args(evq_t *q, evq_fd_t fd, uint32_t interests,
   return 0;
 }
 
+static evq__reg_t *find_fd(evq_t *q, evq_fd_t fd) {
+  return evq__registry_find(&q->registry, EVQ__KIND_FD, (uint64_t)fd);
+}
+
 int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
                  uintptr_t token) {
   int rc = check_args(q, fd, interests, mode);
   if (rc != 0) return rc;
   evq__mutex_lock(&q->lock);
-  evq_reg_t *reg = NULL;
-  rc = evq__registry_add(&q->reg, fd, &reg);
+  evq__reg_t *reg = NULL;
+  rc = evq__registry_add(&q->registry, EVQ__KIND_FD, (uint64_t)fd, &reg);
   if (rc == 0) {
     reg->token = token;
     reg->interests = reg->armed = interests;
     reg->mode = (uint8_t)mode;
-    rc = q->ops->add(q, reg);
+    rc = q->ops->add(q->b, reg);
     if (rc != 0)
-      evq__registry_remove(&q->reg, reg);
-    else if (q->ops->changes_need_kick)
-      kick_waiter(q);
+      evq__registry_remove(&q->registry, reg);
+    else
+      changed(q);
   }
   evq__mutex_unlock(&q->lock);
   return rc;
@@ -157,19 +141,20 @@ int evq_modify(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
   int rc = check_args(q, fd, interests, mode);
   if (rc != 0) return rc;
   evq__mutex_lock(&q->lock);
-  evq_reg_t *reg = evq__registry_find(&q->reg, fd);
+  evq__reg_t *reg = find_fd(q, fd);
   if (!reg) {
     rc = EVQ_ENOENT;
   } else {
-    evq_reg_t old = *reg;
+    evq__reg_t saved = *reg;
+    evq__conf_t old = {.interests = reg->interests, .mode = reg->mode};
     reg->token = token;
     reg->interests = reg->armed = interests;
     reg->mode = (uint8_t)mode;
-    rc = q->ops->modify(q, reg);
+    rc = q->ops->modify(q->b, reg, old);
     if (rc != 0)
-      *reg = old;
-    else if (q->ops->changes_need_kick)
-      kick_waiter(q);
+      *reg = saved;
+    else
+      changed(q);
   }
   evq__mutex_unlock(&q->lock);
   return rc;
@@ -178,13 +163,15 @@ int evq_modify(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
 int evq_deregister(evq_t *q, evq_fd_t fd) {
   if (!q) return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
-  evq_reg_t *reg = evq__registry_find(&q->reg, fd);
+  evq__reg_t *reg = find_fd(q, fd);
   if (reg) {
     /* Whatever the kernel says (the fd may be closed already), the slot's
      * generation changes, so no queued event can reach the caller. */
-    (void)q->ops->remove(q, reg);
-    evq__registry_remove(&q->reg, reg);
-    if (q->ops->changes_need_kick) kick_waiter(q);
+    (void)q->ops->remove(q->b, reg);
+    if (q->ops->keeps_states && reg->bstate)
+      evq__state_detach(q, reg->bstate);
+    evq__registry_remove(&q->registry, reg);
+    changed(q);
   }
   evq__mutex_unlock(&q->lock);
   return reg ? 0 : EVQ_ENOENT;
@@ -195,13 +182,13 @@ int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions) {
       (directions & ~(uint32_t)(EVQ_READABLE | EVQ_WRITABLE)))
     return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
-  evq_reg_t *reg = evq__registry_find(&q->reg, fd);
-  if (reg && q->ops->emulates_modes && reg->mode == EVQ_EDGE) {
+  evq__reg_t *reg = find_fd(q, fd);
+  if (reg && reg->mode == EVQ_EDGE && emulated(q, reg)) {
     uint32_t armed = reg->armed | (directions & reg->interests);
     if (armed != reg->armed) {
       reg->armed = armed;
-      q->ops->update(q, reg);
-      if (q->ops->changes_need_kick) kick_waiter(q);
+      q->ops->rearm(q->b, reg);
+      changed(q);
     }
   }
   evq__mutex_unlock(&q->lock);
@@ -209,126 +196,104 @@ int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions) {
 }
 
 void evq__io_blocked(evq_t *q, evq_fd_t fd, uint32_t directions) {
-  if (q && q->ops->emulates_modes) (void)evq_rearm(q, fd, directions);
-}
-
-/* ---- timers ------------------------------------------------------------ */
-
-void evq_timer_init(evq_timer_t *t) {
-  if (t) memset(t, 0, sizeof *t);
-}
-
-int evq_timer_active(const evq_timer_t *t) {
-  return t && owner_of(t) != NULL;
-}
-
-int evq_timer_start(evq_t *q, evq_timer_t *t, int64_t delay_ns,
-                    int64_t period_ns, uintptr_t token) {
-  if (!q || !t || delay_ns < 0 || period_ns < 0) return EVQ_EINVAL;
-  int rc = 0;
-  evq__mutex_lock(&q->lock);
-  /* Under q's lock, owned by q means in q's heap. */
-  bool running = owner_of(t) == q;
-  if (!running && !claim(t, q)) {
-    rc = EVQ_EBUSY;
-  } else {
-    int64_t due = add_sat(evq_now(), delay_ns);
-    t->period = period_ns;
-    t->token = token;
-    t->due = due;
-    if (running && due > t->deadline) {
-      /* Pushed later (a timeout reset on activity): the node stays where
-       * it is, its key now a lower bound; expire_timers re-keys it if it
-       * reaches the top. O(1) instead of a heap removal. The restart's
-       * place in start order is kept aside: changing seq in place would
-       * break the heap's order among equal keys. */
-      t->restart_seq = q->timers.seq++;
-    } else {
-      if (running) evq__timers_remove(&q->timers, t);
-      t->deadline = due;
-      evq__timers_insert(&q->timers, t);
-      if (q->sleep_until < 0 || due < q->sleep_until) kick_waiter(q);
-    }
-  }
-  evq__mutex_unlock(&q->lock);
-  return rc;
-}
-
-int evq_timer_stop(evq_t *q, evq_timer_t *t) {
-  if (!q || !t) return EVQ_EINVAL;
-  int rc = EVQ_ENOENT;
-  evq__mutex_lock(&q->lock);
-  if (owner_of(t) == q) {
-    evq__timers_remove(&q->timers, t);
-    set_owner(t, NULL);
-    rc = 0;
-  }
-  evq__mutex_unlock(&q->lock);
-  return rc;
-}
-
-/* Under q->lock: moves due timers into out. A periodic timer goes back in at
- * its next scheduled expiry after now, so lateness never shifts its
- * schedule; the expiries it skipped are counted in data. */
-static int expire_timers(evq_t *q, evq_event_t *out, int cap, int64_t now) {
-  int n = 0;
-  evq_timer_t *t;
-  while (n < cap && (t = evq__timers_min(&q->timers)) && t->deadline <= now) {
-    evq__timers_remove(&q->timers, t);
-    if (t->due > t->deadline) { /* restarted later meanwhile: re-key */
-      t->deadline = t->due;
-      t->seq = t->restart_seq;
-      evq__timers_reinsert(&q->timers, t);
-      continue;
-    }
-    uint64_t count = 1;
-    if (t->period > 0) {
-      uint64_t missed = (uint64_t)(now - t->due) / (uint64_t)t->period;
-      count += missed;
-      int64_t step = missed + 1 > (uint64_t)(INT64_MAX / t->period)
-                         ? INT64_MAX
-                         : (int64_t)(missed + 1) * t->period;
-      t->deadline = t->due = add_sat(t->due, step);
-      evq__timers_insert(&q->timers, t);
-    }
-    out[n].token = t->token;
-    out[n].flags = EVQ_TIMER;
-    out[n].data = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
-    n++;
-    /* Released last: once idle, another thread may start it anywhere. */
-    if (t->period == 0) set_owner(t, NULL);
-  }
-  return n;
+  if (q && (q->ops->emulated_modes & (1u << EVQ_EDGE)))
+    (void)evq_rearm(q, fd, directions);
 }
 
 /* ---- waiting ----------------------------------------------------------- */
 
-/* Under q->lock: turns raw kernel events into caller events, dropping any
- * whose registration is gone and applying emulated edge/oneshot. */
-static int translate(evq_t *q, const evq_raw_t *raw, int count,
-                     evq_event_t *out) {
-  const bool emulated = q->ops->emulates_modes;
+/* Under q->lock: the flags of one raw event that reach the caller, after
+ * emulated edge and oneshot (emulated: the backend's emulated_modes); 0 for
+ * none. */
+static inline uint32_t deliverable(evq_t *q, evq__reg_t *reg,
+                                   uint32_t raw_flags, uint32_t emulated) {
+  uint32_t flags = raw_flags & (reg->interests | ~(uint32_t)EVQ__DIRECTIONS);
+  flags &= EVQ__RESULTS;
+  if (emulated == 0 || !((emulated >> reg->mode) & 1u)) return flags;
+  /* Only a delivered armed direction disarms: a raw event for directions
+   * no longer armed (the caller modified the registration while the kernel
+   * reported) must not silence the new ones. */
+  uint32_t dirs = flags & reg->armed & EVQ__DIRECTIONS;
+  if (dirs) {
+    reg->armed = reg->mode == EVQ_ONESHOT ? 0 : reg->armed & ~dirs;
+    q->ops->rearm(q->b, reg);
+  }
+  return dirs ? dirs | (flags & ~(uint32_t)EVQ__DIRECTIONS) : 0;
+}
+
+/* Under q->lock: lets the backend finish the kernel request behind each
+ * raw event (complete()), keeping those it does not drop. */
+static int complete_all(evq_t *q, evq__raw_t *raw, int count) {
+  int n = 0;
+  for (int i = 0; i < count; i++)
+    if (q->ops->complete(q->b, &raw[i])) raw[n++] = raw[i];
+  return n;
+}
+
+/* reg->merge: the round (one per translation) and the index of the event a
+ * registration got in it. Rounds never wrap in practice (2^44); indexes are
+ * below raw_cap, at most LIMIT_MAX_EVENTS. */
+#define MERGE_INDEX_BITS 20
+_Static_assert(LIMIT_MAX_EVENTS <= (1u << MERGE_INDEX_BITS), "merge index");
+
+/* translate() for a kernel that reports read and write apart: one event
+ * per registration, carrying every flag seen. A second report in the same
+ * round adds its flags whatever the first disarmed: it was armed when the
+ * round began. */
+static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
+                             evq_event_t *out) {
+  const uint32_t emulated = q->ops->emulated_modes;
+  const uint64_t round = ++q->round;
   int n = 0;
   for (int i = 0; i < count; i++) {
-    evq_reg_t *reg = evq__registry_get(&q->reg, raw[i].key);
-    if (!reg) continue; /* deregistered (or replaced) meanwhile */
-    uint32_t flags = raw[i].flags & (reg->interests | ~EVQ_DIRECTIONS);
-    flags &= EVQ_RESULTS;
-    if (emulated && reg->mode != EVQ_LEVEL) {
-      /* Only a delivered armed direction disarms: a raw event for
-       * directions no longer armed (the caller modified the registration
-       * while the kernel reported) must not silence the new ones. */
-      uint32_t dirs = flags & reg->armed & EVQ_DIRECTIONS;
-      flags = dirs ? dirs | (flags & ~EVQ_DIRECTIONS) : 0;
-      if (dirs)
-        reg->armed = reg->mode == EVQ_ONESHOT ? 0 : reg->armed & ~dirs;
+    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
+    if (!reg) continue;
+    if (reg->merge >> MERGE_INDEX_BITS == round) {
+      out[reg->merge & ((1u << MERGE_INDEX_BITS) - 1)].flags |=
+          raw[i].flags & EVQ__RESULTS &
+          (reg->interests | ~(uint32_t)EVQ__DIRECTIONS);
+      continue;
     }
-    if (emulated) q->ops->update(q, reg);
+    uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);
     if (flags == 0) continue;
-    out[n].token = reg->token;
-    out[n].flags = flags;
-    out[n].data = 0;
-    n++;
+    reg->merge = round << MERGE_INDEX_BITS | (uint32_t)n;
+    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
+  }
+  return n;
+}
+
+/* translate() for a backend that needs none of complete(), merging and
+ * emulated modes (epoll): the per-event path with nothing else in it. */
+static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
+                           evq_event_t *out) {
+  int n = 0;
+  for (int i = 0; i < count; i++) {
+    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
+    if (!reg) continue;
+    uint32_t flags = deliverable(q, reg, raw[i].flags, 0);
+    if (flags == 0) continue;
+    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
+  }
+  return n;
+}
+
+/* Under q->lock: turns raw kernel events into caller events, dropping any
+ * whose registration is gone (deregistered or replaced meanwhile),
+ * applying emulated modes and merging split reports. */
+static int translate(evq_t *q, evq__raw_t *raw, int count,
+                     evq_event_t *out) {
+  if (q->plain) return translate_plain(q, raw, count, out);
+  if (q->ops->complete) count = complete_all(q, raw, count);
+  if (q->ops->splits_directions)
+    return translate_merging(q, raw, count, out);
+  const uint32_t emulated = q->ops->emulated_modes;
+  int n = 0;
+  for (int i = 0; i < count; i++) {
+    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
+    if (!reg) continue;
+    uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);
+    if (flags == 0) continue;
+    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
   }
   return n;
 }
@@ -350,25 +315,24 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     evq__mutex_lock(&q->lock);
     /* The clock is read only when a timer or a deadline needs it. */
     int64_t now = q->timers.root || deadline >= 0 ? evq_now() : 0;
-    int timers = q->timers.root ? expire_timers(q, ev, cap, now) : 0;
+    int timers = q->timers.root ? evq__timers_expire(q, ev, cap, now) : 0;
     int n = timers;
     /* Published before looking for a wake-up, while evq_wake publishes
      * the wake-up before looking at this: one of the two always sees the
      * other, so evq_wake can skip the syscall when we are not asleep. */
     atomic_store(&q->sleeping, 1);
     if (n < cap) n += take_wake(q, ev + n);
-    int64_t until = deadline;
-    evq_timer_t *first = evq__timers_min(&q->timers);
-    if (first && (until < 0 || first->deadline < until)) until = first->deadline;
+    int64_t until = deadline, first = evq__timers_next(&q->timers);
+    if (first >= 0 && (until < 0 || first < until)) until = first;
     int64_t timeout = n > 0 ? 0 : until < 0 ? -1 : until > now ? until - now : 0;
-    if (q->ops->prepare) q->ops->prepare(q);
+    if (q->ops->prepare) q->ops->prepare(q->b);
     q->sleep_until = until;
     atomic_store(&q->kick_pending, 0);
     if (timeout == 0) atomic_store(&q->sleeping, 0);
     evq__mutex_unlock(&q->lock);
 
     int room = cap - n < (int)q->raw_cap ? cap - n : (int)q->raw_cap;
-    int r = room > 0 ? q->ops->poll(q, q->raw, room, timeout) : 0;
+    int r = room > 0 ? q->ops->poll(q->b, q->raw, room, timeout) : 0;
 
     evq__mutex_lock(&q->lock);
     atomic_store(&q->sleeping, 0);
@@ -377,7 +341,7 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     /* Timers that came due while we slept; not when this round already
      * collected some, or a short period could report twice in a batch. */
     if (timers == 0 && n < cap && q->timers.root)
-      n += expire_timers(q, ev + n, cap - n, evq_now());
+      n += evq__timers_expire(q, ev + n, cap - n, evq_now());
     if (n < cap) n += take_wake(q, ev + n);
     evq__mutex_unlock(&q->lock);
 
@@ -393,7 +357,7 @@ int evq_wait(evq_t *q, evq_event_t *events, int capacity,
   int idle = 0;
   if (!atomic_compare_exchange_strong(&q->waiting, &idle, 1))
     return EVQ_EBUSY;
-  int64_t deadline = timeout_ns < 0 ? -1 : add_sat(evq_now(), timeout_ns);
+  int64_t deadline = timeout_ns < 0 ? -1 : evq__add_sat(evq_now(), timeout_ns);
   int n = wait_loop(q, events, capacity, deadline);
   atomic_store(&q->waiting, 0);
   return n;
@@ -402,6 +366,6 @@ int evq_wait(evq_t *q, evq_event_t *events, int capacity,
 int evq_wake(evq_t *q) {
   if (!q) return EVQ_EINVAL;
   if (!atomic_exchange(&q->wake_pending, 1) && atomic_load(&q->sleeping))
-    q->ops->kick(q);
+    q->ops->kick(q->b);
   return 0;
 }

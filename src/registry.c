@@ -1,6 +1,6 @@
 /*
  * The registration table: a slot array indexed by registration id, plus a
- * map from descriptor to id.
+ * map from (kind, ident) to id.
  *
  * Slots carry a generation that changes each time a slot is reused, and
  * kernel events carry (id, generation). So an event the kernel queued for a
@@ -9,72 +9,77 @@
  * is what makes "no event after deregister" hold without draining the
  * kernel.
  *
- * The map is keyed by the descriptor value rather than indexed by it because
- * Windows SOCKETs are not small integers. Linear probing with backward-shift
- * deletion keeps it tombstone-free.
+ * The map is keyed by the ident rather than indexed by it because Windows
+ * SOCKETs are not small integers. The kind goes into the key's top byte:
+ * descriptors are kind 0, so their key is the descriptor itself, and the
+ * idents of other kinds (signal numbers, process ids) are small. Linear
+ * probing with backward-shift deletion keeps it tombstone-free.
  */
-#include "evq_internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define NO_SLOT UINT32_MAX
 
-int evq__registry_init(evq_registry_t *r) {
+void evq__registry_init(evq__registry_t *r) {
   memset(r, 0, sizeof *r);
   r->free_head = NO_SLOT;
-  return 0;
 }
 
-void evq__registry_free(evq_registry_t *r) {
+void evq__registry_free(evq__registry_t *r) {
   free(r->slots);
   free(r->free_next);
-  free(r->map_fd);
+  free(r->map_key);
   free(r->map_id);
   memset(r, 0, sizeof *r);
 }
 
-static uint32_t hash_fd(evq_fd_t fd, uint32_t mask) {
-  uint64_t h = (uint64_t)fd * 0x9E3779B97F4A7C15ull;
-  return (uint32_t)(h >> 32) & mask;
+static uint64_t map_key(uint8_t kind, uint64_t ident) {
+  return ident ^ ((uint64_t)kind << 56);
 }
 
-static void map_put(evq_registry_t *r, evq_fd_t fd, uint32_t id) {
-  uint32_t mask = r->map_cap - 1, i = hash_fd(fd, mask);
+static uint32_t hash_key(uint64_t key, uint32_t mask) {
+  return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+static void map_put(evq__registry_t *r, uint64_t key, uint32_t id) {
+  uint32_t mask = r->map_cap - 1, i = hash_key(key, mask);
   while (r->map_id[i] != 0) i = (i + 1) & mask;
-  r->map_fd[i] = (uint64_t)fd;
+  r->map_key[i] = key;
   r->map_id[i] = id + 1;
   r->map_used++;
 }
 
-static int map_grow(evq_registry_t *r) {
+static int map_grow(evq__registry_t *r) {
   uint32_t old_cap = r->map_cap, cap = old_cap ? old_cap * 2 : 64;
-  uint64_t *old_fd = r->map_fd;
+  uint64_t *old_key = r->map_key;
   uint32_t *old_id = r->map_id;
-  uint64_t *nfd = malloc(sizeof *nfd * cap);
+  uint64_t *nkey = malloc(sizeof *nkey * cap);
   uint32_t *nid = calloc(cap, sizeof *nid);
-  if (!nfd || !nid) {
-    free(nfd);
+  if (!nkey || !nid) {
+    free(nkey);
     free(nid);
     return EVQ_ENOMEM;
   }
-  r->map_fd = nfd;
+  r->map_key = nkey;
   r->map_id = nid;
   r->map_cap = cap;
   r->map_used = 0;
   for (uint32_t i = 0; i < old_cap; i++)
-    if (old_id[i]) map_put(r, (evq_fd_t)old_fd[i], old_id[i] - 1);
-  free(old_fd);
+    if (old_id[i]) map_put(r, old_key[i], old_id[i] - 1);
+  free(old_key);
   free(old_id);
   return 0;
 }
 
-/* One probe for an insertion: the index of fd if present (*found), else
+/* One probe for an insertion: the index of key if present (*found), else
  * the empty index where it belongs. The map must have room. */
-static uint32_t map_probe(const evq_registry_t *r, evq_fd_t fd, bool *found) {
-  uint32_t mask = r->map_cap - 1, i = hash_fd(fd, mask);
+static uint32_t map_probe(const evq__registry_t *r, uint64_t key,
+                          bool *found) {
+  uint32_t mask = r->map_cap - 1, i = hash_key(key, mask);
   for (; r->map_id[i] != 0; i = (i + 1) & mask)
-    if (r->map_fd[i] == (uint64_t)fd) {
+    if (r->map_key[i] == key) {
       *found = true;
       return i;
     }
@@ -82,43 +87,44 @@ static uint32_t map_probe(const evq_registry_t *r, evq_fd_t fd, bool *found) {
   return i;
 }
 
-static uint32_t map_find(const evq_registry_t *r, evq_fd_t fd) {
+static uint32_t map_find(const evq__registry_t *r, uint64_t key) {
   if (r->map_cap == 0) return NO_SLOT;
-  uint32_t mask = r->map_cap - 1, i = hash_fd(fd, mask);
+  uint32_t mask = r->map_cap - 1, i = hash_key(key, mask);
   for (; r->map_id[i] != 0; i = (i + 1) & mask)
-    if (r->map_fd[i] == (uint64_t)fd) return i;
+    if (r->map_key[i] == key) return i;
   return NO_SLOT;
 }
 
 /* Backward-shift deletion: pull later members of the probe run into the
  * hole so lookups never need tombstones. */
-static void map_erase(evq_registry_t *r, uint32_t hole) {
+static void map_erase(evq__registry_t *r, uint32_t hole) {
   uint32_t mask = r->map_cap - 1, i = hole;
   r->map_id[hole] = 0;
   r->map_used--;
   for (;;) {
     i = (i + 1) & mask;
     if (r->map_id[i] == 0) return;
-    uint32_t home = hash_fd((evq_fd_t)r->map_fd[i], mask);
+    uint32_t home = hash_key(r->map_key[i], mask);
     /* Move i into the hole unless its home lies cyclically in (hole, i]. */
     bool stays = hole <= i ? (home > hole && home <= i)
                            : (home > hole || home <= i);
     if (stays) continue;
-    r->map_fd[hole] = r->map_fd[i];
+    r->map_key[hole] = r->map_key[i];
     r->map_id[hole] = r->map_id[i];
     r->map_id[i] = 0;
     hole = i;
   }
 }
 
-evq_reg_t *evq__registry_find(evq_registry_t *r, evq_fd_t fd) {
-  uint32_t i = map_find(r, fd);
+evq__reg_t *evq__registry_find(evq__registry_t *r, uint8_t kind,
+                               uint64_t ident) {
+  uint32_t i = map_find(r, map_key(kind, ident));
   return i == NO_SLOT ? NULL : &r->slots[r->map_id[i] - 1];
 }
 
-static int slots_grow(evq_registry_t *r) {
+static int slots_grow(evq__registry_t *r) {
   uint32_t cap = r->cap ? r->cap * 2 : 64;
-  evq_reg_t *slots = realloc(r->slots, sizeof *slots * cap);
+  evq__reg_t *slots = realloc(r->slots, sizeof *slots * cap);
   if (!slots) return EVQ_ENOMEM;
   r->slots = slots;
   uint32_t *next = realloc(r->free_next, sizeof *next * cap);
@@ -132,11 +138,13 @@ static uint32_t next_gen(uint32_t gen) {
   return gen + 1 ? gen + 1 : 1; /* keys never carry generation 0 */
 }
 
-int evq__registry_add(evq_registry_t *r, evq_fd_t fd, evq_reg_t **out) {
+int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
+                      evq__reg_t **out) {
   if ((r->map_used + 1) * 4 > r->map_cap * 3 && map_grow(r) != 0)
     return EVQ_ENOMEM;
   bool found;
-  uint32_t pos = map_probe(r, fd, &found);
+  uint64_t key = map_key(kind, ident);
+  uint32_t pos = map_probe(r, key, &found);
   if (found) return EVQ_EEXIST;
   uint32_t id;
   if (r->free_head != NO_SLOT) {
@@ -147,13 +155,14 @@ int evq__registry_add(evq_registry_t *r, evq_fd_t fd, evq_reg_t **out) {
     id = r->nslots++;
     r->slots[id].gen = 0;
   }
-  evq_reg_t *reg = &r->slots[id];
+  evq__reg_t *reg = &r->slots[id];
   uint32_t gen = next_gen(reg->gen);
   memset(reg, 0, sizeof *reg);
   reg->gen = gen;
   reg->id = id;
-  reg->fd = fd;
-  r->map_fd[pos] = (uint64_t)fd; /* slots_grow left the map alone */
+  reg->kind = kind;
+  reg->ident = ident;
+  r->map_key[pos] = key; /* slots_grow left the map alone */
   r->map_id[pos] = id + 1;
   r->map_used++;
   r->count++;
@@ -163,15 +172,37 @@ int evq__registry_add(evq_registry_t *r, evq_fd_t fd, evq_reg_t **out) {
 
 /* A freed slot takes a generation no key was ever made with, so every
  * outstanding key for it misses; reuse moves on to yet another one. */
-void evq__registry_remove(evq_registry_t *r, evq_reg_t *reg) {
-  uint32_t i = map_find(r, reg->fd);
+void evq__registry_remove(evq__registry_t *r, evq__reg_t *reg) {
+  uint32_t i = map_find(r, map_key(reg->kind, reg->ident));
   if (i != NO_SLOT) map_erase(r, i);
   uint32_t id = reg->id, gen = next_gen(reg->gen);
   memset(reg, 0, sizeof *reg);
   reg->id = id;
   reg->gen = gen;
-  reg->fd = EVQ_INVALID_FD;
+  reg->mode = 0; /* free: what evq__registry_next skips */
   r->free_next[id] = r->free_head;
   r->free_head = id;
   r->count--;
 }
+
+/* ---- Services for backends (backend.h), under the queue lock ---------- */
+
+evq__reg_t *evq__registry_next(evq_t *q, uint32_t *cursor) {
+  evq__registry_t *r = &q->registry;
+  while (*cursor < r->nslots) {
+    evq__reg_t *reg = &r->slots[(*cursor)++];
+    if (reg->mode != 0) return reg;
+  }
+  return NULL;
+}
+
+evq__reg_t *evq__registry_lookup(evq_t *q, uint64_t key) {
+  return evq__registry_get(&q->registry, key);
+}
+
+evq__reg_t *evq__registry_slot(evq_t *q, uint32_t id) {
+  evq__registry_t *r = &q->registry;
+  return id < r->nslots && r->slots[id].mode != 0 ? &r->slots[id] : NULL;
+}
+
+uint32_t evq__registry_count(evq_t *q) { return q->registry.count; }

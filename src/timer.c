@@ -1,5 +1,7 @@
 /*
- * Timers live in an intrusive pairing heap: the evq_timer_t the caller owns
+ * Timers: start, stop, restart and expiry, and the heap they live in.
+ *
+ * The heap is an intrusive pairing heap: the evq_timer_t the caller owns
  * is the node, so starting a timer never allocates and cannot fail. Insert
  * is O(1); removing the minimum or any node is O(log n) amortised. A pairing
  * heap beats a binary heap of pointers here because the common pattern
@@ -8,20 +10,37 @@
  *
  * Links: child = first child; next = next sibling; prev = previous sibling,
  * or the parent for a first child, or NULL for the root.
+ *
+ * A timer's owner is read without the owning queue's lock (by
+ * evq_timer_active, and by a start on another queue), so it is atomic; the
+ * links and times are only touched under the owner's lock.
  */
-#include "evq_internal.h"
+#include "core.h"
 
-static bool before(const evq_timer_t *a, const evq_timer_t *b) {
-  if (a->deadline != b->deadline) return a->deadline < b->deadline;
+#include <string.h>
+
+_Static_assert(sizeof(evq__timer_t) <= sizeof(evq_timer_t),
+               "evq_timer_t storage holds the timer");
+_Static_assert(_Alignof(evq__timer_t) <= _Alignof(evq_timer_t),
+               "evq_timer_t storage is aligned for the timer");
+
+static evq__timer_t *timer_of(evq_timer_t *t) {
+  return (evq__timer_t *)(void *)t;
+}
+
+/* ---- the pairing heap --------------------------------------------------- */
+
+static bool before(const evq__timer_t *a, const evq__timer_t *b) {
+  if (a->lower_bound != b->lower_bound) return a->lower_bound < b->lower_bound;
   return a->seq < b->seq; /* equal deadlines fire in start order */
 }
 
 /* Joins two detached roots; the later one becomes the first child. */
-static evq_timer_t *meld(evq_timer_t *a, evq_timer_t *b) {
+static evq__timer_t *meld(evq__timer_t *a, evq__timer_t *b) {
   if (!a) return b;
   if (!b) return a;
   if (before(b, a)) {
-    evq_timer_t *t = a;
+    evq__timer_t *t = a;
     a = b;
     b = t;
   }
@@ -34,20 +53,20 @@ static evq_timer_t *meld(evq_timer_t *a, evq_timer_t *b) {
 
 /* Two-pass pairing: meld siblings pairwise left to right, then fold the
  * pairs right to left. Iterative, so deep heaps cannot overflow the stack. */
-static evq_timer_t *merge_pairs(evq_timer_t *first) {
-  evq_timer_t *pairs = NULL;
+static evq__timer_t *merge_pairs(evq__timer_t *first) {
+  evq__timer_t *pairs = NULL;
   while (first) {
-    evq_timer_t *a = first, *b = a->next;
+    evq__timer_t *a = first, *b = a->next;
     first = b ? b->next : NULL;
     a->prev = a->next = NULL;
     if (b) b->prev = b->next = NULL;
-    evq_timer_t *m = meld(a, b);
+    evq__timer_t *m = meld(a, b);
     m->next = pairs; /* reversed list of pairs */
     pairs = m;
   }
-  evq_timer_t *root = NULL;
+  evq__timer_t *root = NULL;
   while (pairs) {
-    evq_timer_t *next = pairs->next;
+    evq__timer_t *next = pairs->next;
     pairs->next = NULL;
     root = meld(root, pairs);
     pairs = next;
@@ -55,18 +74,19 @@ static evq_timer_t *merge_pairs(evq_timer_t *first) {
   return root;
 }
 
-void evq__timers_reinsert(evq_timers_t *h, evq_timer_t *t) {
+/* Keeps t's seq: a re-keyed restart keeps its place in start order. */
+void evq__timers_reinsert(evq__timers_t *h, evq__timer_t *t) {
   t->child = t->next = t->prev = NULL;
   h->root = meld(h->root, t);
   h->count++;
 }
 
-void evq__timers_insert(evq_timers_t *h, evq_timer_t *t) {
+void evq__timers_insert(evq__timers_t *h, evq__timer_t *t) {
   t->seq = h->seq++;
   evq__timers_reinsert(h, t);
 }
 
-void evq__timers_remove(evq_timers_t *h, evq_timer_t *t) {
+void evq__timers_remove(evq__timers_t *h, evq__timer_t *t) {
   if (t == h->root) {
     h->root = merge_pairs(t->child);
   } else {
@@ -80,4 +100,119 @@ void evq__timers_remove(evq_timers_t *h, evq_timer_t *t) {
   if (h->root) h->root->prev = NULL;
   t->child = t->next = t->prev = NULL;
   h->count--;
+}
+
+/* ---- ownership ---------------------------------------------------------- */
+
+static evq_t *owner_of(const evq__timer_t *t) {
+  return atomic_load_explicit(&t->owner, memory_order_acquire);
+}
+
+static void set_owner(evq__timer_t *t, evq_t *q) {
+  atomic_store_explicit(&t->owner, q, memory_order_release);
+}
+
+/* Claims an idle timer for q; fails if another queue got it first. */
+static bool claim(evq__timer_t *t, evq_t *q) {
+  evq_t *idle = NULL;
+  return atomic_compare_exchange_strong(&t->owner, &idle, q);
+}
+
+/* ---- the public calls --------------------------------------------------- */
+
+void evq_timer_init(evq_timer_t *t) {
+  if (t) memset(t, 0, sizeof *t);
+}
+
+int evq_timer_active(const evq_timer_t *t) {
+  return t && owner_of((const evq__timer_t *)(const void *)t) != NULL;
+}
+
+int evq_timer_start(evq_t *q, evq_timer_t *timer, int64_t delay_ns,
+                    int64_t period_ns, uintptr_t token) {
+  if (!q || !timer || delay_ns < 0 || period_ns < 0) return EVQ_EINVAL;
+  evq__timer_t *t = timer_of(timer);
+  int rc = 0;
+  evq__mutex_lock(&q->lock);
+  /* Under q's lock, owned by q means in q's heap. */
+  bool running = owner_of(t) == q;
+  if (!running && !claim(t, q)) {
+    rc = EVQ_EBUSY;
+  } else {
+    int64_t due = evq__add_sat(evq_now(), delay_ns);
+    t->period = period_ns;
+    t->token = token;
+    t->due = due;
+    if (running && due > t->lower_bound) {
+      /* Pushed later (a timeout reset on activity): the node stays where
+       * it is, its key now a lower bound; expiry re-keys it if it reaches
+       * the top. O(1) instead of a heap removal. The restart's place in
+       * start order is kept aside: changing seq in place would break the
+       * heap's order among equal keys. */
+      t->restart_seq = q->timers.seq++;
+    } else {
+      if (running) evq__timers_remove(&q->timers, t);
+      t->lower_bound = due;
+      evq__timers_insert(&q->timers, t);
+      if (q->sleep_until < 0 || due < q->sleep_until) evq__kick_waiter(q);
+    }
+  }
+  evq__mutex_unlock(&q->lock);
+  return rc;
+}
+
+int evq_timer_stop(evq_t *q, evq_timer_t *timer) {
+  if (!q || !timer) return EVQ_EINVAL;
+  evq__timer_t *t = timer_of(timer);
+  int rc = EVQ_ENOENT;
+  evq__mutex_lock(&q->lock);
+  if (owner_of(t) == q) {
+    evq__timers_remove(&q->timers, t);
+    set_owner(t, NULL);
+    rc = 0;
+  }
+  evq__mutex_unlock(&q->lock);
+  return rc;
+}
+
+/* A periodic timer goes back in at its next scheduled expiry after now, so
+ * lateness never shifts its schedule; the expiries it skipped are counted
+ * in data. */
+int evq__timers_expire(evq_t *q, evq_event_t *out, int cap, int64_t now) {
+  int n = 0;
+  evq__timer_t *t;
+  while (n < cap && (t = q->timers.root) && t->lower_bound <= now) {
+    evq__timers_remove(&q->timers, t);
+    if (t->due > t->lower_bound) { /* restarted later meanwhile: re-key */
+      t->lower_bound = t->due;
+      t->seq = t->restart_seq;
+      evq__timers_reinsert(&q->timers, t);
+      continue;
+    }
+    uint64_t count = 1;
+    if (t->period > 0) {
+      uint64_t missed = (uint64_t)(now - t->due) / (uint64_t)t->period;
+      count += missed;
+      int64_t step = missed + 1 > (uint64_t)(INT64_MAX / t->period)
+                         ? INT64_MAX
+                         : (int64_t)(missed + 1) * t->period;
+      t->lower_bound = t->due = evq__add_sat(t->due, step);
+      evq__timers_insert(&q->timers, t);
+    }
+    out[n].token = t->token;
+    out[n].flags = EVQ_TIMER;
+    out[n].data = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+    n++;
+    /* Released last: once idle, another thread may start it anywhere. */
+    if (t->period == 0) set_owner(t, NULL);
+  }
+  return n;
+}
+
+void evq__timers_drop(evq_t *q) {
+  while (q->timers.root) {
+    evq__timer_t *t = q->timers.root;
+    evq__timers_remove(&q->timers, t);
+    set_owner(t, NULL);
+  }
 }

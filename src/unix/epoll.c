@@ -18,13 +18,13 @@
 typedef struct epoll_state {
   int epfd;
   bool no_pwait2;
-  evq_wakefd_t wake;
-  struct epoll_event events[]; /* q->raw_cap of them */
+  evq__wakefd_t wake;
+  struct epoll_event events[]; /* max_events of them */
 } epoll_state_t;
 
 /* Half-close (RDHUP) is asked for with READABLE only, as the poll backend
  * does: a write-only registration must not spin on a peer's shutdown. */
-static uint32_t to_epoll(const evq_reg_t *reg) {
+static uint32_t to_epoll(const evq__reg_t *reg) {
   uint32_t e = 0;
   if (reg->interests & EVQ_READABLE) e |= EPOLLIN | EPOLLRDHUP;
   if (reg->interests & EVQ_WRITABLE) e |= EPOLLOUT;
@@ -55,29 +55,34 @@ static uint32_t from_epoll(uint32_t e) {
   return low_bits[e & 31] | (e & EPOLLRDHUP ? EVQ_READ_CLOSED : 0);
 }
 
-static int ctl(evq_t *q, int op, evq_reg_t *reg) {
-  epoll_state_t *s = q->bdata;
+static int ep_ctl(epoll_state_t *s, int op, evq__reg_t *reg) {
   struct epoll_event ev = {.events = to_epoll(reg),
-                           .data.u64 = evq_key(reg->id, reg->gen)};
-  if (epoll_ctl(s->epfd, op, reg->fd, &ev) == 0) return 0;
+                           .data.u64 = evq__key(reg->id, reg->gen)};
+  if (epoll_ctl(s->epfd, op, evq__reg_fd(reg), &ev) == 0) return 0;
   if (errno == ENOENT) return EVQ_EBADF; /* closed while registered */
   return evq__from_errno(errno);
 }
 
-static int ep_add(evq_t *q, evq_reg_t *reg) {
-  return ctl(q, EPOLL_CTL_ADD, reg);
+static int ep_add(void *b, evq__reg_t *reg) {
+  return ep_ctl(b, EPOLL_CTL_ADD, reg);
 }
-static int ep_modify(evq_t *q, evq_reg_t *reg) {
-  return ctl(q, EPOLL_CTL_MOD, reg);
+
+/* EPOLL_CTL_MOD takes the whole new set and mode, so the old one does not
+ * matter. */
+static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
+  (void)old;
+  return ep_ctl(b, EPOLL_CTL_MOD, reg);
 }
-static int ep_remove(evq_t *q, evq_reg_t *reg) {
-  epoll_state_t *s = q->bdata;
-  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, reg->fd, NULL) == 0
+
+static int ep_remove(void *b, evq__reg_t *reg) {
+  epoll_state_t *s = b;
+  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, evq__reg_fd(reg), NULL) == 0
              ? 0 : evq__from_errno(errno);
 }
 
-static int ep_init(evq_t *q) {
-  epoll_state_t *s = malloc(sizeof *s + sizeof s->events[0] * q->raw_cap);
+static int ep_init(evq_t *q, uint32_t max_events, void **out) {
+  (void)q;
+  epoll_state_t *s = malloc(sizeof *s + sizeof s->events[0] * max_events);
   if (!s) return EVQ_ENOMEM;
   s->no_pwait2 = false;
   s->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -94,12 +99,12 @@ static int ep_init(evq_t *q) {
     free(s);
     return rc;
   }
-  q->bdata = s;
+  *out = s;
   return 0;
 }
 
-static void ep_destroy(evq_t *q) {
-  epoll_state_t *s = q->bdata;
+static void ep_destroy(void *b) {
+  epoll_state_t *s = b;
   evq__wakefd_close(&s->wake);
   close(s->epfd);
   free(s);
@@ -119,8 +124,8 @@ static int ep_syscall(epoll_state_t *s, int cap, int64_t timeout_ns) {
   return epoll_wait(s->epfd, s->events, cap, ms);
 }
 
-static int ep_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns) {
-  epoll_state_t *s = q->bdata;
+static int ep_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
+  epoll_state_t *s = b;
   int r = ep_syscall(s, cap, timeout_ns);
   if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
   int n = 0;
@@ -131,27 +136,30 @@ static int ep_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns) {
     }
     raw[n].key = s->events[i].data.u64;
     raw[n].flags = from_epoll(s->events[i].events);
+    raw[n].data = 0;
     n++;
   }
   return n;
 }
 
-static void ep_kick(evq_t *q) {
-  epoll_state_t *s = q->bdata;
+static void ep_kick(void *b) {
+  epoll_state_t *s = b;
   evq__wakefd_signal(&s->wake);
 }
 
-const evq_backend_ops_t evq__backend_epoll = {
+/* The kernel does every mode, applies changes at once (also to a waiter
+ * blocked in epoll_wait) and reports each descriptor once per call. */
+const evq__backend_t evq__backend_epoll = {
     .name = "epoll",
-    .emulates_modes = false,
+    .emulated_modes = 0,
     .changes_need_kick = false,
+    .splits_directions = false,
+    .keeps_states = false,
     .init = ep_init,
     .destroy = ep_destroy,
     .add = ep_add,
     .modify = ep_modify,
     .remove = ep_remove,
-    .update = NULL,
-    .prepare = NULL,
     .poll = ep_poll,
     .kick = ep_kick,
 };

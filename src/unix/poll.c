@@ -19,7 +19,8 @@
 #endif
 
 typedef struct poll_state {
-  evq_wakefd_t wake;
+  evq_t *q; /* for the registry walk in prepare() */
+  evq__wakefd_t wake;
   bool stale;
   struct pollfd *pfd; /* [0] is the wake descriptor; the waiter's alone */
   uint64_t *keys;     /* key of the registration behind pfd[i] */
@@ -33,10 +34,10 @@ typedef struct poll_state {
   uint32_t spare_cap;
 } poll_state_t;
 
-/* reg->bdata: a registration whose descriptor was closed under it. */
-#define CLOSED_UNDER_US 1
+/* reg->bstate: a registration whose descriptor was closed under it. */
+#define CLOSED_UNDER_US ((void *)1)
 
-static short to_poll(const evq_reg_t *reg) {
+static short to_poll(const evq__reg_t *reg) {
   uint32_t watch = reg->mode == EVQ_LEVEL ? reg->interests : reg->armed;
   short e = 0;
   if (watch & EVQ_READABLE) e |= POLLIN | POLLRDHUP;
@@ -58,10 +59,13 @@ static uint32_t from_poll(short e) {
 }
 
 /* Under the lock: makes sure the next rebuild has room for want entries,
- * allocating into the spare arrays (never the live ones). */
-static int reserve(poll_state_t *s, uint32_t want) {
+ * allocating into the spare arrays (never the live ones). Growth doubles
+ * the larger of the two, so registrations without a wait in between cost
+ * amortised O(1), not a reallocation each. */
+static int pl_reserve(poll_state_t *s, uint32_t want) {
   if (want <= s->cap || want <= s->spare_cap) return 0;
-  uint32_t cap = s->cap * 2 > want ? s->cap * 2 : want;
+  uint32_t have = s->cap > s->spare_cap ? s->cap : s->spare_cap;
+  uint32_t cap = have * 2 > want ? have * 2 : want;
   struct pollfd *pfd = realloc(s->spare_pfd, sizeof *pfd * cap);
   if (!pfd) return EVQ_ENOMEM;
   s->spare_pfd = pfd;
@@ -87,71 +91,73 @@ static void adopt_spare(poll_state_t *s) {
 
 /* Registration calls reserve room up front so the rebuild in prepare(),
  * on the waiter's path, never allocates. */
-static int pl_add(evq_t *q, evq_reg_t *reg) {
-  poll_state_t *s = q->bdata;
-  int rc = evq__check_fd(reg->fd);
-  if (rc == 0) rc = reserve(s, q->reg.count + 1);
+static int pl_add(void *b, evq__reg_t *reg) {
+  poll_state_t *s = b;
+  int rc = evq__check_fd(evq__reg_fd(reg));
+  if (rc == 0) rc = pl_reserve(s, evq__registry_count(s->q) + 1);
   s->stale = true;
   return rc;
 }
 
-static int pl_modify(evq_t *q, evq_reg_t *reg) {
-  poll_state_t *s = q->bdata;
+/* The set is rebuilt from the registry, so the old configuration does not
+ * matter. */
+static int pl_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
+  poll_state_t *s = b;
+  (void)old;
   s->stale = true;
-  reg->bdata = 0;
-  return evq__check_fd(reg->fd);
+  reg->bstate = NULL;
+  return evq__check_fd(evq__reg_fd(reg));
 }
 
 /* A descriptor closed while registered makes poll() return POLLNVAL at
  * once, every time. epoll and IOCP simply stop reporting such a
  * descriptor, so poll does the same: the waiter marks it here, under the
  * lock, and the rebuild leaves it out until modify or re-registration. */
-static void forget_closed(evq_t *q, poll_state_t *s) {
+static void forget_closed(poll_state_t *s) {
   for (uint32_t i = 1; i < s->n; i++) {
     if (s->pfd[i].fd >= 0) continue;
-    evq_reg_t *reg = evq__registry_get(&q->reg, s->keys[i]);
-    if (reg) reg->bdata = CLOSED_UNDER_US;
+    evq__reg_t *reg = evq__registry_lookup(s->q, s->keys[i]);
+    if (reg) reg->bstate = CLOSED_UNDER_US;
   }
   s->saw_closed = false;
   s->stale = true;
 }
 
-static int pl_remove(evq_t *q, evq_reg_t *reg) {
-  poll_state_t *s = q->bdata;
+static int pl_remove(void *b, evq__reg_t *reg) {
+  poll_state_t *s = b;
   (void)reg;
   s->stale = true;
   return 0;
 }
 
-/* Level registrations always watch all their interests, so a delivery
- * changes nothing; edge and oneshot ones changed their armed set. */
-static void pl_update(evq_t *q, evq_reg_t *reg) {
-  poll_state_t *s = q->bdata;
-  if (reg->mode != EVQ_LEVEL) s->stale = true;
+/* Only edge and oneshot registrations (the emulated modes) get here: their
+ * armed set changed, so what poll() watches must too. */
+static void pl_rearm(void *b, evq__reg_t *reg) {
+  poll_state_t *s = b;
+  (void)reg;
+  s->stale = true;
 }
 
-static void pl_prepare(evq_t *q) {
-  poll_state_t *s = q->bdata;
-  if (s->saw_closed) forget_closed(q, s);
+static void pl_prepare(void *b) {
+  poll_state_t *s = b;
+  if (s->saw_closed) forget_closed(s);
   if (!s->stale) return;
   adopt_spare(s);
   s->pfd[0] = (struct pollfd){.fd = s->wake.read_fd, .events = POLLIN};
-  uint32_t n = 1;
-  for (uint32_t id = 0; id < q->reg.nslots; id++) {
-    const evq_reg_t *reg = &q->reg.slots[id];
-    short events = reg->fd == EVQ_INVALID_FD || reg->bdata == CLOSED_UNDER_US
-                       ? 0 : to_poll(reg);
+  uint32_t n = 1, cursor = 0;
+  for (evq__reg_t *reg; (reg = evq__registry_next(s->q, &cursor));) {
+    short events = reg->bstate == CLOSED_UNDER_US ? 0 : to_poll(reg);
     if (events == 0) continue;
-    s->pfd[n] = (struct pollfd){.fd = reg->fd, .events = events};
-    s->keys[n] = evq_key(reg->id, reg->gen);
+    s->pfd[n] = (struct pollfd){.fd = evq__reg_fd(reg), .events = events};
+    s->keys[n] = evq__key(reg->id, reg->gen);
     n++;
   }
   s->n = n;
   s->stale = false;
 }
 
-static int pl_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns) {
-  poll_state_t *s = q->bdata;
+static int pl_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
+  poll_state_t *s = b;
   int ms = (int)evq__timeout_ms(timeout_ns, INT_MAX);
   int r = poll(s->pfd, s->n, ms);
   if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
@@ -172,16 +178,19 @@ static int pl_poll(evq_t *q, evq_raw_t *raw, int cap, int64_t timeout_ns) {
     }
     raw[n].key = s->keys[i];
     raw[n].flags = from_poll(s->pfd[i].revents);
+    raw[n].data = 0;
     n++;
     s->next = (start + k + 1) % count;
   }
   return n;
 }
 
-static int pl_init(evq_t *q) {
+static int pl_init(evq_t *q, uint32_t max_events, void **out) {
+  (void)max_events; /* poll() fills the whole set; pl_poll stops at cap */
   poll_state_t *s = calloc(1, sizeof *s);
   if (!s) return EVQ_ENOMEM;
-  int rc = reserve(s, 64);
+  s->q = q;
+  int rc = pl_reserve(s, 64);
   adopt_spare(s);
   if (rc == 0) rc = evq__wakefd_open(&s->wake);
   if (rc != 0) {
@@ -191,12 +200,12 @@ static int pl_init(evq_t *q) {
     return rc;
   }
   s->stale = true; /* the first prepare() writes the wake entry */
-  q->bdata = s;
+  *out = s;
   return 0;
 }
 
-static void pl_destroy(evq_t *q) {
-  poll_state_t *s = q->bdata;
+static void pl_destroy(void *b) {
+  poll_state_t *s = b;
   evq__wakefd_close(&s->wake);
   free(s->pfd);
   free(s->keys);
@@ -205,21 +214,25 @@ static void pl_destroy(evq_t *q) {
   free(s);
 }
 
-static void pl_kick(evq_t *q) {
-  poll_state_t *s = q->bdata;
+static void pl_kick(void *b) {
+  poll_state_t *s = b;
   evq__wakefd_signal(&s->wake);
 }
 
-const evq_backend_ops_t evq__backend_poll = {
+/* poll(2) is level-triggered and stateless: edge and oneshot are the
+ * core's, and every change lands in the next rebuild. */
+const evq__backend_t evq__backend_poll = {
     .name = "poll",
-    .emulates_modes = true,
+    .emulated_modes = (1u << EVQ_EDGE) | (1u << EVQ_ONESHOT),
     .changes_need_kick = true,
+    .splits_directions = false,
+    .keeps_states = false,
     .init = pl_init,
     .destroy = pl_destroy,
     .add = pl_add,
     .modify = pl_modify,
     .remove = pl_remove,
-    .update = pl_update,
+    .rearm = pl_rearm,
     .prepare = pl_prepare,
     .poll = pl_poll,
     .kick = pl_kick,

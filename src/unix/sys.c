@@ -2,6 +2,7 @@
  * wake descriptor. */
 #define _GNU_SOURCE
 #include "unix.h"
+#include "core.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,31 +16,31 @@
 #endif
 
 #ifdef __linux__
-int evq__mutex_init(evq_mutex_t *m) {
+int evq__mutex_init(evq__mutex_t *m) {
   atomic_init(&m->state, 0);
   return 0;
 }
-void evq__mutex_free(evq_mutex_t *m) { (void)m; }
+void evq__mutex_free(evq__mutex_t *m) { (void)m; }
 
 /* Contended path of the futex lock in sys.h: mark the lock as having
  * waiters (2) and sleep until an unlock hands it over. Taking it with the
  * exchange to 2 is conservative: the next unlock may wake a thread that
  * is not there, never miss one that is. */
-void evq__mutex_lock_contended(evq_mutex_t *m) {
+void evq__mutex_lock_contended(evq__mutex_t *m) {
   while (atomic_exchange_explicit(&m->state, 2, memory_order_acquire) != 0)
     syscall(SYS_futex, &m->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
 }
 
-void evq__mutex_wake_one(evq_mutex_t *m) {
+void evq__mutex_wake_one(evq__mutex_t *m) {
   syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 #else
-int evq__mutex_init(evq_mutex_t *m) {
+int evq__mutex_init(evq__mutex_t *m) {
   return pthread_mutex_init(m, NULL) == 0 ? 0 : EVQ_ENOMEM;
 }
-void evq__mutex_free(evq_mutex_t *m) { pthread_mutex_destroy(m); }
-void evq__mutex_lock(evq_mutex_t *m) { pthread_mutex_lock(m); }
-void evq__mutex_unlock(evq_mutex_t *m) { pthread_mutex_unlock(m); }
+void evq__mutex_free(evq__mutex_t *m) { pthread_mutex_destroy(m); }
+void evq__mutex_lock(evq__mutex_t *m) { pthread_mutex_lock(m); }
+void evq__mutex_unlock(evq__mutex_t *m) { pthread_mutex_unlock(m); }
 #endif
 
 const char *evq__getenv(const char *name) { return getenv(name); }
@@ -50,30 +51,38 @@ int64_t evq_now(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Each EVQ_E* code comes from the errno of the same name (evq.h's table);
+ * the aliases below are the other errno values that mean the same to a
+ * caller. */
 int evq__from_errno(int err) {
   switch (err) {
   case 0: return 0;
-  case EINVAL: return EVQ_EINVAL;
-  case ENOMEM: case ENOBUFS: return EVQ_ENOMEM;
-  case EBADF: case ENOTSOCK: return EVQ_EBADF;
-  case EEXIST: return EVQ_EEXIST;
-  case ENOENT: return EVQ_ENOENT;
+#define EVQ__FROM_ERRNO(name, value, text) \
+  case name:                              \
+    return EVQ_##name;
+    EVQ_ERRNO_MAP(EVQ__FROM_ERRNO)
+#undef EVQ__FROM_ERRNO
+  case ENOBUFS: return EVQ_ENOMEM;
+  case ENOTSOCK: return EVQ_EBADF;
 #if EWOULDBLOCK != EAGAIN
   case EWOULDBLOCK:
 #endif
-  case EAGAIN: case EINPROGRESS: return EVQ_EAGAIN;
-  case EBUSY: return EVQ_EBUSY;
-  case EPERM: case ENOSYS: case EOPNOTSUPP: return EVQ_ENOTSUP;
-  case EMFILE: case ENFILE: return EVQ_EMFILE;
-  case ECONNREFUSED: return EVQ_ECONNREFUSED;
-  case ECONNRESET: case ECONNABORTED: return EVQ_ECONNRESET;
-  case EPIPE: return EVQ_EPIPE;
-  case EADDRINUSE: return EVQ_EADDRINUSE;
-  case ENOTCONN: return EVQ_ENOTCONN;
-  case ETIMEDOUT: return EVQ_ETIMEDOUT;
-  case EADDRNOTAVAIL: return EVQ_EADDRNOTAVAIL;
+  case EINPROGRESS: return EVQ_EAGAIN;
+#if EOPNOTSUPP != ENOTSUP
+  case EOPNOTSUPP:
+#endif
+  case EPERM: case ENOSYS: return EVQ_ENOTSUP;
+  case ENFILE: return EVQ_EMFILE;
+  case ECONNABORTED: return EVQ_ECONNRESET;
   default: return EVQ_EIO;
   }
+}
+
+int evq__set_cloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+    return evq__from_errno(errno);
+  return 0;
 }
 
 int evq__check_fd(int fd) {
@@ -81,14 +90,14 @@ int evq__check_fd(int fd) {
 }
 
 #ifdef __linux__
-int evq__wakefd_open(evq_wakefd_t *w) {
+int evq__wakefd_open(evq__wakefd_t *w) {
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0) return evq__from_errno(errno);
   w->read_fd = w->write_fd = fd;
   return 0;
 }
 #else
-int evq__wakefd_open(evq_wakefd_t *w) {
+int evq__wakefd_open(evq__wakefd_t *w) {
   int p[2];
   if (pipe(p) != 0) return evq__from_errno(errno);
   for (int i = 0; i < 2; i++) {
@@ -101,7 +110,7 @@ int evq__wakefd_open(evq_wakefd_t *w) {
 }
 #endif
 
-void evq__wakefd_close(evq_wakefd_t *w) {
+void evq__wakefd_close(evq__wakefd_t *w) {
   if (w->write_fd != w->read_fd) close(w->write_fd);
   close(w->read_fd);
   w->read_fd = w->write_fd = -1;
@@ -111,7 +120,7 @@ void evq__wakefd_close(evq_wakefd_t *w) {
  * pipe. A full pipe or a saturated eventfd means a wake is already
  * pending, so EAGAIN is fine to ignore. errno is preserved for signal
  * handlers. */
-void evq__wakefd_signal(const evq_wakefd_t *w) {
+void evq__wakefd_signal(const evq__wakefd_t *w) {
   int saved = errno;
   uint64_t one = 1;
   ssize_t r;
@@ -120,7 +129,7 @@ void evq__wakefd_signal(const evq_wakefd_t *w) {
   errno = saved;
 }
 
-void evq__wakefd_drain(const evq_wakefd_t *w) {
+void evq__wakefd_drain(const evq__wakefd_t *w) {
   uint64_t buf[16];
   ssize_t r;
   do r = read(w->read_fd, buf, sizeof buf);

@@ -10,14 +10,14 @@
  * under contention (sys.c). States: 0 free, 1 held, 2 held with waiters. */
 #include <stdatomic.h>
 
-typedef struct evq_mutex {
+typedef struct evq__mutex {
   atomic_int state;
-} evq_mutex_t;
+} evq__mutex_t;
 
-void evq__mutex_lock_contended(evq_mutex_t *m);
-void evq__mutex_wake_one(evq_mutex_t *m);
+void evq__mutex_lock_contended(evq__mutex_t *m);
+void evq__mutex_wake_one(evq__mutex_t *m);
 
-static inline void evq__mutex_lock(evq_mutex_t *m) {
+static inline void evq__mutex_lock(evq__mutex_t *m) {
   int free_state = 0;
   if (!atomic_compare_exchange_strong_explicit(&m->state, &free_state, 1,
                                                memory_order_acquire,
@@ -25,17 +25,17 @@ static inline void evq__mutex_lock(evq_mutex_t *m) {
     evq__mutex_lock_contended(m);
 }
 
-static inline void evq__mutex_unlock(evq_mutex_t *m) {
+static inline void evq__mutex_unlock(evq__mutex_t *m) {
   if (atomic_exchange_explicit(&m->state, 0, memory_order_release) == 2)
     evq__mutex_wake_one(m);
 }
 #else
 #include <pthread.h>
 
-typedef pthread_mutex_t evq_mutex_t;
+typedef pthread_mutex_t evq__mutex_t;
 
-void evq__mutex_lock(evq_mutex_t *m);
-void evq__mutex_unlock(evq_mutex_t *m);
+void evq__mutex_lock(evq__mutex_t *m);
+void evq__mutex_unlock(evq__mutex_t *m);
 #endif
 
 #endif

@@ -31,7 +31,7 @@ int evq__afd_open(HANDLE port, ULONG_PTR key, HANDLE *out) {
   return 0;
 }
 
-int evq__afd_poll(HANDLE afd, evq_afd_poll_t *p, SOCKET socket,
+int evq__afd_poll(HANDLE afd, evq__afd_poll_t *p, SOCKET socket,
                   ULONG events) {
   p->info.timeout.QuadPart = INT64_MAX; /* wait for readiness, not time */
   p->info.count = 1;
@@ -39,7 +39,7 @@ int evq__afd_poll(HANDLE afd, evq_afd_poll_t *p, SOCKET socket,
   p->info.handles[0].handle = (HANDLE)socket;
   p->info.handles[0].events = events;
   p->info.handles[0].status = 0;
-  p->iosb.Status = EVQ_STATUS_PENDING;
+  p->iosb.Status = EVQ__STATUS_PENDING;
   /* The APC context becomes the packet's lpOverlapped: it leads back to p. */
   NTSTATUS st = NtDeviceIoControlFile(afd, NULL, NULL, p, &p->iosb,
                                       EVQ_IOCTL_AFD_POLL, &p->info,
@@ -52,7 +52,7 @@ int evq__afd_poll(HANDLE afd, evq_afd_poll_t *p, SOCKET socket,
 
 /* STATUS_NOT_FOUND (the poll finished meanwhile) is fine: its packet is
  * on its way either way. */
-void evq__afd_cancel(HANDLE afd, evq_afd_poll_t *p) {
+void evq__afd_cancel(HANDLE afd, evq__afd_poll_t *p) {
   IO_STATUS_BLOCK iosb;
   (void)NtCancelIoFileEx(afd, &p->iosb, &iosb);
 }

@@ -15,9 +15,9 @@
 
 /* NTSTATUS values used here. <ntstatus.h> has them but clashes with
  * <windows.h>, which defines some of them with another type. */
-#define EVQ_STATUS_PENDING ((NTSTATUS)0x00000103L)
-#define EVQ_STATUS_INVALID_HANDLE ((NTSTATUS)0xC0000008L)
-#define EVQ_STATUS_CANCELLED ((NTSTATUS)0xC0000120L)
+#define EVQ__STATUS_PENDING ((NTSTATUS)0x00000103L)
+#define EVQ__STATUS_INVALID_HANDLE ((NTSTATUS)0xC0000008L)
+#define EVQ__STATUS_CANCELLED ((NTSTATUS)0xC0000120L)
 
 /* AFD poll events. */
 #define AFD_POLL_RECEIVE 0x0001u
@@ -29,35 +29,35 @@
 #define AFD_POLL_ACCEPT 0x0080u
 #define AFD_POLL_CONNECT_FAIL 0x0100u
 
-typedef struct evq_afd_handle_info {
+typedef struct evq__afd_handle_info {
   HANDLE handle;
   ULONG events;
   NTSTATUS status;
-} evq_afd_handle_info_t;
+} evq__afd_handle_info_t;
 
 /* One poll of one socket. The kernel writes iosb and info while the
- * request is pending, so an evq_afd_poll_t must stay put until its
+ * request is pending, so an evq__afd_poll_t must stay put until its
  * completion packet has been dequeued. */
-typedef struct evq_afd_poll {
+typedef struct evq__afd_poll {
   IO_STATUS_BLOCK iosb;
   struct {
     LARGE_INTEGER timeout;
     ULONG count;
     ULONG exclusive;
-    evq_afd_handle_info_t handles[1];
+    evq__afd_handle_info_t handles[1];
   } info;
-} evq_afd_poll_t;
+} evq__afd_poll_t;
 
 /* Opens an AFD handle and associates it with port under key. */
 int evq__afd_open(HANDLE port, ULONG_PTR key, HANDLE *out);
 
 /* Starts polling socket for events. Returns 0 when a completion packet
  * will follow (also when the poll finished at once), else EVQ_E*. */
-int evq__afd_poll(HANDLE afd, evq_afd_poll_t *p, SOCKET socket,
+int evq__afd_poll(HANDLE afd, evq__afd_poll_t *p, SOCKET socket,
                   ULONG events);
 
 /* Asks the driver to finish p early; the packet still follows. */
-void evq__afd_cancel(HANDLE afd, evq_afd_poll_t *p);
+void evq__afd_cancel(HANDLE afd, evq__afd_poll_t *p);
 
 /* The base service provider's socket under s (AFD knows only those). */
 int evq__afd_base_socket(SOCKET s, SOCKET *base);

@@ -1,20 +1,21 @@
 /* Windows platform layer: locks, the monotonic clock, Winsock start-up and
  * the mapping from Win32, Winsock and NTSTATUS codes to EVQ_E* codes. */
 #include "win.h"
+#include "core.h"
 
 #include <stdlib.h>
 
-_Static_assert(sizeof(evq_mutex_t) == sizeof(SRWLOCK),
-               "evq_mutex_t must have the layout of an SRWLOCK");
+_Static_assert(sizeof(evq__mutex_t) == sizeof(SRWLOCK),
+               "evq__mutex_t must have the layout of an SRWLOCK");
 
 /* SRW locks need no cleanup and cannot fail to initialise. */
-int evq__mutex_init(evq_mutex_t *m) {
+int evq__mutex_init(evq__mutex_t *m) {
   InitializeSRWLock((PSRWLOCK)m);
   return 0;
 }
-void evq__mutex_free(evq_mutex_t *m) { (void)m; }
-void evq__mutex_lock(evq_mutex_t *m) { AcquireSRWLockExclusive((PSRWLOCK)m); }
-void evq__mutex_unlock(evq_mutex_t *m) {
+void evq__mutex_free(evq__mutex_t *m) { (void)m; }
+void evq__mutex_lock(evq__mutex_t *m) { AcquireSRWLockExclusive((PSRWLOCK)m); }
+void evq__mutex_unlock(evq__mutex_t *m) {
   ReleaseSRWLockExclusive((PSRWLOCK)m);
 }
 
@@ -37,40 +38,63 @@ int64_t evq_now(void) {
   return sec * 1000000000 + rem * 1000000000 / f;
 }
 
+/* Win32 and Winsock errors -> EVQ_E* codes, by the names of evq.h's table
+ * (NTSTATUS values go through RtlNtStatusToDosError into this one). */
+#define WIN32_ERROR_MAP(X) \
+  X(ERROR_INVALID_PARAMETER, EINVAL)              \
+  X(WSAEINVAL, EINVAL)                            \
+  X(WSAEFAULT, EINVAL)                            \
+  X(WSAEAFNOSUPPORT, EINVAL)                      \
+  X(WSAEPROTONOSUPPORT, EINVAL)                   \
+  X(ERROR_NOT_ENOUGH_MEMORY, ENOMEM)              \
+  X(ERROR_OUTOFMEMORY, ENOMEM)                    \
+  X(WSAENOBUFS, ENOMEM)                           \
+  X(ERROR_NO_SYSTEM_RESOURCES, ENOMEM)            \
+  X(ERROR_COMMITMENT_LIMIT, ENOMEM)               \
+  X(ERROR_INVALID_HANDLE, EBADF)                  \
+  X(WSAEBADF, EBADF)                              \
+  X(WSAENOTSOCK, EBADF)                           \
+  X(WSANOTINITIALISED, EBADF)                     \
+  X(ERROR_ALREADY_EXISTS, EEXIST)                 \
+  X(ERROR_NOT_FOUND, ENOENT)                      \
+  X(ERROR_FILE_NOT_FOUND, ENOENT)                 \
+  X(WSAEWOULDBLOCK, EAGAIN)                       \
+  X(WSAEINPROGRESS, EAGAIN)                       \
+  X(WSAEALREADY, EAGAIN)                          \
+  X(ERROR_IO_PENDING, EAGAIN)                     \
+  X(ERROR_BUSY, EBUSY)                            \
+  X(ERROR_NOT_SUPPORTED, ENOTSUP)                 \
+  X(WSAEOPNOTSUPP, ENOTSUP)                       \
+  X(ERROR_INVALID_FUNCTION, ENOTSUP)              \
+  X(WSAEMFILE, EMFILE)                            \
+  X(ERROR_TOO_MANY_OPEN_FILES, EMFILE)            \
+  X(WSAECONNREFUSED, ECONNREFUSED)                \
+  X(ERROR_CONNECTION_REFUSED, ECONNREFUSED)       \
+  X(WSAECONNRESET, ECONNRESET)                    \
+  X(WSAECONNABORTED, ECONNRESET)                  \
+  X(WSAENETRESET, ECONNRESET)                     \
+  X(ERROR_NETNAME_DELETED, ECONNRESET)            \
+  X(ERROR_CONNECTION_ABORTED, ECONNRESET)         \
+  X(WSAESHUTDOWN, EPIPE)                          \
+  X(ERROR_BROKEN_PIPE, EPIPE)                     \
+  X(ERROR_NO_DATA, EPIPE)                         \
+  X(WSAEADDRINUSE, EADDRINUSE)                    \
+  X(ERROR_ADDRESS_ALREADY_ASSOCIATED, EADDRINUSE) \
+  X(WSAENOTCONN, ENOTCONN)                        \
+  X(ERROR_NOT_CONNECTED, ENOTCONN)                \
+  X(WSAETIMEDOUT, ETIMEDOUT)                      \
+  X(ERROR_SEM_TIMEOUT, ETIMEDOUT)                 \
+  X(WAIT_TIMEOUT, ETIMEDOUT)                      \
+  X(WSAEADDRNOTAVAIL, EADDRNOTAVAIL)
+
 int evq__from_win32(DWORD err) {
   switch (err) {
   case 0: return 0;
-  case ERROR_INVALID_PARAMETER: case WSAEINVAL: case WSAEFAULT:
-  case WSAEAFNOSUPPORT: case WSAEPROTONOSUPPORT:
-    return EVQ_EINVAL;
-  case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: case WSAENOBUFS:
-  case ERROR_NO_SYSTEM_RESOURCES: case ERROR_COMMITMENT_LIMIT:
-    return EVQ_ENOMEM;
-  case ERROR_INVALID_HANDLE: case WSAEBADF: case WSAENOTSOCK:
-  case WSANOTINITIALISED:
-    return EVQ_EBADF;
-  case ERROR_ALREADY_EXISTS: return EVQ_EEXIST;
-  case ERROR_NOT_FOUND: case ERROR_FILE_NOT_FOUND: return EVQ_ENOENT;
-  case WSAEWOULDBLOCK: case WSAEINPROGRESS: case WSAEALREADY:
-  case ERROR_IO_PENDING:
-    return EVQ_EAGAIN;
-  case ERROR_BUSY: return EVQ_EBUSY;
-  case ERROR_NOT_SUPPORTED: case WSAEOPNOTSUPP: case ERROR_INVALID_FUNCTION:
-    return EVQ_ENOTSUP;
-  case WSAEMFILE: case ERROR_TOO_MANY_OPEN_FILES: return EVQ_EMFILE;
-  case WSAECONNREFUSED: case ERROR_CONNECTION_REFUSED:
-    return EVQ_ECONNREFUSED;
-  case WSAECONNRESET: case WSAECONNABORTED: case WSAENETRESET:
-  case ERROR_NETNAME_DELETED: case ERROR_CONNECTION_ABORTED:
-    return EVQ_ECONNRESET;
-  case WSAESHUTDOWN: case ERROR_BROKEN_PIPE: case ERROR_NO_DATA:
-    return EVQ_EPIPE;
-  case WSAEADDRINUSE: case ERROR_ADDRESS_ALREADY_ASSOCIATED:
-    return EVQ_EADDRINUSE;
-  case WSAENOTCONN: case ERROR_NOT_CONNECTED: return EVQ_ENOTCONN;
-  case WSAETIMEDOUT: case ERROR_SEM_TIMEOUT: case WAIT_TIMEOUT:
-    return EVQ_ETIMEDOUT;
-  case WSAEADDRNOTAVAIL: return EVQ_EADDRNOTAVAIL;
+#define EVQ__FROM_WIN32(code, name) \
+  case code:                        \
+    return EVQ_##name;
+    WIN32_ERROR_MAP(EVQ__FROM_WIN32)
+#undef EVQ__FROM_WIN32
   default: return EVQ_EIO;
   }
 }

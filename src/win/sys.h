@@ -7,11 +7,11 @@
 #ifndef EVQ_SYS_H
 #define EVQ_SYS_H
 
-typedef struct evq_mutex {
+typedef struct evq__mutex {
   void *srw;
-} evq_mutex_t;
+} evq__mutex_t;
 
-void evq__mutex_lock(evq_mutex_t *m);
-void evq__mutex_unlock(evq_mutex_t *m);
+void evq__mutex_lock(evq__mutex_t *m);
+void evq__mutex_unlock(evq__mutex_t *m);
 
 #endif

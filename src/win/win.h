@@ -16,7 +16,7 @@
 #include <windows.h>
 #include <winternl.h>
 
-#include "evq_internal.h"
+#include "backend.h"
 
 /* Win32 or Winsock error (GetLastError, WSAGetLastError) -> EVQ_E*. */
 int evq__from_win32(DWORD err);

@@ -1,0 +1,187 @@
+/*
+ * The backend interface: everything a backend (one file per kernel
+ * mechanism: epoll.c, poll.c, kqueue.c, src/win/iocp.c) sees of the core,
+ * and everything the core asks of a backend. docs/design.md has the same
+ * contract as a table, with which lock is held for each operation.
+ *
+ * A backend never sees struct evq. It gets its own state pointer (made by
+ * init) in every call, the registrations it is told about, and a few core
+ * services declared at the end of this file. That is what lets the core
+ * change without touching five backends, and a backend be read on its own.
+ */
+#ifndef EVQ_BACKEND_H
+#define EVQ_BACKEND_H
+
+#include "evq.h"
+
+#include <stdbool.h>
+
+/* Directions a registration can ask for, and every result flag. */
+#define EVQ__DIRECTIONS (EVQ_READABLE | EVQ_WRITABLE | EVQ_PRIORITY)
+#define EVQ__RESULTS \
+  (EVQ__DIRECTIONS | EVQ_ERROR | EVQ_READ_CLOSED | EVQ_WRITE_CLOSED)
+
+/* What a registration watches. Descriptors are the only kind the public API
+ * registers today; signals and child processes come as kinds of their own,
+ * through the same registry, raw events and translation. */
+enum evq__kind { EVQ__KIND_FD = 0 };
+
+/* One registration, as the registry stores it. Backends read ident, kind,
+ * id, gen, interests, mode and armed, and own bstate; the rest is the
+ * core's. Slots move when the registry grows, so a backend that must find a
+ * registration later keeps its key (evq__key), never a pointer to it. */
+typedef struct evq__reg {
+  uint64_t ident;     /* descriptor (an evq_fd_t), by kind */
+  uint32_t id;        /* slot index */
+  uint32_t gen;       /* changes at every free and reuse of the slot */
+  uintptr_t token;    /* core: the caller's token */
+  uint32_t interests; /* EVQ__DIRECTIONS the caller asked for */
+  uint32_t armed;     /* directions that may still report (emulated modes) */
+  uint64_t merge;     /* core: round and index of its event in a batch */
+  uint8_t kind;       /* enum evq__kind */
+  uint8_t mode;       /* evq_mode_t */
+  void *bstate;       /* the backend's: a value, or an evq__state_t */
+} evq__reg_t;
+
+static inline evq_fd_t evq__reg_fd(const evq__reg_t *reg) {
+  return (evq_fd_t)reg->ident;
+}
+
+/* A registration's key: what a backend hands the kernel as user data and
+ * gets back with each event. The generation makes the key of a removed (or
+ * removed and reused) slot miss. */
+static inline uint64_t evq__key(uint32_t id, uint32_t gen) {
+  return ((uint64_t)gen << 32) | id;
+}
+
+/* What a registration was before evq_modify changed it. */
+typedef struct evq__conf {
+  uint32_t interests;
+  uint8_t mode;
+} evq__conf_t;
+
+/* A kernel event as a backend hands it to the core: the key of the
+ * registration it is for, the EVQ__RESULTS flags seen, and a data word for
+ * kinds that carry one. A backend with a complete() hook may put its own
+ * value in key; complete() turns it into a registration key. */
+typedef struct evq__raw {
+  uint64_t key;
+  uint32_t flags;
+  uint32_t data;
+} evq__raw_t;
+
+/* ---- Per-registration state that can outlive the registration ----------
+ *
+ * A completion-based backend (IOCP's AFD polls; io_uring's poll requests)
+ * gives the kernel requests that finish after the caller deregistered, and
+ * the kernel may still write into memory of the request until then. Such a
+ * backend allocates its per-registration struct with evq__state_new (an
+ * evq__state_t first, then its own fields), counts the requests it hands
+ * the kernel with evq__state_submitted, and reports each one's end with
+ * evq__state_completed. The core frees the state once the registration is
+ * gone AND nothing is in flight, calling the backend's release() first. At
+ * evq_free the core detaches every state, the backend's destroy() ends the
+ * requests still in flight, and states whose requests never end are leaked
+ * on purpose: a leak is safe, a kernel write into freed memory is not. */
+typedef struct evq__state {
+  struct evq__state *next, *prev; /* every state of the queue */
+  uint64_t key;      /* its registration's key; 0 once deregistered */
+  uint32_t inflight; /* kernel requests that still refer to it */
+} evq__state_t;
+
+/* ---- The operations ----------------------------------------------------
+ *
+ * Locking: every operation but poll() and kick() runs with the queue lock
+ * held; poll() runs without it, on the one waiting thread, and must touch
+ * only what that thread owns; kick() may run on any thread and in signal
+ * handlers. b is the backend's own state, made by init(). */
+typedef struct evq__backend {
+  const char *name;
+  /* Modes the core emulates, as bits (1u << mode). For those the core keeps
+   * reg->armed: it clears delivered directions (edge) or everything
+   * (oneshot) on delivery, drops what is not armed, and calls rearm() when
+   * armed changes. Modes not set here the kernel does alone. */
+  uint8_t emulated_modes;
+  /* A change made by another thread reaches a waiter blocked in the kernel
+   * only when it goes round again (the change lands in prepare()): the core
+   * kicks a sleeping waiter after each change. */
+  bool changes_need_kick;
+  /* The kernel may report one registration more than once per poll (read
+   * and write apart): the core merges them into one event. */
+  bool splits_directions;
+  /* reg->bstate is an evq__state_t made by evq__state_new: the core detaches
+   * it at deregistration instead of forgetting it. */
+  bool keeps_states;
+
+  int (*init)(evq_t *q, uint32_t max_events, void **b);
+  void (*destroy)(void *b);
+  /* Start watching reg: 0 or an EVQ_E* code (and nothing changed). */
+  int (*add)(void *b, evq__reg_t *reg);
+  /* reg already holds the new interests and mode; old the previous ones.
+   * 0 or an EVQ_E* code; on failure the core restores reg. */
+  int (*modify)(void *b, evq__reg_t *reg, evq__conf_t old);
+  /* Stop watching reg; must work for a descriptor closed while registered.
+   * The core drops reg whatever this returns. */
+  int (*remove)(void *b, evq__reg_t *reg);
+  /* Emulated modes: reg->armed changed (a delivery, evq_rearm, I/O that hit
+   * would-block). May be NULL if the backend emulates no mode. */
+  void (*rearm)(void *b, evq__reg_t *reg);
+  /* On the waiter, just before poll(): apply deferred changes. May be NULL. */
+  void (*prepare)(void *b);
+  /* Block up to timeout_ns (-1: forever; 0: not at all; rounded up to the
+   * kernel's resolution) and store at most cap raw events. Returns their
+   * count (0 on timeout, on EINTR, or when only the wake mechanism fired:
+   * wake-ups are the core's flag, not an event) or an EVQ_E* code. */
+  int (*poll)(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns);
+  /* Under the lock, for each raw event before the core looks it up: finish
+   * the kernel request behind it, set raw->key and raw->flags, and return
+   * false to drop it. NULL for backends whose raw keys are final. */
+  bool (*complete)(void *b, evq__raw_t *raw);
+  /* Make a blocked poll() return. Async-signal-safe. */
+  void (*kick)(void *b);
+  /* A state made with evq__state_new is about to be freed: let go of what
+   * the backend hangs on it. May be NULL. */
+  void (*release)(void *b, evq__state_t *st);
+} evq__backend_t;
+
+/* Compiled-in backends, best first (backends.c, generated by the build). */
+extern const evq__backend_t *const evq__backends[];
+
+/* ---- Core services for backends (all under the queue lock) ------------ */
+
+/* Walks the live registrations: *cursor starts at 0; NULL at the end. */
+evq__reg_t *evq__registry_next(evq_t *q, uint32_t *cursor);
+/* The live registration with this key, or NULL. */
+evq__reg_t *evq__registry_lookup(evq_t *q, uint64_t key);
+/* The live registration in slot id, whatever its generation, or NULL. */
+evq__reg_t *evq__registry_slot(evq_t *q, uint32_t id);
+/* How many registrations are live. */
+uint32_t evq__registry_count(evq_t *q);
+
+/* Per-registration states (see above). new returns NULL when out of memory;
+ * on success reg->bstate is the new state. */
+void *evq__state_new(evq_t *q, evq__reg_t *reg, size_t size);
+static inline void evq__state_submitted(evq__state_t *st) { st->inflight++; }
+/* One request of st ended. Returns true while st's registration is live;
+ * false once it is gone, and then st may have been freed. */
+bool evq__state_completed(evq_t *q, evq__state_t *st);
+/* Walks the queue's states, for destroy(): NULL gives the first, NULL comes
+ * after the last. Take the next one before st may be freed. */
+evq__state_t *evq__state_next(evq_t *q, evq__state_t *st);
+
+/* Called by the I/O helpers when an operation hit would-block. */
+void evq__io_blocked(evq_t *q, evq_fd_t fd, uint32_t directions);
+
+/* A timeout for kernels that take whole milliseconds: rounded up, so a
+ * wait never ends early; at most max_ms (the core goes round again with
+ * what is left); -1 for forever. */
+static inline int64_t evq__timeout_ms(int64_t ns, int64_t max_ms) {
+  if (ns < 0) return -1;
+  int64_t ms = ns / 1000000 + (ns % 1000000 != 0);
+  return ms > max_ms ? max_ms : ms;
+}
+
+/* Platform layer (src/unix/, src/win/). */
+const char *evq__getenv(const char *name);
+
+#endif /* EVQ_BACKEND_H */

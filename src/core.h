@@ -1,0 +1,120 @@
+/*
+ * The portable core's own declarations: the queue, the registry and the
+ * timers. Only the core files (evq.c, registry.c, timer.c, lifetime.c)
+ * include this; backends see backend.h alone. Nothing here is
+ * OS-specific: "sys.h" (the lock) comes from the platform directory the
+ * build puts on the include path.
+ */
+#ifndef EVQ_CORE_H
+#define EVQ_CORE_H
+
+#include "backend.h"
+#include "sys.h"
+
+#include <stdatomic.h>
+
+/* a + b for b >= 0, saturating at INT64_MAX (deadlines far away). */
+static inline int64_t evq__add_sat(int64_t a, int64_t b) {
+  return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* ---- Registry (registry.c): slots with generations, ident -> slot map -- */
+typedef struct evq__registry {
+  evq__reg_t *slots;
+  uint32_t nslots, cap, free_head, count;
+  uint32_t *free_next;
+  /* Open addressing, keyed by ident with the kind in the top byte: map_id
+   * holds slot id + 1, 0 for an empty cell. */
+  uint64_t *map_key;
+  uint32_t *map_id;
+  uint32_t map_cap, map_used;
+} evq__registry_t;
+
+void evq__registry_init(evq__registry_t *r);
+void evq__registry_free(evq__registry_t *r);
+evq__reg_t *evq__registry_find(evq__registry_t *r, uint8_t kind,
+                               uint64_t ident);
+/* Adds (kind, ident): 0 and *out, EVQ_EEXIST if present, or EVQ_ENOMEM. */
+int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
+                      evq__reg_t **out);
+void evq__registry_remove(evq__registry_t *r, evq__reg_t *reg);
+static inline evq__reg_t *evq__registry_get(evq__registry_t *r,
+                                            uint64_t key) {
+  uint32_t id = (uint32_t)key, gen = (uint32_t)(key >> 32);
+  if (id >= r->nslots || r->slots[id].gen != gen) return NULL;
+  return &r->slots[id];
+}
+
+/* ---- Timers (timer.c) --------------------------------------------------
+ * The layout behind the caller's opaque evq_timer_t. The heap is ordered by
+ * (lower_bound, seq). lower_bound is never later than due: a timer pushed
+ * later keeps its place with a stale key and is re-keyed when it reaches
+ * the top, which makes the common restart O(1). */
+typedef struct evq__timer {
+  struct evq__timer *child, *next, *prev; /* pairing-heap links */
+  _Atomic(evq_t *) owner; /* the queue it runs on; NULL when idle */
+  int64_t lower_bound;    /* heap key: a lower bound of due */
+  int64_t due;            /* when it really expires */
+  int64_t period;
+  uint64_t seq;           /* tie-break: start order */
+  uint64_t restart_seq;   /* start order of a restart not yet re-keyed */
+  uintptr_t token;
+} evq__timer_t;
+
+typedef struct evq__timers {
+  evq__timer_t *root;
+  uint64_t seq;
+  size_t count;
+} evq__timers_t;
+
+/* The heap itself; exposed for the unit test of its order. insert gives t
+ * the next start sequence, reinsert keeps t's. */
+void evq__timers_insert(evq__timers_t *h, evq__timer_t *t);
+void evq__timers_reinsert(evq__timers_t *h, evq__timer_t *t);
+void evq__timers_remove(evq__timers_t *h, evq__timer_t *t);
+/* Under the lock: moves due timers into out (at most cap) and returns how
+ * many; periodic ones go back in at their next expiry after now. */
+int evq__timers_expire(evq_t *q, evq_event_t *out, int cap, int64_t now);
+/* evq_free: leaves every timer of q stopped (the storage is the caller's). */
+void evq__timers_drop(evq_t *q);
+/* The earliest heap key, or -1 with no timer running. */
+static inline int64_t evq__timers_next(const evq__timers_t *h) {
+  return h->root ? h->root->lower_bound : -1;
+}
+
+/* ---- The queue --------------------------------------------------------- */
+struct evq {
+  const evq__backend_t *ops;
+  void *b;    /* the backend's state */
+  bool plain; /* ops need no complete(), merging or emulated modes */
+  evq__mutex_t lock;
+  evq__registry_t registry;
+  evq__timers_t timers;
+  evq__state_t states; /* list head of the per-registration states */
+  evq__raw_t *raw;
+  uint32_t raw_cap;
+  uint64_t round;          /* translations so far: tags merged events */
+  uintptr_t wake_token;
+  atomic_int waiting;      /* a thread is inside evq_wait() */
+  atomic_int sleeping;     /* that thread is (about to be) blocked in poll */
+  atomic_int wake_pending; /* evq_wake() called, event not yet delivered */
+  atomic_int kick_pending; /* a kick is in flight */
+  int64_t sleep_until;     /* deadline the sleeping waiter uses; -1 none */
+};
+
+/* Under the lock: makes a change visible to a waiter blocked in the kernel
+ * (a nearer timer; a change the backend applies in prepare()). */
+void evq__kick_waiter(evq_t *q);
+
+/* lifetime.c: the core's side of evq__state_t. */
+void evq__states_init(evq_t *q);
+/* The registration behind st is gone: free st now if nothing is in flight. */
+void evq__state_detach(evq_t *q, evq__state_t *st);
+/* evq_free, before the backend's destroy(): detach every state. */
+void evq__states_detach_all(evq_t *q);
+
+/* Platform layer (src/unix/sys.c, src/win/sys.c). */
+int evq__mutex_init(evq__mutex_t *m);
+void evq__mutex_free(evq__mutex_t *m);
+
+#endif /* EVQ_CORE_H */

@@ -1,0 +1,59 @@
+/*
+ * Per-registration backend state that outlives its registration while the
+ * kernel still holds a request that refers to it (backend.h explains the
+ * contract). One mechanism for every completion-based backend, so that
+ * "free only once nothing is in flight" is written, and proven, once.
+ *
+ * Every state is on the queue's list from birth to free, so evq_free can
+ * detach all of them and a backend's destroy() can find those in flight.
+ * All of this runs under the queue lock (or in evq_free, when no other
+ * thread may use the queue).
+ */
+#include "core.h"
+
+#include <stdlib.h>
+
+void evq__states_init(evq_t *q) { q->states.next = q->states.prev = &q->states; }
+
+void *evq__state_new(evq_t *q, evq__reg_t *reg, size_t size) {
+  evq__state_t *st = calloc(1, size < sizeof *st ? sizeof *st : size);
+  if (!st) return NULL;
+  st->key = evq__key(reg->id, reg->gen);
+  st->next = q->states.next;
+  st->prev = &q->states;
+  q->states.next->prev = st;
+  q->states.next = st;
+  reg->bstate = st;
+  return st;
+}
+
+static void state_free(evq_t *q, evq__state_t *st) {
+  if (q->ops->release) q->ops->release(q->b, st);
+  st->prev->next = st->next;
+  st->next->prev = st->prev;
+  free(st);
+}
+
+bool evq__state_completed(evq_t *q, evq__state_t *st) {
+  st->inflight--;
+  if (st->key != 0) return true;
+  if (st->inflight == 0) state_free(q, st);
+  return false;
+}
+
+void evq__state_detach(evq_t *q, evq__state_t *st) {
+  st->key = 0;
+  if (st->inflight == 0) state_free(q, st);
+}
+
+void evq__states_detach_all(evq_t *q) {
+  for (evq__state_t *st = q->states.next, *next; st != &q->states; st = next) {
+    next = st->next;
+    evq__state_detach(q, st);
+  }
+}
+
+evq__state_t *evq__state_next(evq_t *q, evq__state_t *st) {
+  evq__state_t *next = st ? st->next : q->states.next;
+  return next == &q->states ? NULL : next;
+}
