@@ -13,6 +13,18 @@ install(TARGETS evq_static evq_shared EXPORT evqTargets
 install(FILES include/evq.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT evqTargets NAMESPACE evq:: DESTINATION ${EVQ_CMAKE_DIR})
 
+# What a consumer must find first: the libraries evq links that are
+# targets (Threads; libkqueue in a -DEVQ_LIBKQUEUE=ON build).
+set(EVQ_CONFIG_DEPS "")
+set(EVQ_PC_REQUIRES_PRIVATE "")
+if(Threads::Threads IN_LIST EVQ_LIBS)
+  string(APPEND EVQ_CONFIG_DEPS "find_dependency(Threads)\n")
+endif()
+if(PkgConfig::LIBKQUEUE IN_LIST EVQ_LIBS)
+  string(APPEND EVQ_CONFIG_DEPS "find_dependency(PkgConfig)\n"
+    "pkg_check_modules(LIBKQUEUE REQUIRED QUIET IMPORTED_TARGET libkqueue)\n")
+  set(EVQ_PC_REQUIRES_PRIVATE libkqueue)
+endif()
 configure_package_config_file(cmake/evqConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/evqConfig.cmake
   INSTALL_DESTINATION ${EVQ_CMAKE_DIR})
@@ -36,6 +48,7 @@ set(EVQ_PC_LIBS_PRIVATE "")
 foreach(lib ${EVQ_LIBS})
   if(lib STREQUAL "Threads::Threads")
     string(APPEND EVQ_PC_LIBS_PRIVATE " -lpthread")
+  elseif(lib MATCHES "^PkgConfig::") # Requires.private above
   else()
     string(APPEND EVQ_PC_LIBS_PRIVATE " -l${lib}")
   endif()

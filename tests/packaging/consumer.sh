@@ -83,10 +83,9 @@ pkg-config)
   install_prefix
   pcfile=$(find "$prefix" -name evq.pc)
   [ -n "$pcfile" ] || fail "no evq.pc under $prefix"
-  # Only the prefix's evq.pc is visible, none of the system's.
-  PKG_CONFIG_LIBDIR=$(dirname "$pcfile")
-  export PKG_CONFIG_LIBDIR
-  unset PKG_CONFIG_PATH
+  # The prefix's evq.pc comes first (the checks below prove it was used).
+  PKG_CONFIG_PATH=$(dirname "$pcfile")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+  export PKG_CONFIG_PATH
   "$pc" --exists --print-errors "evq = $version" || fail "evq.pc is not $version"
   cflags=$("$pc" --cflags evq)
   libs=$("$pc" --libs evq)
