@@ -71,7 +71,8 @@ int main(void) { return evthread_use_pthreads() || !event_base_new(); }' ;;
     >"$out/probe_$1.log" 2>&1; then
     return 0
   fi
-  why="$1 cannot be compiled and linked against here (Debian: $pkg): $(grep -m 1 -i 'error' "$out/probe_$1.log" | sed 's/^[^ ]*probe_[a-z]*\.c:[0-9:]* //')"
+  why="$1 not installed or not usable (Debian: $pkg): $(grep -m 1 -i 'error' \
+    "$out/probe_$1.log" | sed -e 's/^.*error: //' -e 's/ \[-W[^]]*\]$//')"
   return 1
 }
 

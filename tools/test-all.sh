@@ -110,10 +110,10 @@ else
   probe=$(mktemp -d "${TMPDIR:-/tmp}/evq-probe.XXXXXX")
   printf 'int main(void) { return 0; }\n' >"$probe/p.c"
   if ! x86_64-w64-mingw32-gcc -o "$probe/p.exe" "$probe/p.c" >/dev/null 2>&1; then
-    why="x86_64-w64-mingw32-gcc cannot build a program (Debian: gcc-mingw-w64-x86-64)"
+    why="mingw-w64 not installed or not working (Debian: gcc-mingw-w64-x86-64)"
   elif ! { wine64 --version || /usr/lib/wine/wine64 --version ||
     wine --version; } >/dev/null 2>&1; then
-    why="no working wine64 or wine (Debian: wine wine64)"
+    why="wine not installed or not working (Debian: wine wine64)"
   elif [ ! -f cmake/mingw-w64-x86_64.cmake ]; then
     why="cmake/mingw-w64-x86_64.cmake is missing"
   fi

@@ -15,12 +15,14 @@ shift 2
 # single file promises.
 warn="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
 
-# usable CC: compiles and links a C11 program (an empty or broken compiler
-# does not count).
-usable() {
+# need CC PACKAGE: skips unless CC is installed and builds a C11 program
+# (a compiler that is there but broken does not count).
+need() {
+  command -v "$1" >/dev/null 2>&1 || skip "$1 not installed (Debian: $2)"
   printf '#include <stdatomic.h>\nint main(void) { atomic_int a = 0; return a; }\n' \
     >"$TMP/probe.c"
-  "$1" -std=c11 -o "$TMP/probe" "$TMP/probe.c" >"$TMP/probe.log" 2>&1
+  "$1" -std=c11 -o "$TMP/probe" "$TMP/probe.c" >"$TMP/probe.log" 2>&1 ||
+    skip "$1 cannot build a C11 program here: $(head -n 1 "$TMP/probe.log")"
 }
 
 # wine: the 64-bit loader (Debian keeps wine64 out of PATH) or wine.
@@ -37,18 +39,18 @@ tmpdir
 case $compiler in
 gcc | clang)
   cc=$compiler
-  usable "$cc" || skip "$cc cannot build a C11 program here (Debian: $cc): $(head -n 1 "$TMP/probe.log")"
+  need "$cc" "$cc"
   libs=-pthread
   exe=$TMP/readme
   ;;
 mingw-build | mingw-run)
   cc=x86_64-w64-mingw32-gcc
-  usable "$cc" || skip "$cc cannot build a program here (Debian: gcc-mingw-w64-x86-64)"
+  need "$cc" gcc-mingw-w64-x86-64
   libs="-static -lws2_32 -lntdll"
   exe=$TMP/readme.exe
   if [ "$compiler" = mingw-run ]; then
     wine=$(find_wine)
-    [ -n "$wine" ] || skip "no working wine64 or wine to run the Windows build (Debian: wine wine64)"
+    [ -n "$wine" ] || skip "wine not installed, or does not run (Debian: wine wine64)"
   fi
   ;;
 *) fail "unknown compiler $compiler" ;;

@@ -14,18 +14,21 @@ sed -n 's/^EVQ_API[^(]*[ *]\(evq_[a-z0-9_]*\)(.*/\1/p' "$header" |
 [ "$(wc -l <"$TMP/api")" -ge 20 ] ||
   fail "found only $(wc -l <"$TMP/api") EVQ_API declarations in $header"
 
-# Sanitizers add their own globals (ASan's ODR indicators name the global
-# they guard); those are not evq's names.
-"$nm" -D --defined-only "$shared" | awk 'NF >= 3 {print $3}' |
-  grep -v '^__odr_asan_gen_' | sort -u >"$TMP/exported"
+# defined_globals NM-FLAGS LIB: the names, one a line. AddressSanitizer
+# adds an ODR indicator per global (gcc: __odr_asan.NAME, clang:
+# __odr_asan_gen_NAME): checked as the NAME it guards.
+defined_globals() {
+  "$nm" "$1" --defined-only "$2" | awk 'NF >= 3 {print $3}' |
+    sed 's/^__odr_asan[._]\(gen_\)\{0,1\}//' | sort -u
+}
+defined_globals -D "$shared" >"$TMP/exported"
 extra=$(comm -13 "$TMP/api" "$TMP/exported" | tr '\n' ' ')
 missing=$(comm -23 "$TMP/api" "$TMP/exported" | tr '\n' ' ')
 [ -z "$extra" ] || fail "$shared exports names evq.h does not declare: $extra"
 [ -z "$missing" ] || fail "$shared does not export: $missing"
 echo "$shared exports the $(wc -l <"$TMP/api") functions of evq.h and nothing else"
 
-"$nm" -g --defined-only "$static" | awk 'NF >= 3 {print $3}' |
-  grep -v '^__odr_asan_gen_' | sort -u >"$TMP/globals"
+defined_globals -g "$static" >"$TMP/globals"
 [ -s "$TMP/globals" ] || fail "no global symbols in $static"
 bad=$(grep -v '^evq__' "$TMP/globals" | comm -23 - "$TMP/api" | tr '\n' ' ')
 [ -z "$bad" ] ||
