@@ -7,6 +7,7 @@
 #   make test-asan     the suite under AddressSanitizer + UBSan
 #   make test-tsan     the suite under ThreadSanitizer
 #   make test-windows  cross-compile with mingw-w64, run the suite in wine
+#   make test-kqueue   the suite on kqueue, through libkqueue (pkg-config)
 #   make bench [QUICK=1]  benchmarks against libuv, libev, libevent, epoll
 #   make install [PREFIX=/usr/local] [DESTDIR=]  header, libraries, CMake
 #                      package and evq.pc under PREFIX
@@ -18,7 +19,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
 .PHONY: all build demo test test-unix test-asan test-tsan test-windows \
-        bench install dist clean
+        test-kqueue bench install dist clean
 
 all: build
 
@@ -49,6 +50,9 @@ test-tsan:
 test-windows:
 	tools/test-windows.sh
 
+test-kqueue:
+	tools/test-kqueue.sh
+
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
@@ -59,4 +63,5 @@ bench: build
 	$(MAKE) -C bench run QUICK=$(QUICK)
 
 clean:
-	rm -rf build build-kqueue build-asan build-tsan build-win dist
+	rm -rf build build-asan build-tsan build-win build-kqueue-wide \
+	  build-kqueue-narrow dist

@@ -13,21 +13,66 @@
 #include <time.h>
 #endif
 
-#define TEST_ENTRY(name) void test_##name(void);
-#define UNIT_ENTRY(name) void unit_##name(void);
-#include "cases.inc"
-#undef TEST_ENTRY
-#undef UNIT_ENTRY
+enum { MAX_CASES = 1024 };
 
-static const struct {
+static struct {
   const char *name;
   void (*fn)(void);
   int per_backend;
-} cases[] = {
-#define TEST_ENTRY(name) {#name, test_##name, 1},
-#define UNIT_ENTRY(name) {#name, unit_##name, 0},
-#include "cases.inc"
-};
+} cases[MAX_CASES];
+static int ncases;
+
+void tq_register(const char *name, void (*fn)(void), int per_backend) {
+  if (ncases == MAX_CASES) {
+    fprintf(stderr, "harness: more than %d cases\n", MAX_CASES);
+    abort();
+  }
+  cases[ncases].name = name;
+  cases[ncases].fn = fn;
+  cases[ncases].per_backend = per_backend;
+  ncases++;
+}
+
+/* `conformance --check FILE`: FILE lists "test NAME" / "unit NAME" lines,
+ * the cases the build registered with ctest. Every case compiled in must
+ * be there and every line must be a case compiled in. */
+static int check_list(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "harness: cannot open %s\n", path);
+    return 1;
+  }
+  static char listed[MAX_CASES];
+  char kind[8], name[128];
+  int bad = 0, lines = 0;
+  while (fscanf(f, "%7s %127s", kind, name) == 2) {
+    lines++;
+    int found = -1;
+    for (int i = 0; i < ncases; i++)
+      if (strcmp(cases[i].name, name) == 0 &&
+          cases[i].per_backend == (strcmp(kind, "test") == 0))
+        found = i;
+    if (found < 0) {
+      fprintf(stderr, "harness: ctest runs %s %s, which is not compiled in\n",
+              kind, name);
+      bad = 1;
+    } else {
+      listed[found] = 1;
+    }
+  }
+  fclose(f);
+  for (int i = 0; i < ncases; i++)
+    if (!listed[i]) {
+      fprintf(stderr,
+              "harness: case %s is compiled in but ctest never runs it "
+              "(write it as TEST(name) or UNIT(name) at the start of a "
+              "line, name in [a-z0-9_])\n",
+              cases[i].name);
+      bad = 1;
+    }
+  if (!bad) printf("harness: %d cases, all registered with ctest\n", lines);
+  return bad;
+}
 
 const char *tq_backend;
 
@@ -178,12 +223,13 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 #endif
   if (argc < 2) {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (int i = 0; i < ncases; i++)
       printf("%s %s\n", cases[i].per_backend ? "test" : "unit", cases[i].name);
     return 0;
   }
+  if (strcmp(argv[1], "--check") == 0 && argc == 3) return check_list(argv[2]);
   tq_backend = argc > 2 ? argv[2] : NULL;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+  for (int i = 0; i < ncases; i++) {
     if (strcmp(cases[i].name, argv[1]) != 0) continue;
     if (cases[i].per_backend && !tq_backend) {
       fprintf(stderr, "%s needs a backend argument\n", argv[1]);

@@ -9,8 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define TEST(name) void test_##name(void); void test_##name(void)
-#define UNIT(name) void unit_##name(void); void unit_##name(void)
+/* Each case registers itself before main() runs, so the harness knows
+ * every case compiled in; the build checks that list against the one it
+ * gave ctest (tests/CMakeLists.txt), so a case the build's pattern misses
+ * fails the build instead of never running. */
+void tq_register(const char *name, void (*fn)(void), int per_backend);
+#define TQ_CASE(fn, name, per_backend)                                      \
+  static void fn(void);                                                     \
+  __attribute__((constructor)) static void fn##_register(void) {            \
+    tq_register(#name, fn, per_backend);                                    \
+  }                                                                         \
+  static void fn(void)
+#define TEST(name) TQ_CASE(test_##name, name, 1)
+#define UNIT(name) TQ_CASE(unit_##name, name, 0)
 
 /* Backend under test, from the command line. */
 extern const char *tq_backend;

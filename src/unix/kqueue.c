@@ -143,14 +143,10 @@ static bool in_flight_batch(kq_state_t *s, uint64_t ident) {
   return false;
 }
 
-/* The changes made now are also queued for after the waiter's batch, each
- * knote re-made from scratch so that applying it twice is harmless. */
+/* The changes made now are also queued for after the waiter's batch. They
+ * delete every knote they add first, so applying them twice is harmless. */
 static void reapply(kq_state_t *s, const struct kevent *k, int n) {
-  for (int i = 0; i < n; i++) {
-    if (k[i].flags & EV_ADD)
-      kq_queue(s, change(k[i].ident, k[i].filter, EV_DELETE, NULL));
-    kq_queue(s, k[i]);
-  }
+  for (int i = 0; i < n; i++) kq_queue(s, k[i]);
 }
 
 /* An error of a change that adds a knote, as the caller should hear it.
@@ -162,11 +158,17 @@ static int add_error(int err) {
 }
 
 /* Deletes for filters in old (none when old is 0), then adds for the
- * registration as it is now, in one kevent() call. */
+ * registration as it is now, in one kevent() call. When the waiter's batch
+ * may still delete this descriptor's knotes, the adds may find the old
+ * knotes there (libkqueue then refuses to modify a level socket knote) or
+ * be undone after: every filter is deleted first, and the whole change is
+ * applied once more after the batch. */
 static int kq_set(kq_state_t *s, evq__reg_t *reg, uint32_t old) {
   struct kevent k[MAX_CHANGES];
   int n = 0, errs[MAX_CHANGES];
   uint64_t fd = reg->ident;
+  bool racing = in_flight_batch(s, fd);
+  if (racing) old |= reg->interests;
   if (old & EVQ_READABLE) k[n++] = change(fd, EVFILT_READ, EV_DELETE, NULL);
   if (old & EVQ_WRITABLE) k[n++] = change(fd, EVFILT_WRITE, EV_DELETE, NULL);
   int adds = n;
@@ -183,7 +185,7 @@ static int kq_set(kq_state_t *s, evq__reg_t *reg, uint32_t old) {
         kq_queue(s, change(fd, k[i].filter, EV_DELETE, NULL));
     return rc;
   }
-  if (in_flight_batch(s, fd)) reapply(s, k, n);
+  if (racing) reapply(s, k, n);
   return 0;
 }
 

@@ -154,3 +154,59 @@ TEST(edge_rearm_own_io) {
   }
   teardown(q, p);
 }
+
+/* One event per registration per wait, carrying every direction seen, also
+ * where the kernel reports read and write apart (kqueue). */
+TEST(level_both_directions_one_event) {
+  evq_t *q;
+  evq_fd_t p[2];
+  setup(&q, p, EVQ_READABLE | EVQ_WRITABLE, EVQ_LEVEL);
+  tq_send(p[1], 1);
+  evq_event_t ev[8];
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+    CHECK_EQ(ev[0].token, 1);
+    CHECK_EQ(ev[0].flags & (EVQ_READABLE | EVQ_WRITABLE),
+             EVQ_READABLE | EVQ_WRITABLE);
+  }
+  teardown(q, p);
+}
+
+/* Oneshot over two directions disarms the registration, not one
+ * direction: one event with both, then nothing until modify. */
+TEST(oneshot_both_directions) {
+  evq_t *q;
+  evq_fd_t p[2];
+  setup(&q, p, EVQ_READABLE | EVQ_WRITABLE, EVQ_ONESHOT);
+  tq_send(p[1], 1);
+  evq_event_t ev[8];
+  for (int round = 0; round < 3; round++) {
+    CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+    CHECK_EQ(ev[0].token, 1);
+    CHECK_EQ(ev[0].flags & (EVQ_READABLE | EVQ_WRITABLE),
+             EVQ_READABLE | EVQ_WRITABLE);
+    CHECK_EQ(tq_count_events(q, 1, 40 * MS, NULL), 0);
+    CHECK_OK(evq_modify(q, p[0], EVQ_READABLE | EVQ_WRITABLE, EVQ_ONESHOT, 1));
+  }
+  teardown(q, p);
+}
+
+/* The same with room for one event per wait: the direction that did not
+ * fit must not slip out later as a second oneshot event. */
+TEST(oneshot_both_directions_batch_of_one) {
+  evq_t *q;
+  evq_fd_t p[2];
+  setup(&q, p, EVQ_READABLE | EVQ_WRITABLE, EVQ_ONESHOT);
+  tq_send(p[1], 1);
+  evq_event_t ev[1];
+  for (int round = 0; round < 3; round++) {
+    CHECK_EQ(tq_wait(q, ev, 1, 5000 * MS), 1);
+    CHECK_EQ(ev[0].token, 1);
+    CHECK(ev[0].flags & (EVQ_READABLE | EVQ_WRITABLE));
+    int more = 0;
+    for (int i = 0; i < 4; i++) more += tq_wait(q, ev, 1, 10 * MS);
+    CHECK_EQ(more, 0);
+    CHECK_OK(evq_modify(q, p[0], EVQ_READABLE | EVQ_WRITABLE, EVQ_ONESHOT, 1));
+  }
+  teardown(q, p);
+}

@@ -268,3 +268,46 @@ TEST(lock_contention) {
   }
   evq_free(q);
 }
+
+typedef struct {
+  evq_t *q;
+  atomic_long seen; /* highest token the waiter has been given */
+  atomic_int stop;
+} rereg_t;
+
+static void rereg_waiter(void *arg) {
+  rereg_t *r = arg;
+  evq_event_t ev[8];
+  while (!atomic_load(&r->stop)) {
+    int n = tq_wait(r->q, ev, 8, 20 * MS);
+    for (int i = 0; i < n; i++)
+      if (ev[i].token != WAKE_TOKEN && (long)ev[i].token > atomic_load(&r->seen))
+        atomic_store(&r->seen, (long)ev[i].token);
+  }
+}
+
+/* Deregister and register the same descriptor again from one thread while
+ * another waits and keeps being woken by it (level, data waiting): the new
+ * registration must work every time. A backend that hands deregistrations
+ * to the kernel with the waiter's next call (kqueue) must not let that
+ * late delete undo the new registration. */
+TEST(reregister_while_waiting) {
+  rereg_t r = {.q = tq_queue()};
+  evq_fd_t p[2];
+  tq_pair(p);
+  tq_send(p[1], 1);
+  tq_thread_t *t = tq_thread_start(rereg_waiter, &r);
+  for (long token = 1; token <= 500; token++) {
+    CHECK_OK(evq_register(r.q, p[0], EVQ_READABLE, EVQ_LEVEL, (uintptr_t)token));
+    int ms = 0;
+    while (atomic_load(&r.seen) < token && ms++ < 5000) tq_sleep_ms(1);
+    CHECK_EQ(atomic_load(&r.seen), token);
+    CHECK_OK(evq_deregister(r.q, p[0]));
+  }
+  atomic_store(&r.stop, 1);
+  CHECK_OK(evq_wake(r.q));
+  tq_thread_join(t);
+  evq_close(p[0]);
+  evq_close(p[1]);
+  evq_free(r.q);
+}

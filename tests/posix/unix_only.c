@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,4 +145,36 @@ TEST(write_never_sigpipe) {
   CHECK(w == EVQ_EPIPE || w == EVQ_ECONNRESET);
   evq_close(s[0]);
   signal(SIGPIPE, SIG_IGN);
+}
+
+/* EVQ_PRIORITY is out-of-band data: epoll and poll report it; kqueue has no
+ * portable filter for it and says so (as IOCP does, windows_only.c). */
+TEST(priority_oob) {
+  evq_t *q = tq_queue();
+  evq_fd_t l, c, s;
+  CHECK_OK(evq_tcp_listen(&l, NULL, 0, 1));
+  int rc = evq_tcp_connect(&c, NULL, (uint16_t)evq_socket_port(l));
+  CHECK(rc == 0 || rc == EVQ_EAGAIN);
+  for (int i = 0; i < 5000 && (rc = evq_accept(NULL, l, &s)) == EVQ_EAGAIN; i++)
+    tq_sleep_ms(1);
+  CHECK_OK(rc);
+  rc = evq_register(q, s, EVQ_READABLE | EVQ_PRIORITY, EVQ_LEVEL, 3);
+  if (strcmp(tq_backend, "kqueue") == 0) {
+    CHECK_EQ(rc, EVQ_ENOTSUP);
+    CHECK_OK(evq_register(q, s, EVQ_READABLE, EVQ_LEVEL, 3)); /* unchanged */
+    CHECK_EQ(evq_modify(q, s, EVQ_PRIORITY, EVQ_LEVEL, 3), EVQ_ENOTSUP);
+  } else {
+    CHECK_OK(rc);
+    evq_event_t ev[4];
+    CHECK_EQ(tq_wait(q, ev, 4, 20 * MS), 0);
+    CHECK_EQ(send(c, "!", 1, MSG_OOB), 1);
+    CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+    CHECK_EQ(ev[0].token, 3);
+    CHECK(ev[0].flags & EVQ_PRIORITY);
+  }
+  CHECK_OK(evq_deregister(q, s));
+  evq_close(s);
+  evq_close(c);
+  evq_close(l);
+  evq_free(q);
 }

@@ -1,0 +1,24 @@
+#!/bin/sh
+# The kqueue leg on Linux: the conformance suite on the kqueue backend,
+# built against libkqueue (a userspace kqueue; see docs/kqueue.md). It runs
+# twice: with 64-bit udata as on 64-bit BSDs and macOS, and with the narrow
+# key that 32-bit targets use (EVQ_KQUEUE_NARROW). libkqueue is found by
+# pkg-config: point PKG_CONFIG_PATH at it if it is not installed system-wide
+# (e.g. PKG_CONFIG_PATH=/opt/libkqueue/lib/pkgconfig).
+# Exit status 77 when libkqueue is not found (a skip, for make test).
+set -eu
+cd "$(dirname "$0")/.."
+if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libkqueue; then
+  echo "SKIP: kqueue leg not run: libkqueue not found by pkg-config (see docs/kqueue.md)"
+  exit 77
+fi
+for variant in wide narrow; do
+  dir=build-kqueue-$variant
+  narrow=OFF
+  [ "$variant" = narrow ] && narrow=ON
+  cmake -S . -B "$dir" -DEVQ_LIBKQUEUE=ON -DEVQ_KQUEUE_NARROW=$narrow \
+    -DEVQ_EXAMPLES=OFF >/dev/null
+  cmake --build "$dir" -j2
+  echo "kqueue leg ($variant udata): libkqueue $(pkg-config --modversion libkqueue)"
+  (cd "$dir" && ctest --output-on-failure -j2 -R '\.kqueue$')
+done
