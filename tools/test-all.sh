@@ -2,9 +2,10 @@
 # tools/test-all.sh: what `make test` runs. Every leg this machine can run:
 #   native   the build in $BUILD and its ctest suite on every backend
 #            compiled in (Linux: epoll, poll; macOS, BSD: kqueue, poll)
-#   linux-libkqueue  on Linux, when pkg-config finds libkqueue: a second
-#            build in $BUILD-kqueue with -DEVQ_LIBKQUEUE=ON, running the
-#            kqueue cases (the default build keeps no libkqueue dependency)
+#   libkqueue-wide, libkqueue-narrow  on Linux, when pkg-config finds
+#            libkqueue: the kqueue cases through libkqueue, with 64-bit and
+#            with narrow udata (tools/test-kqueue.sh; the default build keeps
+#            no libkqueue dependency)
 #   windows  cross-built with mingw-w64 and run under wine
 #            (tools/test-windows.sh), when both work here
 # then one summary (tools/test-summary.sh): each skipped case with its
@@ -79,22 +80,21 @@ case ",$backends," in
   if [ -n "$why" ]; then
     leg kqueue "" skipped "" 0 "$why"
   else
-    kq=${BUILD_KQUEUE:-$BUILD-kqueue}
-    mkdir -p "$kq"
-    # shellcheck disable=SC2086
-    if cmake -S . -B "$kq" $CMAKE_FLAGS -DEVQ_LIBKQUEUE=ON -DEVQ_EXAMPLES=OFF \
-      >"$kq/configure.log" 2>&1 &&
-      cmake --build "$kq" -j"$JOBS" --target conformance; then
-      case ",$(configured "$kq")," in
-      *,kqueue,*)
-        run_ctest "$kq" -R '[.]kqueue$'
-        leg linux-libkqueue kqueue ran "$kq/ctest-junit.xml" "$rc" ""
-        ;;
-      *) leg linux-libkqueue "" failed "" 1 "pkg-config finds libkqueue but the build has no kqueue backend ($kq/configure.log)" ;;
-      esac
+    # Each variant's JUnit report shows its cases' failures; a variant
+    # without one did not get to its tests.
+    rm -f build-kqueue-wide/ctest-junit.xml build-kqueue-narrow/ctest-junit.xml
+    rc=0
+    JOBS=$JOBS sh tools/test-kqueue.sh || rc=$?
+    if [ "$rc" = 77 ]; then
+      leg kqueue "" skipped "" 0 "tools/test-kqueue.sh skipped (see its SKIP line above)"
     else
-      cat "$kq/configure.log"
-      leg linux-libkqueue "" failed "" 1 "configure or build failed (output above)"
+      for v in wide narrow; do
+        if [ -f "build-kqueue-$v/ctest-junit.xml" ]; then
+          leg "libkqueue-$v" kqueue ran "build-kqueue-$v/ctest-junit.xml" 0 ""
+        else
+          leg "libkqueue-$v" "" failed "" "$rc" "configure or build failed (output above)"
+        fi
+      done
     fi
   fi
   ;;
