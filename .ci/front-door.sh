@@ -21,11 +21,19 @@ mkdir "$work/evq"
 (cd "$top" && git ls-files -z --cached --others --exclude-standard |
   xargs -0 tar cf -) | tar xf - -C "$work/evq"
 
-if [ "$(id -u)" = 0 ]; then
-  ns="unshare -m"
-else
-  ns="unshare -rm"
-fi
+# A private mount namespace: as root, or through a user namespace.
+ns=
+for try in "unshare -m" "unshare -rm"; do
+  # shellcheck disable=SC2086
+  if $try true 2>"$work/ns.err"; then
+    ns=$try
+    break
+  fi
+done
+[ -n "$ns" ] || {
+  echo "front door: FAILED: no private mount namespace here (unshare -m, unshare -rm): $(cat "$work/ns.err")" >&2
+  exit 1
+}
 echo "front door: make demo && make test, optional tools hidden ($ns)"
 # shellcheck disable=SC2086 # $ns is a command and its flag
 $ns sh "$top/.ci/hide-optional.sh" sh -c '
