@@ -36,7 +36,7 @@ done
 }
 echo "front door: make demo && make test, optional tools hidden ($ns)"
 # shellcheck disable=SC2086 # $ns is a command and its flag
-$ns sh "$top/.ci/hide-optional.sh" sh -c '
+HIDE_STASH_DIR=$work $ns sh "$top/.ci/hide-optional.sh" sh -c '
   cd "$1" && make demo && make test' sh "$work/evq" >"$work/log" 2>&1 || {
   tail -n 60 "$work/log"
   echo "front door: FAILED: make demo or make test failed with the optional tools hidden" >&2

@@ -17,7 +17,10 @@ set -eu
 # Mounts made here must not leak out (unshare -m makes them private; this
 # says so again in case it did not).
 mount --make-rprivate / 2>/dev/null || true
-stash=$(mktemp -d "${TMPDIR:-/tmp}/evq-hidden.XXXXXX")
+# The empty stand-ins stay mounted until the namespace ends, so they cannot
+# be removed from in here: the caller names a directory it cleans up
+# (HIDE_STASH_DIR), else they are left in $TMPDIR.
+stash=$(mktemp -d "${HIDE_STASH_DIR:-${TMPDIR:-/tmp}}/evq-hidden.XXXXXX")
 : >"$stash/empty"
 chmod 644 "$stash/empty"
 mkdir "$stash/emptydir"
