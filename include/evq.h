@@ -41,9 +41,36 @@ extern "C" {
 #  define EVQ_API
 #endif
 
+/* ------------------------------------------------------------------------
+ * Version. evq follows semantic versioning (README, "Versioning"); these
+ * three lines are the one place the version is written down: the build
+ * reads them and CHANGELOG.md must have a section for them.
+ * ---------------------------------------------------------------------- */
 #define EVQ_VERSION_MAJOR 0
 #define EVQ_VERSION_MINOR 1
 #define EVQ_VERSION_PATCH 0
+
+/* The version of this header as one number, 0xMMmmpp (each part below 256),
+ * for comparisons: #if EVQ_VERSION_HEX >= 0x000200 */
+#define EVQ_VERSION_HEX                                                      \
+  ((EVQ_VERSION_MAJOR << 16) | (EVQ_VERSION_MINOR << 8) | EVQ_VERSION_PATCH)
+
+/* The version of this header as a string, "MAJOR.MINOR.PATCH". */
+#define EVQ_VERSION_STRING                                                   \
+  EVQ__STRINGIFY(EVQ_VERSION_MAJOR) "." EVQ__STRINGIFY(EVQ_VERSION_MINOR) "." \
+  EVQ__STRINGIFY(EVQ_VERSION_PATCH)
+#define EVQ__STRINGIFY(x) EVQ__STRINGIFY2(x)
+#define EVQ__STRINGIFY2(x) #x
+
+/* The version of the library actually linked, as EVQ_VERSION_HEX. With a
+ * shared library it may differ from the header the program was compiled
+ * with. A program built with header H works with library L when L >= H and
+ * L has H's major version (and, while the major version is 0, its minor
+ * version too); check that at start-up to fail clearly, not strangely. */
+EVQ_API unsigned evq_version(void);
+
+/* The version of the library actually linked, as EVQ_VERSION_STRING. */
+EVQ_API const char *evq_version_string(void);
 
 /* A descriptor: a file descriptor on POSIX, a SOCKET on Windows. */
 #ifdef _WIN32
