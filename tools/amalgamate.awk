@@ -63,6 +63,10 @@ function is_feature(m) {
 }
 
 function add_name(f, n) {
+  # "static struct {" names nothing: the tag of an anonymous type is no
+  # name (its declarator follows the closing brace).
+  if (n ~ /^(struct|union|enum|const|volatile|static|inline|unsigned|signed)$/)
+    return
   if (n == "" || (f, n) in defines) return
   defines[f, n] = 1
   names_of[f] = names_of[f] " " n
