@@ -1,0 +1,51 @@
+/* The differential fuzzer's interface (fuzz/fuzz.c): the libFuzzer entry
+ * point, and what the replay driver (fuzz/replay.c) and the seed generator
+ * (fuzz/seeds.c) share with it. docs/reliability.md describes the model. */
+#ifndef EVQ_FUZZ_H
+#define EVQ_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every input is a sequence of 4-byte operations: an opcode byte (taken
+ * modulo FZ_NOPS) and three argument bytes, whose meaning depends on the
+ * opcode (fuzz.c, exec_op). Trailing bytes that do not make a whole
+ * operation are ignored. */
+enum fz_op {
+  FZ_SOCKETPAIR, /* -                                                      */
+  FZ_PIPE,       /* -                                                      */
+  FZ_TCP,        /* - (a loopback connection: client and accepted ends)   */
+  FZ_REGISTER,   /* handle, interests (a % 7 + 1), mode (a % 3 + 1)        */
+  FZ_MODIFY,     /* handle, interests, mode                                */
+  FZ_DEREGISTER, /* handle                                                 */
+  FZ_REARM,      /* handle, directions (a % 3 + 1)                         */
+  FZ_WRITE,      /* handle, size class                                     */
+  FZ_READ,       /* handle, size class (evq_read)                          */
+  FZ_DRAIN,      /* handle (evq_read until would-block or end of stream)   */
+  FZ_RAW_READ,   /* handle, size class (read(2): evq is not told)          */
+  FZ_FILL,       /* handle (evq_write until would-block)                   */
+  FZ_SHUTDOWN,   /* handle, how (read, write, both)                        */
+  FZ_CLOSE,      /* handle                                                 */
+  FZ_DUP,        /* handle                                                 */
+  FZ_DUP2,       /* handle, target handle (its number, open or closed)     */
+  FZ_TIMER_START, /* timer, delay class, period class                      */
+  FZ_TIMER_STOP, /* timer                                                  */
+  FZ_WAKE,       /* -                                                      */
+  FZ_WAIT,       /* timeout class, capacity class                          */
+  FZ_CONCURRENT, /* count (a % 8 + 1), pacing: the next count operations
+                    run on a second thread while this one waits            */
+  FZ_NEXT_TIMEOUT, /* -                                                    */
+  FZ_NOPS
+};
+
+/* Runs one input on every backend compiled in; aborts (after printing the
+ * operation, the backend and the rule broken) on any violation. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Prints an input's operations, one a line, to stdout. */
+void evqfuzz_print(const uint8_t *data, size_t size);
+
+/* The name of an operation. */
+const char *evqfuzz_op_name(int op);
+
+#endif
