@@ -1,0 +1,575 @@
+/*
+ * The fault walk's scenario: everything evq does, on one backend, in
+ * phases, linked with the renamed library (faultlib.c). tests/fault/walk.sh
+ * runs it once to record every call site it reaches, then once per
+ * (site, error, hit) with that call made to fail.
+ *
+ *   fault_scenario BACKEND      run the scenario
+ *   fault_scenario --functions  print functions.h: name, F/N, errors/why
+ *   fault_scenario --backends   print the backends compiled in
+ *
+ * What a run asserts, whatever fails:
+ *  - every evq call returns 0, a count, or an EVQ_E* code evq.h documents
+ *    for that call (EVQ_EIO, "any other OS error", for those that reach the
+ *    OS); the socket helpers, whose errors evq.h does not list, a valid
+ *    EVQ_E* code;
+ *  - a failed call changed nothing (a failed register left nothing
+ *    registered; a failed modify left the old registration working; a
+ *    failed create left *q NULL; a failed signal or child watch left none);
+ *  - the phase the fault hit may fail, cleanly; every later phase must pass
+ *    in full: the queue is still usable;
+ *  - no event after deregistration, no crash (and no sanitizer report in
+ *    sanitizer builds), and at the end, after evq_free, no allocation of
+ *    the library's left (counted by the wrappers) and every descriptor
+ *    closed that was not open at the start.
+ */
+#define _GNU_SOURCE
+#include "evq.h"
+#include "faultlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MS ((int64_t)1000000)
+#define WAKE_TOKEN 99u
+
+static const char *backend;
+static const char *phase = "start";
+static evq_t *q, *q2;
+
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
+                                                                ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "fault scenario [%s, phase %s%s]: ", backend, phase,
+          evqf_fired() ? ", after the fault" : "");
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  evqf_dump();
+  exit(1);
+}
+
+/* ---- documented errors -------------------------------------------------- */
+
+#define B(code) (1u << (unsigned)-(code))
+#define OS B(EVQ_EIO) /* "any other OS error": any call that reaches the OS */
+#define DOC_CREATE (B(EVQ_EINVAL) | B(EVQ_ENOTSUP) | B(EVQ_ENOMEM) | B(EVQ_EMFILE) | OS)
+#define DOC_REGISTER (B(EVQ_EINVAL) | B(EVQ_EBADF) | B(EVQ_EEXIST) | B(EVQ_ENOTSUP) | B(EVQ_ENOMEM) | OS)
+#define DOC_MODIFY (DOC_REGISTER | B(EVQ_ENOENT))
+#define DOC_DEREGISTER (B(EVQ_EINVAL) | B(EVQ_ENOENT))
+#define DOC_REARM (B(EVQ_EINVAL) | B(EVQ_ENOENT))
+#define DOC_WAIT (B(EVQ_EINVAL) | B(EVQ_EBUSY))
+#define DOC_WAKE B(EVQ_EINVAL)
+#define DOC_FD (B(EVQ_EINVAL) | B(EVQ_ENOTSUP))
+#define DOC_TIMER_START (B(EVQ_EINVAL) | B(EVQ_EBUSY))
+#define DOC_TIMER_STOP (B(EVQ_EINVAL) | B(EVQ_ENOENT))
+#define DOC_SIGNAL_ADD (B(EVQ_EINVAL) | B(EVQ_EEXIST) | B(EVQ_ENOMEM) | OS)
+#define DOC_SIGNAL_REMOVE (B(EVQ_EINVAL) | B(EVQ_ENOENT))
+#define DOC_CHILD_ADD (B(EVQ_EINVAL) | B(EVQ_EEXIST) | B(EVQ_ENOENT) | B(EVQ_ENOMEM) | OS)
+#define DOC_CHILD_REMOVE (B(EVQ_EINVAL) | B(EVQ_ENOENT))
+#define ANY 0xFFFFFFFEu /* the socket helpers: any EVQ_E* code */
+
+/* 0 or a count: true. A documented error: false. Anything else: die. */
+static bool ok(const char *call, long rc, unsigned allowed) {
+  if (rc >= 0) return true;
+  const char *name = evq_errname((int)rc);
+  if (rc < -31 || strcmp(name, "EVQ_E?") == 0)
+    die("%s returned %ld, which is no EVQ_E* code", call, rc);
+  if (!(allowed & B(rc)))
+    die("%s returned %s, which evq.h does not document for it", call, name);
+  return false;
+}
+
+/* Must succeed: the fault is spent, or cannot touch this call. */
+static void must(const char *call, long rc, unsigned allowed) {
+  if (!ok(call, rc, allowed)) die("%s failed: %s", call, evq_strerror((int)rc));
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static uintptr_t next_token = 1000;
+static uintptr_t dead[4096];
+static int ndead;
+
+static void token_dead(uintptr_t t) {
+  if (ndead < 4096) dead[ndead++] = t;
+}
+
+static void check_event(const evq_event_t *e) {
+  for (int i = 0; i < ndead; i++)
+    if (dead[i] == e->token)
+      die("event (flags 0x%x) for token %lu after it was deregistered",
+          e->flags, (unsigned long)e->token);
+}
+
+/* Waits up to 3 s, in waits of 100 ms, for an event with this token; *out
+ * gets it. Events for other live tokens are dropped. false: it never came
+ * (or the wait failed with a documented error). The short waits make a
+ * wake-up whose kick failed (the flag is set, the descriptor was not
+ * written) show up at the end of the wait it fell in: late, never lost. */
+static bool wait_for(evq_t *qq, uintptr_t token, evq_event_t *out) {
+  evq_event_t ev[64];
+  int64_t end = evq_now() + 3000 * MS;
+  for (int64_t left; (left = end - evq_now()) > 0;) {
+    int n = evq_wait(qq, ev, 64, left < 100 * MS ? left : 100 * MS);
+    if (!ok("evq_wait", n, DOC_WAIT | (qq == q2 ? B(EVQ_EINTR) : 0))) {
+      if (n == EVQ_EINTR) continue;
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      check_event(&ev[i]);
+      if (ev[i].token == token) {
+        if (out) *out = ev[i];
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+static int count_fds(void) {
+  int n = 0;
+  for (int fd = 0; fd < 4096; fd++)
+    if (fcntl(fd, F_GETFD) != -1) n++;
+  return n;
+}
+
+/* ---- phases ----------------------------------------------------------- */
+
+static bool make_queue(evq_t **out, uint32_t flags) {
+  evq_options_t o = {.backend = backend, .wake_token = WAKE_TOKEN,
+                     .flags = flags};
+  evq_t *made = (evq_t *)1;
+  int rc = evq_create(&made, &o);
+  if (!ok("evq_create", rc, DOC_CREATE)) {
+    if (made != NULL) die("a failed evq_create left *q set");
+    return false;
+  }
+  if (strcmp(evq_backend(made), backend) != 0)
+    die("asked for %s, got %s", backend, evq_backend(made));
+  *out = made;
+  return true;
+}
+
+static bool phase_create(void) {
+  bool a = make_queue(&q, 0);
+  bool b = make_queue(&q2, EVQ_OPT_EINTR);
+  /* The queue the fault stopped is made again: the fault is spent. */
+  if (!a && !make_queue(&q, 0)) die("evq_create failed twice");
+  if (!b && !make_queue(&q2, EVQ_OPT_EINTR)) die("evq_create failed twice");
+  return a && b;
+}
+
+static bool phase_pair(void) {
+  evq_fd_t p[2];
+  if (!ok("evq_socketpair", evq_socketpair(p), ANY)) return false;
+  bool good = false;
+  uintptr_t t1 = next_token++, t2 = next_token++;
+  evq_event_t e;
+  char buf[16];
+  int rc = evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, t1);
+  if (!ok("evq_register", rc, DOC_REGISTER)) {
+    if (evq_deregister(q, p[0]) != EVQ_ENOENT)
+      die("a failed evq_register left the descriptor registered");
+    goto out;
+  }
+  if (!ok("evq_write", evq_write(q, p[1], "hello", 5), ANY)) goto dereg;
+  if (!wait_for(q, t1, &e) || !(e.flags & EVQ_READABLE)) goto dereg;
+  if (!ok("evq_read", evq_read(q, p[0], buf, sizeof buf), ANY)) goto dereg;
+  rc = evq_modify(q, p[0], EVQ_READABLE | EVQ_WRITABLE, EVQ_EDGE, t2);
+  if (!ok("evq_modify", rc, DOC_MODIFY)) {
+    /* Nothing changed: still level, readable, token t1. */
+    token_dead(t2);
+    if (!ok("evq_write", evq_write(q, p[1], "x", 1), ANY)) goto dereg;
+    if (!wait_for(q, t1, &e))
+      die("after a failed evq_modify the registration no longer reports");
+    goto dereg;
+  }
+  token_dead(t1);
+  if (!wait_for(q, t2, &e) || !(e.flags & EVQ_WRITABLE)) goto dereg;
+  if (!ok("evq_rearm", evq_rearm(q, p[0], EVQ_WRITABLE), DOC_REARM))
+    die("evq_rearm of a registered descriptor failed");
+  good = true;
+dereg:
+  rc = evq_deregister(q, p[0]);
+  if (rc != 0) die("evq_deregister of a registered descriptor: %s", evq_errname(rc));
+  token_dead(t1);
+  token_dead(t2);
+out:
+  ok("evq_close", evq_close(p[0]), ANY);
+  ok("evq_close", evq_close(p[1]), ANY);
+  return good;
+}
+
+static bool phase_tcp(void) {
+  evq_fd_t l = EVQ_INVALID_FD, c = EVQ_INVALID_FD, s = EVQ_INVALID_FD;
+  bool good = false, lreg = false, creg = false;
+  uintptr_t tl = next_token++, tc = next_token++;
+  evq_event_t e;
+  if (!ok("evq_tcp_listen", evq_tcp_listen(&l, NULL, 0, 16), ANY)) return false;
+  int port = evq_socket_port(l);
+  if (!ok("evq_socket_port", port, ANY)) goto out;
+  if (!ok("evq_tcp_connect", evq_tcp_connect(&c, NULL, (uint16_t)port), ANY))
+    goto out;
+  if (!ok("evq_register", evq_register(q, l, EVQ_READABLE, EVQ_LEVEL, tl),
+          DOC_REGISTER))
+    goto out;
+  lreg = true;
+  if (!wait_for(q, tl, &e)) goto out;
+  int rc;
+  int64_t end = evq_now() + 3000 * MS;
+  while ((rc = evq_accept(q, l, &s)) == EVQ_EAGAIN && evq_now() < end)
+    wait_for(q, tl, NULL);
+  if (!ok("evq_accept", rc, ANY)) goto out;
+  if (!ok("evq_register", evq_register(q, c, EVQ_WRITABLE, EVQ_ONESHOT, tc),
+          DOC_REGISTER))
+    goto out;
+  creg = true;
+  if (!wait_for(q, tc, &e)) goto out;
+  if (!ok("evq_socket_error", evq_socket_error(c), ANY)) goto out;
+  if (!ok("evq_write", evq_write(q, c, "ping", 4), ANY)) goto out;
+  char buf[8];
+  end = evq_now() + 3000 * MS;
+  ptrdiff_t r;
+  while ((r = evq_read(q, s, buf, sizeof buf)) == EVQ_EAGAIN && evq_now() < end)
+    usleep(1000);
+  if (!ok("evq_read", r, ANY)) goto out;
+  good = r == 4 && memcmp(buf, "ping", 4) == 0;
+  if (r == 4 && !good) die("TCP data corrupted");
+out:
+  if (lreg && evq_deregister(q, l) != 0) die("evq_deregister failed");
+  if (creg && evq_deregister(q, c) != 0) die("evq_deregister failed");
+  token_dead(tl);
+  token_dead(tc);
+  if (s != EVQ_INVALID_FD) ok("evq_close", evq_close(s), ANY);
+  if (c != EVQ_INVALID_FD) ok("evq_close", evq_close(c), ANY);
+  if (l != EVQ_INVALID_FD) ok("evq_close", evq_close(l), ANY);
+  return good;
+}
+
+/* A write to a pipe nobody reads: EVQ_EPIPE and no SIGPIPE (the signal is
+ * left at its default, which would end the process). */
+static bool phase_pipe(void) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) die("pipe2: %s", strerror(errno));
+  close(p[0]);
+  ptrdiff_t r = evq_write(q, p[1], "x", 1);
+  close(p[1]);
+  if (!ok("evq_write", r, ANY)) return r == EVQ_EPIPE;
+  die("evq_write to a pipe without reader returned %td", r);
+}
+
+static bool phase_timers(void) {
+  evq_timer_t t1, t2;
+  evq_timer_init(&t1);
+  evq_timer_init(&t2);
+  uintptr_t k1 = next_token++, k2 = next_token++;
+  must("evq_timer_start", evq_timer_start(q, &t1, 1 * MS, 0, k1), DOC_TIMER_START);
+  must("evq_timer_start", evq_timer_start(q, &t2, 2 * MS, 2 * MS, k2), DOC_TIMER_START);
+  int64_t next = evq_next_timeout(q);
+  if (next < 0 || next > 1 * MS) die("evq_next_timeout %lld", (long long)next);
+  evq_event_t e;
+  bool good = wait_for(q, k1, &e) && wait_for(q, k2, &e) && wait_for(q, k2, &e);
+  must("evq_timer_stop", evq_timer_stop(q, &t2), DOC_TIMER_STOP);
+  if (evq_timer_stop(q, &t1) != EVQ_ENOENT) die("stop of a fired oneshot timer");
+  token_dead(k1);
+  token_dead(k2);
+  return good;
+}
+
+static void *wake_later(void *arg) {
+  usleep(10000);
+  if (evq_wake(arg) != 0) die("evq_wake failed");
+  return NULL;
+}
+
+static bool phase_wake(void) {
+  pthread_t t;
+  pthread_create(&t, NULL, wake_later, q);
+  bool good = wait_for(q, WAKE_TOKEN, NULL);
+  pthread_join(t, NULL);
+  must("evq_wake", evq_wake(q), DOC_WAKE);
+  must("evq_wake", evq_wake(q), DOC_WAKE);
+  if (!wait_for(q, WAKE_TOKEN, NULL)) good = false;
+  return good;
+}
+
+/* Two threads fight for the queue's lock, so its contended path (futex
+ * wait and wake) runs; until both were seen, or the fault to inject (if
+ * it is there) has fired. */
+static atomic_int stop_contention;
+static void *contend(void *arg) {
+  evq_timer_t t[8];
+  for (int i = 0; i < 8; i++) evq_timer_init(&t[i]);
+  while (!atomic_load(&stop_contention))
+    for (int i = 0; i < 8; i++) {
+      must("evq_timer_start", evq_timer_start(q, &t[i], 3600000 * MS, 0, (uintptr_t)arg),
+           DOC_TIMER_START);
+      must("evq_timer_stop", evq_timer_stop(q, &t[i]), DOC_TIMER_STOP);
+    }
+  return NULL;
+}
+
+static bool phase_contention(void) {
+  atomic_store(&stop_contention, 0);
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, contend, (void *)(uintptr_t)(7 + i));
+  bool futex_target = evqf_target_is("syscall_futex_wait") ||
+                      evqf_target_is("syscall_futex_wake");
+  int64_t end = evq_now() + (futex_target ? 20000 : 10000) * MS;
+  evq_event_t ev[8];
+  bool good = true;
+  while (evq_now() < end) {
+    int n = evq_wait(q, ev, 8, 0);
+    if (!ok("evq_wait", n, DOC_WAIT)) {
+      good = false;
+      break;
+    }
+    for (int i = 0; i < n; i++) check_event(&ev[i]);
+    bool seen = evqf_hits("syscall_futex_wait") && evqf_hits("syscall_futex_wake");
+    if (futex_target ? evqf_fired() : seen) break;
+  }
+  atomic_store(&stop_contention, 1);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  return good;
+}
+
+static bool phase_signals(void) {
+  signal(SIGUSR1, SIG_IGN);
+  bool good = false;
+  uintptr_t k = next_token++, k2 = next_token++;
+  int rc = evq_signal_add(q, SIGUSR1, k);
+  if (!ok("evq_signal_add", rc, DOC_SIGNAL_ADD)) {
+    if (evq_signal_remove(q, SIGUSR1) != EVQ_ENOENT)
+      die("a failed evq_signal_add left a subscription");
+    return false;
+  }
+  rc = evq_signal_add(q2, SIGUSR1, k2);
+  bool two = ok("evq_signal_add", rc, DOC_SIGNAL_ADD);
+  if (!two && evq_signal_remove(q2, SIGUSR1) != EVQ_ENOENT)
+    die("a failed evq_signal_add left a subscription");
+  /* A fork while subscribed: evq's fork handler puts the child's signal
+   * dispositions back (its calls are recorded by the child). */
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    evqf_dump_child();
+    _exit(0);
+  }
+  waitpid(pid, NULL, 0);
+  raise(SIGUSR1);
+  evq_event_t e;
+  good = wait_for(q, k, &e) && (e.flags & EVQ_SIGNAL) && e.data >= 1;
+  if (two && !wait_for(q2, k2, &e)) good = false;
+  must("evq_signal_remove", evq_signal_remove(q, SIGUSR1), DOC_SIGNAL_REMOVE);
+  if (two) must("evq_signal_remove", evq_signal_remove(q2, SIGUSR1), DOC_SIGNAL_REMOVE);
+  token_dead(k);
+  token_dead(k2);
+  struct sigaction now;
+  sigaction(SIGUSR1, NULL, &now);
+  if (now.sa_handler != SIG_IGN) good = false; /* not restored */
+  signal(SIGUSR1, SIG_DFL);
+  return good && two;
+}
+
+static bool one_child(bool fallback) {
+  if (fallback) setenv("EVQ_CHILD_FALLBACK", "1", 1);
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) _exit(7);
+  uintptr_t k = next_token++;
+  bool good = false;
+  int rc = evq_child_add(q, pid, k);
+  if (ok("evq_child_add", rc, DOC_CHILD_ADD)) {
+    evq_event_t e;
+    good = wait_for(q, k, &e) && (e.flags & EVQ_CHILD) && e.data == 7 &&
+           !(e.flags & (EVQ_CHILD_SIGNALED | EVQ_ERROR));
+    if (!good && evq_child_remove(q, pid) != 0 && !evqf_fired())
+      die("the child's exit was not reported, and it is not watched");
+  } else if (evq_child_remove(q, pid) != EVQ_ENOENT) {
+    die("a failed evq_child_add left a watch");
+  }
+  token_dead(k);
+  if (fallback) unsetenv("EVQ_CHILD_FALLBACK");
+  /* Reaped by evq when reported; by us when the watch failed. */
+  int status;
+  pid_t w = waitpid(pid, &status, 0);
+  if (good && w == pid) die("evq reported the child's exit but did not reap it");
+  return good;
+}
+
+static bool phase_children(void) {
+  bool a = one_child(false);
+  bool b = one_child(true);
+  /* Removing a watch on a child that still runs. */
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  bool c = false;
+  if (ok("evq_child_add", evq_child_add(q, pid, next_token++), DOC_CHILD_ADD)) {
+    must("evq_child_remove", evq_child_remove(q, pid), DOC_CHILD_REMOVE);
+    c = true;
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return a && b && c;
+}
+
+static bool phase_embed(void) {
+  evq_fd_t fd;
+  int rc = evq_fd(q, &fd);
+  ok("evq_fd", rc, DOC_FD);
+  if (rc == 0 && fcntl(fd, F_GETFD) == -1) die("evq_fd gave a closed descriptor");
+  int64_t n = evq_next_timeout(q);
+  if (n < -1) die("evq_next_timeout: %lld", (long long)n);
+  /* A wait on the EVQ_OPT_EINTR queue: nothing, or EVQ_EINTR. */
+  evq_event_t ev[4];
+  int r = evq_wait(q2, ev, 4, 2 * MS);
+  ok("evq_wait", r, DOC_WAIT | B(EVQ_EINTR));
+  for (int i = 0; i < r; i++) check_event(&ev[i]);
+  return true;
+}
+
+/* Enough registrations that every table grows (slots, map, poll arrays),
+ * each reported once, then gone. */
+static bool phase_many(void) {
+  enum { N = 150 };
+  evq_fd_t p[N][2];
+  uintptr_t tok[N];
+  bool reg[N] = {false}, good = true;
+  int made = 0;
+  for (; made < N; made++) {
+    if (!ok("evq_socketpair", evq_socketpair(p[made]), ANY)) {
+      good = false;
+      break;
+    }
+    tok[made] = next_token++;
+    int rc = evq_register(q, p[made][0], EVQ_WRITABLE, EVQ_ONESHOT, tok[made]);
+    reg[made] = ok("evq_register", rc, DOC_REGISTER);
+    if (!reg[made]) {
+      good = false;
+      if (evq_deregister(q, p[made][0]) != EVQ_ENOENT)
+        die("a failed evq_register left the descriptor registered");
+    }
+  }
+  int want = 0, seen = 0;
+  for (int i = 0; i < made; i++) want += reg[i];
+  evq_event_t ev[256];
+  int64_t end = evq_now() + 3000 * MS;
+  while (seen < want && evq_now() < end) {
+    int n = evq_wait(q, ev, 256, 100 * MS);
+    if (!ok("evq_wait", n, DOC_WAIT)) {
+      good = false;
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      check_event(&ev[i]);
+      if (ev[i].token >= tok[0] && ev[i].token <= tok[0] + N) seen++;
+    }
+  }
+  if (seen != want) good = false;
+  if (seen > want) die("%d oneshot events for %d registrations", seen, want);
+  for (int i = 0; i < made; i++) {
+    if (reg[i] && evq_deregister(q, p[i][0]) != 0) die("evq_deregister failed");
+    token_dead(tok[i]);
+    ok("evq_close", evq_close(p[i][0]), ANY);
+    ok("evq_close", evq_close(p[i][1]), ANY);
+  }
+  return good;
+}
+
+typedef struct {
+  const char *name;
+  bool (*fn)(void);
+} phase_t;
+
+static const phase_t phases[] = {
+    {"create", phase_create},   {"pair", phase_pair},
+    {"tcp", phase_tcp},         {"pipe", phase_pipe},
+    {"timers", phase_timers},   {"wake", phase_wake},
+    {"contention", phase_contention},
+    {"signals", phase_signals}, {"children", phase_children},
+    {"embed", phase_embed},     {"many", phase_many},
+};
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--functions") == 0) {
+    /* name F NAME=value... | name N | name SITE function NAME=value... |
+     * DEAD<tab>function<tab>name<tab>line */
+    for (int i = 0; evqf_functions[i].name; i++) {
+      const evqf_function_t *f = &evqf_functions[i];
+      if (f->faultable == 3) {
+        printf("DEAD\t%s\t%s\t%s\n", f->fn, f->name, f->line);
+        continue;
+      }
+      static const char *const kind[] = {"N", "F", "SITE"};
+      printf("%s %s", f->name, kind[f->faultable]);
+      if (f->faultable == 2) printf(" %s", f->fn);
+      if (f->faultable) {
+        char errs[256], *save = NULL;
+        snprintf(errs, sizeof errs, "%s", f->what);
+        for (char *e = strtok_r(errs, " ", &save); e; e = strtok_r(NULL, " ", &save))
+          printf(" %s=%d", e, evqf_errno_value(e));
+      }
+      printf("\n");
+    }
+    return 0;
+  }
+  if (argc == 2 && strcmp(argv[1], "--backends") == 0) {
+    const char *names[16];
+    int n = evq_backends(names, 16);
+    for (int i = 0; i < n && i < 16; i++) printf("%s\n", names[i]);
+    return 0;
+  }
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s BACKEND | --functions | --backends\n", argv[0]);
+    return 2;
+  }
+  backend = argv[1];
+  alarm(30); /* a hang is a failure too (a run takes well under a second) */
+  int fds_before = count_fds();
+  int hit_phase = -1;
+  for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++) {
+    phase = phases[i].name;
+    int before = evqf_fired();
+    int64_t t0 = evq_now();
+    bool good = phases[i].fn();
+    if (getenv("EVQ_FAULT_TIMING"))
+      fprintf(stderr, "phase %s: %lld ms\n", phase, (long long)((evq_now() - t0) / MS));
+    if (!before && evqf_fired()) hit_phase = (int)i;
+    if (!good && hit_phase != (int)i)
+      die("failed %s", before ? "after the fault hit an earlier phase: the "
+                                "queue is not usable"
+                              : "without any fault");
+  }
+  phase = "free";
+  evq_free(q2);
+  evq_free(q);
+  long live = evqf_live_allocations();
+  if (live != 0) die("%ld allocations of the library left after evq_free", live);
+  int fds_after = count_fds();
+  if (fds_after != fds_before)
+    die("%d descriptors open at the start, %d at the end", fds_before, fds_after);
+  evqf_dump();
+  if (evqf_mode() == 2)
+    printf("fault scenario [%s]: %s\n", backend,
+           !evqf_fired()     ? "the fault was not reached"
+           : hit_phase >= 0 ? phases[hit_phase].name
+                            : "fired in evq_free");
+  return 0;
+}
