@@ -12,6 +12,14 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]  header, libraries, CMake
 #                      package and evq.pc under PREFIX
 #   make dist          dist/evq.c + dist/evq.h: the library as one file
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_JOBS=1]  the differential fuzzer
+#                      (libFuzzer, clang) on every backend; skipped, saying
+#                      why, without clang
+#   make faults        the fault walk: every call site of the library made
+#                      to fail, under AddressSanitizer + UBSan
+#   make memcheck      the suite under valgrind memcheck
+#   make load          10,000 connections, churn and soak, every backend
+#   make soak [SOAK_SECONDS=3600]  the soak alone, as long as asked
 BUILD ?= build
 JOBS ?= 2
 CTEST = ctest --output-on-failure -j$(JOBS)
@@ -19,7 +27,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
 .PHONY: all build demo test test-unix test-asan test-tsan test-windows \
-        test-kqueue bench install dist clean
+        test-kqueue bench install dist clean fuzz faults memcheck load soak
 
 all: build
 
@@ -62,6 +70,30 @@ dist:
 bench: build
 	$(MAKE) -C bench run QUICK=$(QUICK)
 
+# ---- reliability (docs/reliability.md) -------------------------------------
+fuzz:
+	@rc=0; sh fuzz/run.sh || rc=$$?; [ $$rc = 77 ] && rc=0; exit $$rc
+
+faults:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
+	  -DEVQ_SANITIZE=address,undefined >/dev/null
+	cmake --build build-asan -j$(JOBS) --target fault_scenario
+	cd build-asan && ctest --output-on-failure -R '^fault\.walk$$'
+
+memcheck:
+	@if ! valgrind --version >/dev/null 2>&1; then \
+	  echo "SKIP: make memcheck: valgrind not installed (Debian: valgrind)"; \
+	else BUILD=build-memcheck JOBS="$(JOBS)" LEGS=native \
+	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DEVQ_MEMCHECK=ON" \
+	  sh tools/test-all.sh; fi
+
+load: build
+	cd $(BUILD) && ctest --output-on-failure -L '^load$$'
+
+soak: build
+	cd $(BUILD) && SOAK_SECONDS=$(or $(SOAK_SECONDS),3600) \
+	  ctest --output-on-failure --timeout 0 -R '^load\.soak\.'
+
 clean:
 	rm -rf build build-asan build-tsan build-win build-kqueue-wide \
-	  build-kqueue-narrow dist
+	  build-kqueue-narrow build-fuzz build-memcheck dist

@@ -1,0 +1,42 @@
+#!/bin/sh
+# wine.sh SERVER_EXE CONNECTIONS SOURCE_DIR: load.connections.iocp, in the
+# Windows build. The IOCP load_server.exe runs under wine; the load
+# generator is built here with the host's compiler and runs natively, so
+# its sockets are Linux sockets and cost wine nothing.
+#
+# How many: wineserver keeps one host descriptor for every socket of every
+# wine process (20,000 at most here), and for every socket event it walks
+# the list of all pending AFD polls (server/sock.c, complete_async_polls);
+# evq's IOCP backend, like wepoll and mio, keeps one poll pending per
+# socket, so time grows with the square of the connections: 10,000 work,
+# in many minutes (docs/reliability.md has the figures). CI runs
+# EVQ_LOAD_CONNS_WINE (2,000).
+set -eu
+exe=$1
+n=$2
+src=$3
+skip() {
+  printf 'SKIP: %s\n' "$*"
+  exit 77
+}
+cc=${HOST_CC:-cc}
+command -v "$cc" >/dev/null 2>&1 || skip "no host C compiler ($cc) to build the load generator"
+wine=
+for w in wine64 /usr/lib/wine/wine64 wine; do
+  if "$w" --version >/dev/null 2>&1; then
+    wine=$w
+    break
+  fi
+done
+[ -n "$wine" ] || skip "wine not installed, or does not run (Debian: wine wine64)"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/evq-wine-load.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+"$cc" -O2 -o "$tmp/load_client" "$src/load_client.c" || {
+  echo "FAIL: cannot build the load generator"
+  exit 1
+}
+export WINEDEBUG=${WINEDEBUG:--all}
+export WINEPREFIX=${WINEPREFIX:-${HOME:-/tmp}/.wine-evq}
+LOAD_PATIENCE=${LOAD_PATIENCE:-10} "$tmp/load_client" \
+  --server "$wine $exe iocp --conns $n --seconds 3000" --conns "$n" --procs 2 \
+  --bytes 16384
