@@ -838,8 +838,8 @@ static void do_wait(run_t *r, int64_t timeout, int cap, bool single) {
           flags_str(e->flags), e->data);
     for (int j = 0; j < i; j++)
       if (ev[j].token == e->token)
-        breach(r, "duplicate", "two events for token %lu in one wait",
-                  (unsigned long)e->token);
+        breach(r, e->token == WAKE_TOKEN ? "duplicate-wake" : "duplicate",
+               "two events for token %lu in one wait", (unsigned long)e->token);
     if (e->token == WAKE_TOKEN) {
       if (e->flags != EVQ_WAKE || e->data != 0)
         breach(r, "wake", "wake event with flags %s data %u", flags_str(e->flags),

@@ -224,6 +224,17 @@ int main(int argc, char **argv) {
   WAIT(T1);
   save("close-then-deregister");
 
+  /* Edge, interests R|P, peer gone: R is reported and disarmed, P stays
+   * armed; a hang-up maps to no armed direction, yet poll(2) reports it
+   * whatever was asked: an emulated edge must not spin on it. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_REGISTER, 0, RP, EDGE);
+  op(FZ_CLOSE, 1, 0, 0);
+  WAIT(T1);
+  WAIT(T5);
+  WAIT(T5);
+  save("edge-hangup-spin");
+
   /* Hang-up and error flags: peer closed, pipe reader gone. */
   op(FZ_PIPE, 0, 0, 0);
   op(FZ_SOCKETPAIR, 0, 0, 0);
