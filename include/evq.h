@@ -1,4 +1,5 @@
-/*
+/**
+ * \file
  * evq: a cross-platform event queue for C.
  *
  * One evq_t blocks one thread until something happens (a descriptor is
@@ -16,8 +17,11 @@
  *    evq_wait(), and takes effect without waiting for that wait to time out.
  *    evq_wake() is also async-signal-safe.
  *
- * The semantics shared by every backend are summarised in the README and
- * pinned by the conformance suite in tests/.
+ * How to use all this, with examples and the pitfalls (fork, closed and
+ * duplicated descriptors, running out of descriptors, Windows): the guide,
+ * docs/guide.md. The semantics shared by every backend are pinned by the
+ * conformance suite in tests/. `make docs` turns the comments of this file
+ * into an HTML reference (Doxygen).
  */
 #ifndef EVQ_H
 #define EVQ_H
@@ -29,6 +33,12 @@
 extern "C" {
 #endif
 
+/**
+ * \def EVQ_API
+ * Marks the functions the library exports. Empty for the static library;
+ * a program that links evq as a Windows DLL defines EVQ_SHARED before
+ * including this header (the CMake target evq_shared does it).
+ */
 #if defined(_WIN32) && defined(EVQ_SHARED)
 #  ifdef EVQ_BUILDING
 #    define EVQ_API __declspec(dllexport)
@@ -41,284 +51,498 @@ extern "C" {
 #  define EVQ_API
 #endif
 
+/**
+ * \defgroup version Version
+ * The version of this header, MAJOR.MINOR.PATCH (semantic versioning).
+ * @{
+ */
+/** The major version. */
 #define EVQ_VERSION_MAJOR 0
+/** The minor version. */
 #define EVQ_VERSION_MINOR 1
+/** The patch version. */
 #define EVQ_VERSION_PATCH 0
+/** @} */
 
-/* A descriptor: a file descriptor on POSIX, a SOCKET on Windows. */
+/**
+ * \defgroup registration Descriptor registration
+ * Watching descriptors: register, modify, deregister, re-arm.
+ *
+ * interests is a non-empty set of EVQ_READABLE, EVQ_WRITABLE, EVQ_PRIORITY.
+ * EVQ_ERROR, EVQ_READ_CLOSED and EVQ_WRITE_CLOSED are reported without
+ * being asked for. Descriptors must be non-blocking (the socket helpers
+ * below make them so).
+ *
+ * Deregister a descriptor before closing it. evq cannot see a close: a
+ * descriptor closed while registered stays in evq's table until
+ * evq_deregister() (which still succeeds), its number cannot be registered
+ * again until then (EVQ_EEXIST), and what it reports meanwhile depends on
+ * the backend and on whether another descriptor still refers to the same
+ * file (a dup(), a fork()). docs/guide.md, "Closed and duplicated
+ * descriptors", says what happens today on each backend.
+ */
+
+/**
+ * \ingroup registration
+ * A descriptor: a file descriptor (int) on POSIX, a SOCKET (uintptr_t) on
+ * Windows.
+ */
 #ifdef _WIN32
 typedef uintptr_t evq_fd_t;
 #  define EVQ_INVALID_FD ((evq_fd_t)~(uintptr_t)0)
 #else
 typedef int evq_fd_t;
+/** \ingroup registration
+ * A descriptor value that is never valid: -1 on POSIX, INVALID_SOCKET on
+ * Windows. */
 #  define EVQ_INVALID_FD (-1)
 #endif
 
+/**
+ * \ingroup lifecycle
+ * A queue. Opaque: made by evq_create(), freed by evq_free().
+ */
 typedef struct evq evq_t;
 
-/* ------------------------------------------------------------------------
- * Error codes. Every call that can fail returns one of these (negative).
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup errors Errors
+ * Every call that can fail returns one of these codes (negative).
  *
- * EVQ_ERRNO_MAP is the one table of them: the enum, evq_strerror() and
- * evq_errname() are made from it, and on POSIX the errno of the same name
- * maps to each code (EVQ_EBADF from EBADF). X(name, value, text) per code.
- * ---------------------------------------------------------------------- */
+ * The codes are the same on every OS: POSIX errno values and Windows'
+ * Win32, Winsock and NTSTATUS codes are mapped to them (docs/windows.md
+ * has the Windows table). The original OS error is not kept; an OS error
+ * evq does not map becomes EVQ_EIO. A call that fails changes nothing.
+ * @{
+ */
+
+/**
+ * The table of error codes, one X(name, value, text) per code.
+ *
+ * The enum evq_error, evq_strerror() and evq_errname() are all made from
+ * it, so they cannot drift; on POSIX the errno of the same name maps to
+ * each code (EBADF to EVQ_EBADF). Include it with your own X to build a
+ * table of your own (a switch, a name list) that follows evq's.
+ *
+ * What each code means:
+ *
+ * - EVQ_EINVAL (-1): an argument is wrong: a NULL pointer, a capacity
+ *   below 1, an unknown flag or mode, an empty interest set, a negative
+ *   delay or period, a timeout below -1, a host that is not an IPv4
+ *   address.
+ * - EVQ_ENOMEM (-2): out of memory (or of kernel buffers).
+ * - EVQ_EBADF (-3): the descriptor is invalid or closed, or not a socket
+ *   where a socket is needed.
+ * - EVQ_EEXIST (-4): the descriptor is already registered with this queue.
+ * - EVQ_ENOENT (-5): the descriptor is not registered with this queue; the
+ *   timer is not running on this queue.
+ * - EVQ_EAGAIN (-6): the operation would block: no data to read, no room
+ *   to write, no connection to accept. Not a failure: wait for the next
+ *   event.
+ * - EVQ_EBUSY (-7): another thread is already in evq_wait() on this queue;
+ *   the timer runs on another queue.
+ * - EVQ_ENOTSUP (-8): the backend is unknown or not compiled in, or cannot
+ *   poll this kind of descriptor (a regular file under epoll, anything but
+ *   a socket on Windows), this mode or this interest (EVQ_PRIORITY on
+ *   kqueue and IOCP).
+ * - EVQ_EMFILE (-9): the process (or the system) has no descriptor left.
+ * - EVQ_ECONNREFUSED (-10): nothing listens at the address connected to.
+ * - EVQ_ECONNRESET (-11): the peer reset or aborted the connection.
+ * - EVQ_EPIPE (-12): a write to a connection the peer has closed.
+ * - EVQ_EADDRINUSE (-13): the address is already in use.
+ * - EVQ_ENOTCONN (-14): the socket is not connected.
+ * - EVQ_ETIMEDOUT (-15): the connection timed out.
+ * - EVQ_EADDRNOTAVAIL (-16): the address is not available on this machine.
+ * - EVQ_EIO (-17): an input/output error, or any other OS error.
+ */
 #define EVQ_ERRNO_MAP(X)                                                    \
-  /* NULL pointer, zero capacity, unknown flag or mode, empty interest   \
-   * set, bad timeout */                                                  \
   X(EINVAL, -1, "invalid argument")                                       \
   X(ENOMEM, -2, "out of memory")                                          \
-  /* the descriptor is invalid or closed */                               \
   X(EBADF, -3, "bad descriptor")                                          \
-  /* the descriptor is already registered with this queue */              \
   X(EEXIST, -4, "descriptor already registered")                          \
-  /* not registered; timer not running */                                 \
   X(ENOENT, -5, "not registered or not running")                          \
   X(EAGAIN, -6, "operation would block")                                  \
-  /* another thread is already in evq_wait(); or the timer runs on      \
-   * another queue */                                                     \
   X(EBUSY, -7, "queue or timer busy elsewhere")                           \
-  /* backend unknown or not compiled in; a descriptor type, mode or      \
-   * interest the backend cannot poll */                                  \
   X(ENOTSUP, -8, "not supported by this backend")                         \
   X(EMFILE, -9, "too many open descriptors")                              \
   X(ECONNREFUSED, -10, "connection refused")                              \
   X(ECONNRESET, -11, "connection reset by peer")                          \
-  /* write to a connection the peer has closed */                         \
   X(EPIPE, -12, "connection closed by peer")                              \
   X(EADDRINUSE, -13, "address already in use")                            \
   X(ENOTCONN, -14, "socket not connected")                                \
   X(ETIMEDOUT, -15, "timed out")                                          \
   X(EADDRNOTAVAIL, -16, "address not available")                          \
-  /* any other OS error */                                                \
   X(EIO, -17, "input/output or other system error")
 
+/** The error codes: EVQ_OK and one EVQ_E* per line of EVQ_ERRNO_MAP. */
 enum evq_error {
-  EVQ_OK = 0,
+  EVQ_OK = 0, /**< Success. */
 #define EVQ__ERROR_ENUM(name, value, text) EVQ_##name = value,
   EVQ_ERRNO_MAP(EVQ__ERROR_ENUM)
 #undef EVQ__ERROR_ENUM
 };
 
-/* Names and describes an error code ("EVQ_EBADF: bad descriptor"). Never
- * returns NULL; an unknown code gives "EVQ_E?: unknown error". */
+/**
+ * Names and describes an error code ("EVQ_EBADF: bad descriptor"). Never
+ * returns NULL; an unknown code gives "EVQ_E?: unknown error".
+ */
 EVQ_API const char *evq_strerror(int code);
 
-/* The name of an error code alone ("EVQ_EBADF"); "EVQ_OK" for 0 and
- * "EVQ_E?" for an unknown code. Never NULL. */
+/**
+ * The name of an error code alone ("EVQ_EBADF"); "EVQ_OK" for 0 and
+ * "EVQ_E?" for an unknown code. Never NULL.
+ */
 EVQ_API const char *evq_errname(int code);
 
-/* ------------------------------------------------------------------------
- * Events.
- * ---------------------------------------------------------------------- */
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup events Events and trigger modes
+ * What evq_wait() returns, and when a registration reports.
+ *
+ * Readiness is a hint: act on an event by trying the I/O, and treat
+ * EVQ_EAGAIN as "nothing after all". The result flags other than the
+ * directions asked for say more on some backends than on others
+ * (docs/guide.md, "Choosing a backend").
+ * @{
+ */
+
+/** Interests (evq_register()) and results (evq_event_t.flags). */
 enum evq_flag {
   /* Interests (evq_register) and results (evq_event_t.flags). */
-  EVQ_READABLE = 1u << 0,
-  EVQ_WRITABLE = 1u << 1,
-  EVQ_PRIORITY = 1u << 2,     /* out-of-band data; epoll and poll only */
+  EVQ_READABLE = 1u << 0,     /**< Data to read, a connection to accept,
+                                   or end of stream. */
+  EVQ_WRITABLE = 1u << 1,     /**< Room to write; a connect finished. */
+  EVQ_PRIORITY = 1u << 2,     /**< Out-of-band data; epoll and poll only
+                                   (EVQ_ENOTSUP elsewhere). */
   /* Results only. */
-  EVQ_ERROR = 1u << 3,        /* the descriptor has a pending error */
-  EVQ_READ_CLOSED = 1u << 4,  /* the peer will send nothing more; some
-                                 kernels report it only once the data
-                                 sent before the close has been read */
-  EVQ_WRITE_CLOSED = 1u << 5, /* writing can no longer succeed */
+  EVQ_ERROR = 1u << 3,        /**< The descriptor has a pending error
+                                   (evq_socket_error() reads it). */
+  EVQ_READ_CLOSED = 1u << 4,  /**< The peer will send nothing more; some
+                                   kernels report it only once the data
+                                   sent before the close has been read. */
+  EVQ_WRITE_CLOSED = 1u << 5, /**< Writing can no longer succeed. */
   /* Kinds of event that are not descriptor readiness. */
-  EVQ_TIMER = 1u << 8,        /* a timer expired; data = expirations */
-  EVQ_WAKE = 1u << 9          /* evq_wake() was called; data = 0 */
+  EVQ_TIMER = 1u << 8,        /**< A timer expired; data = expirations. */
+  EVQ_WAKE = 1u << 9          /**< evq_wake() was called; data = 0. */
 };
 
+/**
+ * One event: which source, and what happened to it. A wait reports each
+ * registration at most once, with every flag seen.
+ */
 typedef struct evq_event {
-  uintptr_t token; /* the token given at registration / timer start / create */
-  uint32_t flags;  /* EVQ_* flags above */
-  uint32_t data;   /* per kind: timer expirations covered by this event */
+  uintptr_t token; /**< The token given at registration, timer start or
+                        (for EVQ_WAKE) evq_create(). */
+  uint32_t flags;  /**< EVQ_* flags of enum evq_flag. */
+  uint32_t data;   /**< Per kind: the timer expirations this event covers
+                        (EVQ_TIMER); 0 otherwise. */
 } evq_event_t;
 
-/* Trigger modes, chosen per registration; identical on every backend.
- *
- * EVQ_LEVEL    Every evq_wait() reports the descriptor while it is ready.
- * EVQ_EDGE     A direction is reported once when it becomes ready. After
- *              that, another event for that direction is guaranteed only
- *              once an I/O call on it has returned would-block: read or
- *              write until EVQ_EAGAIN. Do the I/O through evq_read(),
- *              evq_write(), evq_accept() (which tell evq), or call
- *              evq_rearm() after your own I/O returned EAGAIN. A backend
- *              whose kernel tracks edges (epoll) may report new readiness
- *              earlier; portable code must not rely on it.
- * EVQ_ONESHOT  The first event disarms the registration; evq_modify()
- *              re-arms it. No event is delivered while disarmed. */
+/**
+ * Trigger modes, chosen per registration; identical on every backend.
+ */
 typedef enum evq_mode {
+  /**
+   * Edge: a direction is reported once when it becomes ready. After that,
+   * another event for that direction is guaranteed only once an I/O call
+   * on it has returned would-block: read or write until EVQ_EAGAIN. Do the
+   * I/O through evq_read(), evq_write(), evq_accept() (which tell evq), or
+   * call evq_rearm() after your own I/O returned EAGAIN. A backend whose
+   * kernel tracks edges (epoll) may report new readiness earlier; portable
+   * code must not rely on it.
+   */
   EVQ_EDGE = 1,
+  /** Level: every evq_wait() reports the descriptor while it is ready. */
   EVQ_LEVEL = 2,
+  /**
+   * Oneshot: the first event disarms the registration; evq_modify()
+   * re-arms it. No event is delivered while disarmed.
+   */
   EVQ_ONESHOT = 3
 } evq_mode_t;
 
-/* A timeout for evq_wait() that never expires. */
+/** \ingroup waiting
+ * A timeout for evq_wait() that never expires. */
 #define EVQ_FOREVER ((int64_t)-1)
 
-/* ------------------------------------------------------------------------
- * Queue lifecycle.
- * ---------------------------------------------------------------------- */
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup lifecycle Queue lifecycle
+ * Creating and freeing a queue, and choosing its backend.
+ * @{
+ */
+
+/** Options for evq_create(); zero-initialise, then set what you need. */
 typedef struct evq_options {
-  /* Backend name ("epoll", "poll", ...). NULL: the EVQ_BACKEND environment
-   * variable if set, else the best backend compiled in. */
+  /**
+   * Backend name ("epoll", "kqueue", "iocp", "poll"). NULL: the
+   * EVQ_BACKEND environment variable if set, else the best backend
+   * compiled in.
+   */
   const char *backend;
-  /* Token carried by the event that evq_wake() produces. */
+  /** Token carried by the event that evq_wake() produces. */
   uintptr_t wake_token;
-  /* Kernel events fetched per evq_wait() at most; 0 means 256. Memory for
-   * them is allocated once, by evq_create(). */
+  /**
+   * Kernel events fetched per evq_wait() at most; 0 means 256. Memory for
+   * them is allocated once, by evq_create().
+   */
   uint32_t max_events;
 } evq_options_t;
 
-/* Creates a queue. opts may be NULL for all defaults. Every descriptor evq
- * opens is close-on-exec. Errors: EVQ_EINVAL (q NULL), EVQ_ENOTSUP (unknown
- * or unavailable backend), EVQ_ENOMEM, EVQ_EMFILE. */
+/**
+ * Creates a queue.
+ *
+ * \param q     receives the queue (NULL after a failure)
+ * \param opts  NULL for all defaults
+ * \return 0, or EVQ_EINVAL (q NULL), EVQ_ENOTSUP (unknown or unavailable
+ *         backend), EVQ_ENOMEM, EVQ_EMFILE.
+ *
+ * Every descriptor evq opens is close-on-exec.
+ */
 EVQ_API int evq_create(evq_t **q, const evq_options_t *opts);
 
-/* Frees the queue and everything evq allocated for it. Registered
+/**
+ * Frees the queue and everything evq allocated for it. Registered
  * descriptors are not closed; running timers are dropped (their storage is
  * the caller's and may be reused). No thread may be in evq_wait(). NULL is
- * ignored. */
+ * ignored.
+ */
 EVQ_API void evq_free(evq_t *q);
 
-/* Names the backend the queue uses ("epoll", "poll", ...). */
+/** Names the backend the queue uses ("epoll", "poll", ...). */
 EVQ_API const char *evq_backend(const evq_t *q);
 
-/* Fills names with the backends compiled into this build, best first, and
- * returns how many there are (which may exceed cap). */
+/**
+ * Fills names with the backends compiled into this build, best first, and
+ * returns how many there are (which may exceed cap).
+ */
 EVQ_API int evq_backends(const char **names, int cap);
 
-/* ------------------------------------------------------------------------
- * Descriptor registration.
- *
- * interests is a non-empty set of EVQ_READABLE, EVQ_WRITABLE, EVQ_PRIORITY.
- * EVQ_ERROR, EVQ_READ_CLOSED and EVQ_WRITE_CLOSED are reported without
- * being asked for. Deregister a descriptor before closing it: evq cannot see
- * a close, and a closed descriptor stays in evq's table (reporting nothing)
- * until deregistered.
- * ---------------------------------------------------------------------- */
+/** @} */
 
-/* Starts watching fd. Errors: EVQ_EINVAL (NULL queue, empty or unknown
- * interests, unknown mode), EVQ_EBADF (invalid or closed fd), EVQ_EEXIST
- * (already registered with this queue), EVQ_ENOTSUP (the backend cannot
- * poll this kind of descriptor, e.g. a regular file under epoll),
- * EVQ_ENOMEM. */
+/* ------------------------------------------------------------------------ */
+/** \addtogroup registration
+ * @{ */
+
+/**
+ * Starts watching fd.
+ *
+ * \param q          the queue
+ * \param fd         a non-blocking descriptor not yet registered with q
+ * \param interests  EVQ_READABLE, EVQ_WRITABLE and/or EVQ_PRIORITY
+ * \param mode       EVQ_EDGE, EVQ_LEVEL or EVQ_ONESHOT
+ * \param token      returned in every event of this registration
+ * \return 0, or EVQ_EINVAL (NULL queue, empty or unknown interests, unknown
+ *         mode), EVQ_EBADF (invalid or closed fd), EVQ_EEXIST (already
+ *         registered with this queue), EVQ_ENOTSUP (the backend cannot poll
+ *         this kind of descriptor, such as a regular file under epoll),
+ *         EVQ_ENOMEM.
+ */
 EVQ_API int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests,
                          evq_mode_t mode, uintptr_t token);
 
-/* Replaces interests, mode and token of a registration and re-arms it
- * (oneshot and edge). Errors: as evq_register, EVQ_ENOENT if fd is not
- * registered. */
+/**
+ * Replaces interests, mode and token of a registration and re-arms it
+ * (oneshot and edge). Errors: as evq_register(), and EVQ_ENOENT if fd is
+ * not registered.
+ */
 EVQ_API int evq_modify(evq_t *q, evq_fd_t fd, uint32_t interests,
                        evq_mode_t mode, uintptr_t token);
 
-/* Stops watching fd. When it returns, no event for this registration will
+/**
+ * Stops watching fd. When it returns, no event for this registration will
  * be delivered by any later evq_wait(), even one the kernel had already
- * queued, and even if fd is closed and its number reused. Succeeds for a
- * registered fd that was closed meanwhile. Errors: EVQ_EINVAL, EVQ_ENOENT. */
+ * queued, and even if fd is closed and its number reused. (Events a wait
+ * already handed out, in a batch the caller is still going through, are
+ * the caller's.) Succeeds for a registered fd that was closed meanwhile.
+ * Errors: EVQ_EINVAL, EVQ_ENOENT.
+ */
 EVQ_API int evq_deregister(evq_t *q, evq_fd_t fd);
 
-/* Tells evq that I/O on fd in the given directions (EVQ_READABLE,
+/**
+ * Tells evq that I/O on fd in the given directions (EVQ_READABLE,
  * EVQ_WRITABLE) returned would-block, so an edge-mode registration reports
  * the next readiness. Needed only for I/O not done through evq_read(),
  * evq_write() or evq_accept(); free on backends whose kernel tracks edges.
- * Errors: EVQ_EINVAL, EVQ_ENOENT. */
+ * Errors: EVQ_EINVAL, EVQ_ENOENT.
+ */
 EVQ_API int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions);
 
-/* ------------------------------------------------------------------------
- * Waiting.
- * ---------------------------------------------------------------------- */
+/** @} */
 
-/* Blocks until at least one event is ready or timeout_ns passes, then
- * stores up to capacity events and returns how many (0 on timeout).
- * timeout_ns: EVQ_FOREVER, 0 to poll without blocking, or a positive
- * number of nanoseconds, rounded up to the backend's resolution so the wait
- * never returns early with nothing to report. Signals do not end a wait:
- * on EINTR it resumes with the time left (a signal handler that wants the
- * wait to return calls evq_wake()). Events not fitting in capacity stay
- * queued for the next call. Errors: EVQ_EINVAL (NULL, capacity < 1,
- * timeout < -1), EVQ_EBUSY (another thread is waiting on q). */
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup waiting Waiting
+ * Blocking for events, and waking a blocked waiter.
+ * @{
+ */
+
+/**
+ * Blocks until at least one event is ready or the timeout passes, then
+ * stores up to capacity events and returns how many.
+ *
+ * \param q           the queue; one thread at a time may wait on it
+ * \param events      where the events go
+ * \param capacity    how many fit, at least 1; events that do not fit stay
+ *                    queued for the next call
+ * \param timeout_ns  EVQ_FOREVER, 0 to poll without blocking, or a positive
+ *                    number of nanoseconds, rounded up to the backend's
+ *                    resolution so the wait never returns early with
+ *                    nothing to report
+ * \return the number of events stored, 0 on timeout, or EVQ_EINVAL (NULL,
+ *         capacity < 1, timeout < -1), EVQ_EBUSY (another thread is
+ *         waiting on q).
+ *
+ * Signals do not end a wait: on EINTR it resumes with the time left (a
+ * signal handler that wants the wait to return calls evq_wake()).
+ */
 EVQ_API int evq_wait(evq_t *q, evq_event_t *events, int capacity,
                      int64_t timeout_ns);
 
-/* Makes the current or next evq_wait() return an EVQ_WAKE event carrying
- * opts->wake_token. Wake-ups made before a wait collects them coalesce into
- * one event. Safe from any thread and from a signal handler. */
+/**
+ * Makes the current or next evq_wait() return an EVQ_WAKE event carrying
+ * the wake_token of evq_options_t. Wake-ups made before a wait collects
+ * them coalesce into one event. Safe from any thread and from a signal
+ * handler. Returns 0, or EVQ_EINVAL for a NULL queue.
+ */
 EVQ_API int evq_wake(evq_t *q);
 
-/* ------------------------------------------------------------------------
- * Timers. Storage is the caller's: evq never allocates for a timer. Keep an
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup timers Timers
+ * One-shot and periodic timers, delivered as EVQ_TIMER events.
+ *
+ * Storage is the caller's: evq never allocates for a timer. Keep an
  * evq_timer_t alive and unmoved while it runs. Start and stop cost
  * O(log n) in the number of running timers.
- * ---------------------------------------------------------------------- */
+ * @{
+ */
+
+/**
+ * Storage for one timer. The size (96 bytes) is part of the ABI and
+ * leaves room for evq to grow without changing it; the layout is not.
+ */
 typedef struct evq_timer {
-  /* Private to evq; prepare it with evq_timer_init() before first use. The
-   * size (96 bytes) is part of the ABI and leaves room for evq to grow
+  /** Private to evq; prepare it with evq_timer_init() before first use.
+   * The size (96 bytes) is part of the ABI and leaves room for evq to grow
    * without changing it; the layout is not: never read or write it. */
   uint64_t evq__opaque[12];
 } evq_timer_t;
 
-/* Monotonic clock, nanoseconds. */
+/**
+ * Monotonic clock, nanoseconds. Unaffected by changes of the wall-clock
+ * time; its origin is arbitrary.
+ */
 EVQ_API int64_t evq_now(void);
 
-/* Prepares timer storage (marks it not running). */
+/**
+ * Prepares timer storage (marks it not running). Never call it on a
+ * running timer.
+ */
 EVQ_API void evq_timer_init(evq_timer_t *t);
 
-/* Starts (or restarts, if running) a timer that expires after delay_ns, then
- * every period_ns if period_ns > 0. A periodic timer keeps its schedule:
- * expiry k is at start + delay + k*period however late it is delivered; a
- * delivery that covers missed periods says how many in event.data. A timer
- * never fires before its deadline; timers with equal deadlines fire in start
- * order. Errors: EVQ_EINVAL (NULL, delay < 0, period < 0), EVQ_EBUSY (the
- * timer runs on another queue). */
+/**
+ * Starts (or restarts, if running) a timer that expires after delay_ns,
+ * then every period_ns if period_ns > 0.
+ *
+ * \param q          the queue whose evq_wait() reports the timer
+ * \param t          initialised storage that stays put while it runs
+ * \param delay_ns   nanoseconds from now to the first expiry, at least 0
+ * \param period_ns  0 for a one-shot timer, else the period
+ * \param token      returned in the timer's EVQ_TIMER events
+ * \return 0, or EVQ_EINVAL (NULL, delay < 0, period < 0), EVQ_EBUSY (the
+ *         timer runs on another queue).
+ *
+ * A periodic timer keeps its schedule: expiry k is at start + delay +
+ * k*period however late it is delivered; a delivery that covers missed
+ * periods says how many in event.data. A timer never fires before its
+ * deadline; timers with equal deadlines fire in start order. Restarting a
+ * running timer to a later deadline (a timeout pushed back on activity)
+ * costs O(1).
+ */
 EVQ_API int evq_timer_start(evq_t *q, evq_timer_t *t, int64_t delay_ns,
                             int64_t period_ns, uintptr_t token);
 
-/* Stops a timer. When it returns, the timer delivers no further event.
- * Errors: EVQ_EINVAL (NULL), EVQ_ENOENT (not running on q). */
+/**
+ * Stops a timer. When it returns, the timer delivers no further event.
+ * Errors: EVQ_EINVAL (NULL), EVQ_ENOENT (not running on q).
+ */
 EVQ_API int evq_timer_stop(evq_t *q, evq_timer_t *t);
 
-/* Reports whether the timer is running (1) or not (0). */
+/**
+ * Reports whether the timer is running (1) or not (0). A one-shot timer
+ * stops running when its event is collected.
+ */
 EVQ_API int evq_timer_active(const evq_timer_t *t);
 
-/* ------------------------------------------------------------------------
- * Sockets: the small portable surface the demo and tests need. Every socket
- * made here is non-blocking and close-on-exec. Calls that take a queue use
- * it only to re-arm an edge-mode registration when they hit would-block; q
- * may be NULL for a socket that is not registered.
- * ---------------------------------------------------------------------- */
+/** @} */
 
-/* Listens on host:port (host NULL: 127.0.0.1; port 0: any). */
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup sockets Sockets
+ * The small portable surface the demo and tests need.
+ *
+ * Every socket made here is non-blocking and close-on-exec. Calls that
+ * take a queue use it only to re-arm an edge-mode registration when they
+ * hit would-block; q may be NULL for a socket that is not registered.
+ * @{
+ */
+
+/**
+ * Listens on host:port (host NULL: 127.0.0.1, else a numeric IPv4
+ * address; port 0: any; backlog 0 or less: the system's maximum).
+ */
 EVQ_API int evq_tcp_listen(evq_fd_t *out, const char *host, uint16_t port,
                            int backlog);
 
-/* Starts connecting to host:port; returns 0 when connected or under way.
- * Wait for EVQ_WRITABLE, then evq_socket_error() gives the outcome. */
+/**
+ * Starts connecting to host:port; returns 0 when connected or under way.
+ * Wait for EVQ_WRITABLE, then evq_socket_error() gives the outcome.
+ */
 EVQ_API int evq_tcp_connect(evq_fd_t *out, const char *host, uint16_t port);
 
-/* Accepts one connection. Errors: EVQ_EAGAIN when none is pending. */
+/**
+ * Accepts one connection into out. Errors: EVQ_EAGAIN when none is
+ * pending, EVQ_EMFILE when no descriptor is left (docs/guide.md, "Out of
+ * descriptors on accept", says what to do).
+ */
 EVQ_API int evq_accept(evq_t *q, evq_fd_t listener, evq_fd_t *out);
 
-/* Reads up to len bytes: returns the count, 0 at end of stream,
- * EVQ_EAGAIN, or another negative code. */
+/**
+ * Reads up to len bytes: returns the count, 0 at end of stream,
+ * EVQ_EAGAIN, or another negative code.
+ */
 EVQ_API ptrdiff_t evq_read(evq_t *q, evq_fd_t fd, void *buf, size_t len);
 
-/* Writes up to len bytes: returns the count written, EVQ_EAGAIN, EVQ_EPIPE,
- * or another negative code. Never raises SIGPIPE. */
+/**
+ * Writes up to len bytes: returns the count written, EVQ_EAGAIN, EVQ_EPIPE,
+ * or another negative code. Never raises SIGPIPE.
+ */
 EVQ_API ptrdiff_t evq_write(evq_t *q, evq_fd_t fd, const void *buf,
                             size_t len);
 
-/* Makes a connected pair of stream sockets (socketpair(2) on POSIX,
- * loopback TCP on Windows). */
+/**
+ * Makes a connected pair of stream sockets (socketpair(2) on POSIX,
+ * loopback TCP on Windows).
+ */
 EVQ_API int evq_socketpair(evq_fd_t out[2]);
 
-/* The pending error of a socket (0 if none), as an EVQ_E* code. */
+/** The pending error of a socket (0 if none), as an EVQ_E* code. */
 EVQ_API int evq_socket_error(evq_fd_t fd);
 
-/* The local port a socket is bound to, or a negative code. */
+/** The local port a socket is bound to, or a negative code. */
 EVQ_API int evq_socket_port(evq_fd_t fd);
 
-/* Closes a socket made by these helpers (or any descriptor on POSIX). */
+/** Closes a socket made by these helpers (or any descriptor on POSIX). */
 EVQ_API int evq_close(evq_fd_t fd);
+
+/** @} */
 
 #ifdef __cplusplus
 }
