@@ -70,8 +70,8 @@ extern "C" {
  *
  * interests is a non-empty set of EVQ_READABLE, EVQ_WRITABLE, EVQ_PRIORITY.
  * EVQ_ERROR, EVQ_READ_CLOSED and EVQ_WRITE_CLOSED are reported without
- * being asked for. Descriptors must be non-blocking (the socket helpers
- * below make them so).
+ * being asked for. Descriptors must be non-blocking (the socket helpers,
+ * evq_tcp_listen() and the others, make them so).
  *
  * Deregister a descriptor before closing it. evq cannot see a close: a
  * descriptor closed while registered stays in evq's table until
@@ -425,8 +425,8 @@ EVQ_API int evq_wake(evq_t *q);
  */
 
 /**
- * Storage for one timer. The size (96 bytes) is part of the ABI and
- * leaves room for evq to grow without changing it; the layout is not.
+ * Storage for one timer, which the caller owns and evq alone reads and
+ * writes. The size (96 bytes) is part of the ABI; the layout is not.
  */
 typedef struct evq_timer {
   /** Private to evq; prepare it with evq_timer_init() before first use.
