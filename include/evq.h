@@ -235,6 +235,15 @@ EVQ_API const char *evq_backend(const evq_t *q);
  * returns how many there are (which may exceed cap). */
 EVQ_API int evq_backends(const char **names, int cap);
 
+/* Tells whether a queue can be made on the named backend here (a backend
+ * compiled in may still be unavailable: io_uring on an old kernel, or one
+ * where it is disabled by sysctl, seccomp or a container). Returns 0, or
+ * the code evq_create() would give (EVQ_ENOTSUP, ...) with why filled in
+ * with a one-line reason (why may be NULL). When EVQ_BACKEND names a
+ * backend that cannot be used, evq_create() also prints this reason to
+ * stderr. Errors: EVQ_EINVAL (name NULL). */
+EVQ_API int evq_backend_check(const char *name, char *why, size_t cap);
+
 /* ------------------------------------------------------------------------
  * Descriptor registration.
  *
