@@ -249,9 +249,20 @@ EVQ_API int evq_backend_check(const char *name, char *why, size_t cap);
  *
  * interests is a non-empty set of EVQ_READABLE, EVQ_WRITABLE, EVQ_PRIORITY.
  * EVQ_ERROR, EVQ_READ_CLOSED and EVQ_WRITE_CLOSED are reported without
- * being asked for. Deregister a descriptor before closing it: evq cannot see
- * a close, and a closed descriptor stays in evq's table (reporting nothing)
- * until deregistered.
+ * being asked for.
+ *
+ * Closing. Deregister a descriptor before closing it (or use
+ * evq_deregister_close). evq cannot see a close, so a descriptor closed
+ * while registered stays in evq's table until deregistered, and meanwhile:
+ *  - a new file that gets its number is never reported under it;
+ *  - the closed file itself reports nothing on poll and kqueue (they watch
+ *    numbers), nor on epoll unless another descriptor keeps the file open
+ *    (a dup, a copy inherited by a child); epoll then, and io_uring always
+ *    (its poll request holds the file), may go on reporting it under the
+ *    registration until you deregister it;
+ *  - evq_deregister succeeds; after it nothing more is reported, no later
+ *    wait spins because of it, and the number can be registered again.
+ * docs/guide.md ("Closed and duplicated descriptors") says more.
  * ---------------------------------------------------------------------- */
 
 /* Starts watching fd. Errors: EVQ_EINVAL (NULL queue, empty or unknown
@@ -273,6 +284,16 @@ EVQ_API int evq_modify(evq_t *q, evq_fd_t fd, uint32_t interests,
  * queued, and even if fd is closed and its number reused. Succeeds for a
  * registered fd that was closed meanwhile. Errors: EVQ_EINVAL, EVQ_ENOENT. */
 EVQ_API int evq_deregister(evq_t *q, evq_fd_t fd);
+
+/* Deregisters fd and closes it (evq_close), the usual end of a connection,
+ * in fewer system calls: where the close itself drops the kernel's interest
+ * (epoll, kqueue), the separate removal a deregistration makes is skipped;
+ * if another descriptor keeps the file open, what the kernel still holds is
+ * cleared later as for any closed descriptor (see "Closing" above). The
+ * same promise as evq_deregister: nothing more is reported. Errors:
+ * EVQ_EINVAL, EVQ_ENOENT (not registered; then fd is not closed), or
+ * evq_close's. */
+EVQ_API int evq_deregister_close(evq_t *q, evq_fd_t fd);
 
 /* Tells evq that I/O on fd in the given directions (EVQ_READABLE,
  * EVQ_WRITABLE) returned would-block, so an edge-mode registration reports

@@ -127,8 +127,10 @@ typedef struct evq__backend {
    * 0 or an EVQ_E* code; on failure the core restores reg. */
   int (*modify)(void *b, evq__reg_t *reg, evq__conf_t old);
   /* Stop watching reg; must work for a descriptor closed while registered.
-   * The core drops reg whatever this returns. */
-  int (*remove)(void *b, evq__reg_t *reg);
+   * closing: the caller closes the descriptor right after (evq_deregister_
+   * close), so kernel work the close does anyway may be skipped. The core
+   * drops reg whatever this returns. */
+  int (*remove)(void *b, evq__reg_t *reg, bool closing);
   /* Emulated modes: reg->armed changed (a delivery, evq_rearm, I/O that hit
    * would-block). May be NULL if the backend emulates no mode. */
   void (*rearm)(void *b, evq__reg_t *reg);
@@ -146,8 +148,13 @@ typedef struct evq__backend {
   /* Make a blocked poll() return. Async-signal-safe. */
   void (*kick)(void *b);
   /* The descriptor of the kernel object, readable while poll() would
-   * report something (evq_fd); -1 if there is none. May be NULL. */
+   * report something (evq_fd); -1 if there is none. Under the lock. May
+   * be NULL. */
   intptr_t (*fd)(void *b);
+  /* Under the lock: a raw key matched no live registration (an event
+   * queued before a deregistration, or one the kernel keeps reporting for
+   * a closed descriptor). May be NULL. */
+  void (*stale)(void *b, uint64_t key);
   /* A state made with evq__state_new is about to be freed: let go of what
    * the backend hangs on it. May be NULL. */
   void (*release)(void *b, evq__state_t *st);

@@ -143,7 +143,7 @@ void evq__kick_if_needed(evq_t *q);
 
 /* Removes a live registration: backend, lifetime state, platform handle,
  * registry. Under the lock. */
-void evq__drop(evq_t *q, evq__reg_t *reg);
+void evq__drop(evq_t *q, evq__reg_t *reg, bool closing);
 
 /* signal.c: the core's side of signals. */
 int evq__signals_take(evq_t *q, evq_event_t *out, int cap);

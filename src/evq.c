@@ -235,16 +235,26 @@ int evq_deregister(evq_t *q, evq_fd_t fd) {
   if (!q) return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
   evq__reg_t *reg = find_fd(q, fd);
-  if (reg) evq__drop(q, reg);
+  if (reg) evq__drop(q, reg, false);
   evq__mutex_unlock(&q->lock);
   return reg ? 0 : EVQ_ENOENT;
 }
 
+int evq_deregister_close(evq_t *q, evq_fd_t fd) {
+  if (!q) return EVQ_EINVAL;
+  evq__mutex_lock(&q->lock);
+  evq__reg_t *reg = find_fd(q, fd);
+  if (reg) evq__drop(q, reg, true);
+  evq__mutex_unlock(&q->lock);
+  if (!reg) return EVQ_ENOENT;
+  return evq_close(fd);
+}
+
 /* Whatever the kernel says (a descriptor may be closed already), the
  * slot's generation changes, so no queued event can reach the caller. */
-void evq__drop(evq_t *q, evq__reg_t *reg) {
+void evq__drop(evq_t *q, evq__reg_t *reg, bool closing) {
   if (reg->kind == EVQ__KIND_FD || (reg->kind == EVQ__KIND_CHILD && reg->armed))
-    (void)q->ops->remove(q->b, reg);
+    (void)q->ops->remove(q->b, reg, closing);
   if (q->ops->keeps_states && reg->bstate) evq__state_detach(q, reg->bstate);
   if (reg->kind == EVQ__KIND_CHILD) evq__child_dropped(q, reg);
   evq__registry_remove(&q->registry, reg);
@@ -304,6 +314,10 @@ static int complete_all(evq_t *q, evq__raw_t *raw, int count) {
   return n;
 }
 
+static void report_stale(evq_t *q, uint64_t key) {
+  if (q->ops->stale) q->ops->stale(q->b, key);
+}
+
 /* reg->merge: the round (one per translation) and the index of the event a
  * registration got in it. Rounds never wrap in practice (2^44); indexes are
  * below raw_cap, at most LIMIT_MAX_EVENTS. */
@@ -321,7 +335,10 @@ static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
     if (reg->kind != EVQ__KIND_FD) {
       n += evq__child_event(q, reg, out + n);
       continue;
@@ -348,9 +365,15 @@ static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
     uint32_t flags = deliverable(q, reg, raw[i].flags, 0);
     if (flags == 0) continue;
+    /* A native oneshot is disarmed by the kernel; the core notes it too,
+     * so a backend rebuilding its kernel state leaves it out. */
+    if (reg->mode == EVQ_ONESHOT) reg->armed = 0;
     out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
   }
   return n;
@@ -370,7 +393,10 @@ static int translate(evq_t *q, evq__raw_t *raw, int count,
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
     if (reg->kind != EVQ__KIND_FD) {
       n += evq__child_event(q, reg, out + n);
       continue;
@@ -470,7 +496,9 @@ int evq_wake(evq_t *q) {
 
 int evq_fd(evq_t *q, evq_fd_t *fd) {
   if (!q || !fd) return EVQ_EINVAL;
+  evq__mutex_lock(&q->lock);
   intptr_t h = q->ops->fd ? q->ops->fd(q->b) : -1;
+  evq__mutex_unlock(&q->lock);
   if (h < 0) return EVQ_ENOTSUP;
   /* From now on changes that a blocked waiter would need a kick for kick
    * anyway: the host loop is the waiter. */

@@ -4,12 +4,15 @@
  * Each registration has at most one poll request in flight, whose
  * user_data is the registration's record (a lifetime state, backend.h: the
  * request's completion may come after deregistration, and refers to it).
- * Level is a single-shot poll, submitted again after each delivery (it
- * completes at once while the descriptor stays ready, so every wait sees
- * it); edge is a multishot poll (a completion per new readiness), or where
- * the kernel has none (before 5.13) a single-shot poll with the core's
- * edge emulation; oneshot is a single-shot poll that is not submitted
- * again until evq_modify.
+ * Edge is a multishot poll (a completion per new readiness). Level is a
+ * multishot poll too, updated after each delivery (a poll update makes the
+ * kernel look at the file again and complete at once while it stays
+ * ready, so every wait sees it); updating rather than submitting a new
+ * poll keeps polling the file the registration was made with, never
+ * another file that took a closed descriptor's number. Oneshot is a
+ * single-shot poll not submitted again until evq_modify. Before Linux 5.13
+ * (no multishot polls) level is a single-shot poll submitted again after
+ * each delivery and the core emulates edge.
  *
  * Changes are not system calls of their own: registration, modification,
  * deregistration (a poll removal) and re-arming put the record on a to-do
@@ -53,6 +56,8 @@ typedef struct ur_reg {
   bool on_todo;
   bool fired;        /* oneshot: reported, silent until modify */
   bool cancelling;   /* a removal of the request in flight was submitted */
+  bool ms;           /* the request in flight is multishot */
+  bool again;        /* level: have the kernel look at the file again */
 } ur_reg_t;
 
 typedef struct uring_state {
@@ -140,6 +145,16 @@ static void prep_remove(struct io_uring_sqe *sqe, uint64_t target) {
   sqe->user_data = UD_IGNORE;
 }
 
+/* A multishot poll updated to the same mask: the kernel re-arms it and
+ * completes it at once if the file is ready. */
+static void prep_update(struct io_uring_sqe *sqe, uint64_t target,
+                        uint32_t mask) {
+  prep_poll(sqe, -1, mask, true, UD_IGNORE);
+  sqe->opcode = IORING_OP_POLL_REMOVE;
+  sqe->addr = target;
+  sqe->len = IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI;
+}
+
 static uint32_t want(const ur_reg_t *r) {
   if (r->st.key == 0 || r->fired) return 0;
   return poll_mask(r->dirs);
@@ -150,24 +165,34 @@ static uint32_t want(const ur_reg_t *r) {
  * the list, and the next round submits the right one). */
 static void sync_reg(uring_state_t *s, ur_reg_t *r) {
   uint32_t w = want(r);
+  bool ms = s->multishot && r->mode != EVQ_ONESHOT;
   if (r->st.inflight) {
-    if ((w == 0 || w != r->polled) && !r->cancelling) {
-      struct io_uring_sqe *sqe = sqe_get(s);
-      if (!sqe) return;
+    bool replace = w == 0 || w != r->polled || ms != r->ms;
+    if (r->cancelling || (!replace && !r->again)) return;
+    struct io_uring_sqe *sqe = sqe_get(s);
+    if (!sqe) {
+      todo_add(s, r); /* no room even after a submit: next round */
+      return;
+    }
+    if (replace) {
       prep_remove(sqe, (uint64_t)(uintptr_t)r);
       r->cancelling = true;
+    } else {
+      prep_update(sqe, (uint64_t)(uintptr_t)r, w);
+      r->again = false;
     }
     return;
   }
   if (w == 0) return;
   struct io_uring_sqe *sqe = sqe_get(s);
   if (!sqe) {
-    todo_add(s, r); /* no room even after a submit: next round */
+    todo_add(s, r);
     return;
   }
-  prep_poll(sqe, r->fd, w, r->mode == EVQ_EDGE && s->multishot,
-            (uint64_t)(uintptr_t)r);
+  prep_poll(sqe, r->fd, w, ms, (uint64_t)(uintptr_t)r);
   r->polled = w;
+  r->ms = ms;
+  r->again = false;
   r->cancelling = false;
   evq__state_submitted(&r->st);
 }
@@ -227,7 +252,8 @@ static int ur_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
 
 /* The core detaches the record next: freed at once with no request in
  * flight, else once the removal's completion of the request comes. */
-static int ur_remove(void *b, evq__reg_t *reg) {
+static int ur_remove(void *b, evq__reg_t *reg, bool closing) {
+  (void)closing; /* the poll holds the file: it must be removed anyway */
   todo_add(b, reg->bstate);
   return 0;
 }
@@ -288,6 +314,13 @@ static int ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
     n++;
   }
   evq__ring_seen(&s->ring, got);
+  /* A single-shot wake poll that fired is armed again before the next
+   * wait; a host loop (evq_fd) may not call evq_wait before it needs the
+   * next kick, so then it goes in now. */
+  if (!s->wake_armed && s->embedded) {
+    arm_wake(s);
+    evq__ring_enter(&s->ring, evq__ring_flush(&s->ring), 0, 0, NULL, 0);
+  }
   return n;
 }
 
@@ -301,8 +334,10 @@ static bool ur_complete(void *b, evq__raw_t *raw) {
   bool last = !(raw->data & IORING_CQE_F_MORE);
   if (last ? !evq__state_completed(s->q, &r->st) : r->st.key == 0)
     return false; /* deregistered: r may be gone */
-  if (last) {
-    r->cancelling = false;
+  if (last) r->cancelling = false;
+  /* A delivered level event asks the kernel to look again next round. */
+  if (!last && res > 0 && r->mode == EVQ_LEVEL) r->again = true;
+  if (last || r->again) {
     todo_add(s, r);
     if (s->embedded && !s->kicked) { /* the host must come back for it */
       s->kicked = true;
@@ -394,7 +429,10 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
     free(s);
     return rc;
   }
-  s->multishot = kernel_at_least(5, 13);
+  /* EVQ_IO_URING_NO_MULTISHOT=1 takes the path of kernels before 5.13,
+   * so the suite can run it here. */
+  const char *no_ms = evq__getenv("EVQ_IO_URING_NO_MULTISHOT");
+  s->multishot = kernel_at_least(5, 13) && !(no_ms && *no_ms == '1');
   evq__set_emulated_modes(q, s->multishot ? 0 : 1u << EVQ_EDGE);
   /* The wake-up's poll goes in now, not with the first wait: a host loop
    * (evq_fd) must see kicks before it ever calls evq_wait. */
