@@ -1,19 +1,25 @@
 # Thin wrapper over CMake so a new user needs only `make`.
 #   make demo          build and run the echo demo on every backend
-#   make test          build and run the conformance suite (+ Windows leg
-#                      under wine when mingw-w64 and wine are installed)
+#   make test          build and run the suite on every backend, + the
+#                      Windows leg under wine when mingw-w64 and wine work;
+#                      ends with one line: passed, failed, skipped (each
+#                      with its reason) and which legs ran
 #   make test-asan     the suite under AddressSanitizer + UBSan
 #   make test-tsan     the suite under ThreadSanitizer
 #   make test-windows  cross-compile with mingw-w64, run the suite in wine
 #   make test-kqueue   the suite on kqueue, through libkqueue (pkg-config)
 #   make bench [QUICK=1]  benchmarks against libuv, libev, libevent, epoll
+#   make install [PREFIX=/usr/local] [DESTDIR=]  header, libraries, CMake
+#                      package and evq.pc under PREFIX
+#   make dist          dist/evq.c + dist/evq.h: the library as one file
 BUILD ?= build
 JOBS ?= 2
 CTEST = ctest --output-on-failure -j$(JOBS)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all build demo test test-unix test-asan test-tsan test-windows test-kqueue \
-        bench clean
+.PHONY: all build demo test test-unix test-asan test-tsan test-windows \
+        test-kqueue bench install dist clean
 
 all: build
 
@@ -34,22 +40,19 @@ docs:
 test-unix: build
 	cd $(BUILD) && $(CTEST)
 
-test: test-unix
-	@if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && \
-	    { command -v wine >/dev/null 2>&1 || command -v wine64 >/dev/null 2>&1; } && \
-	    [ -f cmake/mingw-w64-x86_64.cmake ]; then \
-	  $(MAKE) --no-print-directory test-windows; \
-	else \
-	  echo "make test: Windows leg NOT run (needs gcc-mingw-w64-x86-64 and wine; see docs/windows.md)"; \
-	fi
+test:
+	@BUILD="$(BUILD)" JOBS="$(JOBS)" CMAKE_FLAGS="$(CMAKE_FLAGS)" \
+	  sh tools/test-all.sh
 
 test-asan:
-	$(MAKE) --no-print-directory test-unix BUILD=build-asan \
-	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DEVQ_SANITIZE=address,undefined"
+	@BUILD=build-asan JOBS="$(JOBS)" LEGS=native \
+	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DEVQ_SANITIZE=address,undefined" \
+	  sh tools/test-all.sh
 
 test-tsan:
-	$(MAKE) --no-print-directory test-unix BUILD=build-tsan \
-	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DEVQ_SANITIZE=thread"
+	@BUILD=build-tsan JOBS="$(JOBS)" LEGS=native \
+	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DEVQ_SANITIZE=thread" \
+	  sh tools/test-all.sh
 
 test-windows:
 	tools/test-windows.sh
@@ -57,8 +60,15 @@ test-windows:
 test-kqueue:
 	tools/test-kqueue.sh
 
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+dist:
+	sh tools/amalgamate.sh dist
+
 bench: build
 	$(MAKE) -C bench run QUICK=$(QUICK)
 
 clean:
-	rm -rf build build-asan build-tsan build-win build-kqueue-wide build-kqueue-narrow
+	rm -rf build build-asan build-tsan build-win build-kqueue-wide \
+	  build-kqueue-narrow dist

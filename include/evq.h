@@ -53,7 +53,11 @@ extern "C" {
 
 /**
  * \defgroup version Version
- * The version of this header, MAJOR.MINOR.PATCH (semantic versioning).
+ * The version of the header and of the library linked.
+ *
+ * evq follows semantic versioning (README, "Versioning"). The three
+ * EVQ_VERSION_* lines below are the one place the version is written
+ * down: the build reads them and CHANGELOG.md must have a section for them.
  * @{
  */
 /** The major version. */
@@ -62,6 +66,30 @@ extern "C" {
 #define EVQ_VERSION_MINOR 1
 /** The patch version. */
 #define EVQ_VERSION_PATCH 0
+
+/** The version of this header as one number, 0xMMmmpp (each part below
+ * 256), for comparisons: `#if EVQ_VERSION_HEX >= 0x000200`. */
+#define EVQ_VERSION_HEX                                                      \
+  ((EVQ_VERSION_MAJOR << 16) | (EVQ_VERSION_MINOR << 8) | EVQ_VERSION_PATCH)
+
+/** The version of this header as a string, "MAJOR.MINOR.PATCH". */
+#define EVQ_VERSION_STRING                                                   \
+  EVQ__STRINGIFY(EVQ_VERSION_MAJOR) "." EVQ__STRINGIFY(EVQ_VERSION_MINOR) "." \
+  EVQ__STRINGIFY(EVQ_VERSION_PATCH)
+#define EVQ__STRINGIFY(x) EVQ__STRINGIFY2(x)
+#define EVQ__STRINGIFY2(x) #x
+
+/**
+ * The version of the library actually linked, as EVQ_VERSION_HEX. With a
+ * shared library it may differ from the header the program was compiled
+ * with. A program built with header H works with library L when L >= H and
+ * L has H's major version (and, while the major version is 0, its minor
+ * version too); check that at start-up to fail clearly, not strangely.
+ */
+EVQ_API unsigned evq_version(void);
+
+/** The version of the library actually linked, as EVQ_VERSION_STRING. */
+EVQ_API const char *evq_version_string(void);
 /** @} */
 
 /**
@@ -73,13 +101,19 @@ extern "C" {
  * being asked for. Descriptors must be non-blocking (the socket helpers,
  * evq_tcp_listen() and the others, make them so).
  *
- * Deregister a descriptor before closing it. evq cannot see a close: a
- * descriptor closed while registered stays in evq's table until
- * evq_deregister() (which still succeeds), its number cannot be registered
- * again until then (EVQ_EEXIST), and what it reports meanwhile depends on
- * the backend and on whether another descriptor still refers to the same
- * file (a dup(), a fork()). docs/guide.md, "Closed and duplicated
- * descriptors", says what happens today on each backend.
+ * Closing. Deregister a descriptor before closing it (or use
+ * evq_deregister_close()). evq cannot see a close, so a descriptor closed
+ * while registered stays in evq's table until deregistered, and meanwhile:
+ *  - a new file that gets its number is never reported under it;
+ *  - the closed file itself reports nothing on poll and kqueue (they watch
+ *    numbers), nor on epoll unless another descriptor keeps the file open
+ *    (a dup, a copy inherited by a child); epoll then, and io_uring always
+ *    (its poll request holds the file), may go on reporting it under the
+ *    registration until you deregister it;
+ *  - evq_deregister() succeeds; after it nothing more is reported, no later
+ *    wait spins because of it, and the number can be registered again.
+ *
+ * docs/guide.md ("Closed and duplicated descriptors") says more.
  */
 
 /**
@@ -154,6 +188,8 @@ typedef struct evq evq_t;
  * - EVQ_ETIMEDOUT (-15): the connection timed out.
  * - EVQ_EADDRNOTAVAIL (-16): the address is not available on this machine.
  * - EVQ_EIO (-17): an input/output error, or any other OS error.
+ * - EVQ_EINTR (-18): a signal handler ran during evq_wait(), which had
+ *   nothing to return; only for a queue made with EVQ_OPT_EINTR.
  */
 #define EVQ_ERRNO_MAP(X)                                                    \
   X(EINVAL, -1, "invalid argument")                                       \
@@ -172,7 +208,8 @@ typedef struct evq evq_t;
   X(ENOTCONN, -14, "socket not connected")                                \
   X(ETIMEDOUT, -15, "timed out")                                          \
   X(EADDRNOTAVAIL, -16, "address not available")                          \
-  X(EIO, -17, "input/output or other system error")
+  X(EIO, -17, "input/output or other system error")                       \
+  X(EINTR, -18, "interrupted by a signal handler")
 
 /** The error codes: EVQ_OK and one EVQ_E* per line of EVQ_ERRNO_MAP. */
 enum evq_error {
@@ -225,7 +262,14 @@ enum evq_flag {
   EVQ_WRITE_CLOSED = 1u << 5, /**< Writing can no longer succeed. */
   /* Kinds of event that are not descriptor readiness. */
   EVQ_TIMER = 1u << 8,        /**< A timer expired; data = expirations. */
-  EVQ_WAKE = 1u << 9          /**< evq_wake() was called; data = 0. */
+  EVQ_WAKE = 1u << 9,         /**< evq_wake() was called; data = 0. */
+  EVQ_SIGNAL = 1u << 10,      /**< A signal arrived; data = how many times
+                                   since the last event (they coalesce). */
+  EVQ_CHILD = 1u << 11,       /**< A child process ended; data = its exit
+                                   code, or with EVQ_CHILD_SIGNALED the
+                                   number of the signal that ended it. */
+  EVQ_CHILD_SIGNALED = 1u << 12 /**< With EVQ_CHILD: a signal ended the
+                                     child; data is its number. */
 };
 
 /**
@@ -237,7 +281,9 @@ typedef struct evq_event {
                         (for EVQ_WAKE) evq_create(). */
   uint32_t flags;  /**< EVQ_* flags of enum evq_flag. */
   uint32_t data;   /**< Per kind: the timer expirations this event covers
-                        (EVQ_TIMER); 0 otherwise. */
+                        (EVQ_TIMER), the deliveries of a signal
+                        (EVQ_SIGNAL), the exit code or signal number of a
+                        child (EVQ_CHILD); 0 otherwise. */
 } evq_event_t;
 
 /**
@@ -279,7 +325,7 @@ typedef enum evq_mode {
 /** Options for evq_create(); zero-initialise, then set what you need. */
 typedef struct evq_options {
   /**
-   * Backend name ("epoll", "kqueue", "iocp", "poll"). NULL: the
+   * Backend name ("epoll", "io_uring", "kqueue", "iocp", "poll"). NULL: the
    * EVQ_BACKEND environment variable if set, else the best backend
    * compiled in.
    */
@@ -291,15 +337,30 @@ typedef struct evq_options {
    * them is allocated once, by evq_create().
    */
   uint32_t max_events;
+  /** EVQ_OPT_* flags; 0 for the defaults. */
+  uint32_t flags;
+  /** Zero. Room for options to come without changing the struct's size. */
+  uintptr_t reserved[4];
 } evq_options_t;
+
+/**
+ * evq_options_t.flags: a wait during which a signal handler ran returns
+ * EVQ_EINTR (if it has no event to return) instead of resuming with the
+ * time left, so that a language runtime that runs its handlers only after
+ * the C call returns (CPython, Ruby, OCaml) gets control back. POSIX
+ * backends; Windows waits are not interrupted by signals, so there it
+ * changes nothing.
+ */
+#define EVQ_OPT_EINTR 0x1u
 
 /**
  * Creates a queue.
  *
  * \param q     receives the queue (NULL after a failure)
  * \param opts  NULL for all defaults
- * \return 0, or EVQ_EINVAL (q NULL), EVQ_ENOTSUP (unknown or unavailable
- *         backend), EVQ_ENOMEM, EVQ_EMFILE.
+ * \return 0, or EVQ_EINVAL (q NULL, unknown flags, reserved fields not
+ *         zero), EVQ_ENOTSUP (unknown or unavailable backend), EVQ_ENOMEM,
+ *         EVQ_EMFILE.
  *
  * Every descriptor evq opens is close-on-exec.
  */
@@ -321,6 +382,23 @@ EVQ_API const char *evq_backend(const evq_t *q);
  * returns how many there are (which may exceed cap).
  */
 EVQ_API int evq_backends(const char **names, int cap);
+
+/**
+ * Tells whether a queue can be made on the named backend here. A backend
+ * compiled in may still be unavailable: io_uring on an old kernel, or one
+ * where it is disabled by sysctl, seccomp or a container.
+ *
+ * \param name  a backend name, as evq_backends() gives them
+ * \param why   NULL, or where to put a one-line reason when the backend
+ *              cannot be used
+ * \param cap   the size of why, in bytes
+ * \return 0, or the code evq_create() would give (EVQ_ENOTSUP, ...);
+ *         EVQ_EINVAL for a NULL name.
+ *
+ * When EVQ_BACKEND names a backend that cannot be used, evq_create() also
+ * prints this reason to stderr.
+ */
+EVQ_API int evq_backend_check(const char *name, char *why, size_t cap);
 
 /** @} */
 
@@ -364,6 +442,18 @@ EVQ_API int evq_modify(evq_t *q, evq_fd_t fd, uint32_t interests,
 EVQ_API int evq_deregister(evq_t *q, evq_fd_t fd);
 
 /**
+ * Deregisters fd and closes it (evq_close()), the usual end of a
+ * connection, in fewer system calls: where the close itself drops the
+ * kernel's interest (epoll, kqueue), the separate removal a deregistration
+ * makes is skipped; if another descriptor keeps the file open, what the
+ * kernel still holds is cleared later as for any closed descriptor (see
+ * "Closing" above). The same promise as evq_deregister(): nothing more is
+ * reported. Errors: EVQ_EINVAL, EVQ_ENOENT (not registered; then fd is not
+ * closed), or those of evq_close().
+ */
+EVQ_API int evq_deregister_close(evq_t *q, evq_fd_t fd);
+
+/**
  * Tells evq that I/O on fd in the given directions (EVQ_READABLE,
  * EVQ_WRITABLE) returned would-block, so an edge-mode registration reports
  * the next readiness. Needed only for I/O not done through evq_read(),
@@ -395,10 +485,12 @@ EVQ_API int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions);
  *                    nothing to report
  * \return the number of events stored, 0 on timeout, or EVQ_EINVAL (NULL,
  *         capacity < 1, timeout < -1), EVQ_EBUSY (another thread is
- *         waiting on q).
+ *         waiting on q), EVQ_EINTR (see below).
  *
  * Signals do not end a wait: on EINTR it resumes with the time left (a
- * signal handler that wants the wait to return calls evq_wake()).
+ * signal handler that wants the wait to return calls evq_wake()), unless
+ * the queue was made with EVQ_OPT_EINTR: then a wait during which a signal
+ * handler ran, and that has nothing to return, returns EVQ_EINTR.
  */
 EVQ_API int evq_wait(evq_t *q, evq_event_t *events, int capacity,
                      int64_t timeout_ns);
@@ -410,6 +502,112 @@ EVQ_API int evq_wait(evq_t *q, evq_event_t *events, int capacity,
  * handler. Returns 0, or EVQ_EINVAL for a NULL queue.
  */
 EVQ_API int evq_wake(evq_t *q);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup embedding Embedding
+ * Running a queue inside another loop (GLib, another evq, a language
+ * runtime's selector).
+ *
+ * The host watches evq_fd() for readability and sleeps no longer than
+ * evq_next_timeout(); whenever the descriptor is readable or the timeout
+ * passed, it calls evq_wait(q, events, n, 0) to collect. Once evq_fd() has
+ * been called, wake-ups, signals and changes that move the next timer
+ * earlier also make the descriptor readable, so the host learns of them.
+ * @{
+ */
+
+/**
+ * Stores in fd the descriptor of the queue's kernel object (the epoll or
+ * kqueue descriptor): readable while the queue has something to deliver
+ * other than a timer. Do not read, close or register it elsewhere but in a
+ * host loop. Errors: EVQ_EINVAL (NULL), EVQ_ENOTSUP (the backend has no
+ * such descriptor: poll, iocp).
+ */
+EVQ_API int evq_fd(evq_t *q, evq_fd_t *fd);
+
+/**
+ * Nanoseconds until the earliest timer of q is due: 0 if one is due or a
+ * wake-up or signal is already pending, EVQ_FOREVER (-1) with no timer
+ * running. EVQ_EINVAL for NULL.
+ */
+EVQ_API int64_t evq_next_timeout(evq_t *q);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup signals Signals
+ * Signals as events: POSIX signals; on Windows the console's control
+ * events (SIGINT for Ctrl-C, SIGBREAK for Ctrl-Break, 1 (SIGHUP) for the
+ * console being closed).
+ *
+ * A queue subscribes to a signal number with a token; every delivery makes
+ * an EVQ_SIGNAL event with that token, its data counting the deliveries
+ * coalesced into it. Every queue subscribed to a signal gets it. A signal
+ * that arrives while no thread waits is kept for the next wait. While any
+ * queue is subscribed, evq's handler replaces the signal's disposition
+ * (process-wide, on every thread); when the last subscription ends, the
+ * disposition evq found is restored. In a child made by fork(), evq
+ * restores the dispositions it changed and forgets the parent's
+ * subscriptions.
+ * @{
+ */
+
+/**
+ * Subscribes q to signo. Errors: EVQ_EINVAL (NULL, a signal number out of
+ * range, SIGKILL or SIGSTOP, or a number the platform cannot catch),
+ * EVQ_EEXIST (already subscribed), EVQ_ENOMEM.
+ */
+EVQ_API int evq_signal_add(evq_t *q, int signo, uintptr_t token);
+
+/**
+ * Ends the subscription; pending deliveries not yet collected are dropped.
+ * Errors: EVQ_EINVAL, EVQ_ENOENT (not subscribed).
+ */
+EVQ_API int evq_signal_remove(evq_t *q, int signo);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/**
+ * \defgroup children Child processes
+ * Child processes as events.
+ *
+ * Watch a process the caller started (fork, posix_spawn, CreateProcess):
+ * its exit is one EVQ_CHILD event with the token, data holding the exit
+ * code (or, with EVQ_CHILD_SIGNALED, the number of the signal that ended
+ * it), and then the watch is over. On POSIX evq reaps that process (and no
+ * other): do not wait for it yourself. Linux uses a pidfd (5.3+); without
+ * one, and on backends that cannot poll it, evq watches SIGCHLD (through
+ * evq_signal_add()'s mechanism) and tries waitpid() on the watched pids
+ * only. kqueue uses EVFILT_PROC; Windows waits on the process handle.
+ * @{
+ */
+
+/** A process id: pid_t on POSIX, a process id (DWORD) on Windows. */
+#ifdef _WIN32
+typedef uint32_t evq_pid_t;
+#else
+typedef int evq_pid_t;
+#endif
+
+/**
+ * Starts watching pid, a child of this process. A child that has already
+ * ended (not yet reaped) reports at the next wait. Errors: EVQ_EINVAL
+ * (NULL queue, pid <= 0), EVQ_EEXIST (already watched by q), EVQ_ENOENT
+ * (no such process, or not a child that can be waited for), EVQ_ENOMEM.
+ */
+EVQ_API int evq_child_add(evq_t *q, evq_pid_t pid, uintptr_t token);
+
+/**
+ * Stops watching pid (the process is then neither reported nor reaped by
+ * evq). Errors: EVQ_EINVAL, EVQ_ENOENT (not watched, or its exit was
+ * already reported).
+ */
+EVQ_API int evq_child_remove(evq_t *q, evq_pid_t pid);
 
 /** @} */
 

@@ -82,11 +82,28 @@ static inline int64_t evq__timers_next(const evq__timers_t *h) {
   return h->root ? h->root->lower_bound : -1;
 }
 
+/* ---- Signals and children (signal.c, child.c) --------------------------
+ * A queue's signal state, made at its first subscription. The platform's
+ * handler reaches it through evq__signal_raised, from any thread and in
+ * signal context, so what it touches is atomic. */
+#define EVQ__NSIG 128
+typedef struct evq__signals {
+  _Atomic uint64_t wanted[EVQ__NSIG / 64]; /* signals q counts */
+  atomic_uint count[EVQ__NSIG];  /* deliveries not yet reported */
+  atomic_int pending;            /* some count may be non-zero */
+  atomic_int child_pending;      /* the child signal came: scan children */
+  uint8_t refs[EVQ__NSIG];       /* why q watches a signal: the caller's
+                                    subscription, children watched by it */
+} evq__signals_t;
+
 /* ---- The queue --------------------------------------------------------- */
 struct evq {
   const evq__backend_t *ops;
-  void *b;    /* the backend's state */
-  bool plain; /* ops need no complete(), merging or emulated modes */
+  void *b;        /* the backend's state */
+  bool plain;     /* translation needs no complete(), merging, emulated
+                     modes or kinds other than descriptors */
+  bool ops_plain; /* what the backend alone would allow of that */
+  uint8_t emulated; /* modes the core emulates (the backend's choice) */
   evq__mutex_t lock;
   evq__registry_t registry;
   evq__timers_t timers;
@@ -100,6 +117,13 @@ struct evq {
   atomic_int wake_pending; /* evq_wake() called, event not yet delivered */
   atomic_int kick_pending; /* a kick is in flight */
   int64_t sleep_until;     /* deadline the sleeping waiter uses; -1 none */
+  atomic_int embedded;     /* evq_fd() was asked: kick even when no thread
+                              sleeps, so a host loop sees the change */
+  _Atomic(evq__signals_t *) sig;
+  uint32_t child_native;   /* children the backend watches */
+  uint32_t child_fallback; /* children watched through the child signal */
+  int options;             /* EVQ_OPT_* */
+  char why[96];            /* evq_create: why the backend is unavailable */
 };
 
 /* Under the lock: makes a change visible to a waiter blocked in the kernel
@@ -113,8 +137,51 @@ void evq__state_detach(evq_t *q, evq__state_t *st);
 /* evq_free, before the backend's destroy(): detach every state. */
 void evq__states_detach_all(evq_t *q);
 
-/* Platform layer (src/unix/sys.c, src/win/sys.c). */
+/* Kicks the waiter if it sleeps, or always once embedded; async-signal-
+ * safe (evq_wake and the signal handler use it). */
+void evq__kick_if_needed(evq_t *q);
+
+/* Removes a live registration: backend, lifetime state, platform handle,
+ * registry. Under the lock. */
+void evq__drop(evq_t *q, evq__reg_t *reg, bool closing);
+
+/* signal.c: the core's side of signals. */
+int evq__signals_take(evq_t *q, evq_event_t *out, int cap);
+void evq__signals_free(evq_t *q);
+/* Counts a watch of signo by q (the caller's or the child fallback's);
+ * subscribes q with the platform at the first. Under the lock. */
+int evq__signal_ref(evq_t *q, int signo);
+void evq__signal_unref(evq_t *q, int signo);
+/* Called by the platform's handler: async-signal-safe. */
+void evq__signal_raised(evq_t *q, int signo);
+
+/* child.c: the core's side of child processes. */
+int evq__child_event(evq_t *q, evq__reg_t *reg, evq_event_t *out);
+void evq__child_dropped(evq_t *q, evq__reg_t *reg);
+int evq__children_take(evq_t *q, evq_event_t *out, int cap);
+void evq__children_free(evq_t *q);
+
+/* Platform layer (src/unix/, src/win/). */
+/* One line to stderr (EVQ_BACKEND named a backend that cannot be used). */
+void evq__complain(const char *fmt, const char *a, const char *b);
 int evq__mutex_init(evq__mutex_t *m);
 void evq__mutex_free(evq__mutex_t *m);
+/* Signals: 0 if signo can be caught, else EVQ_EINVAL. */
+int evq__sig_check(int signo);
+/* Puts q on the handler's list for signo (installing the handler at the
+ * first queue), or takes it off (restoring the disposition at the last);
+ * after unwatch returns no handler touches q for signo. Any thread. */
+int evq__sig_watch(evq_t *q, int signo);
+void evq__sig_unwatch(evq_t *q, int signo);
+/* Children: the signal that says a child changed state (SIGCHLD), or 0. */
+int evq__child_signal(void);
+/* Checks pid is a child this process can wait for and sets reg->handle to
+ * what a backend can poll (a pidfd, a process handle) or -1. 0, EVQ_ENOENT
+ * or EVQ_ENOMEM. */
+int evq__child_open(evq__reg_t *reg);
+/* 1 and the event's flags and data if the child ended (and is reaped),
+ * 0 if it still runs, or an EVQ_E* code. */
+int evq__child_reap(evq__reg_t *reg, uint32_t *flags, uint32_t *data);
+void evq__child_close(evq__reg_t *reg);
 
 #endif /* EVQ_CORE_H */

@@ -22,7 +22,7 @@
 #define LIMIT_MAX_EVENTS 65536u
 
 static bool emulated(const evq_t *q, const evq__reg_t *reg) {
-  return (q->ops->emulated_modes >> reg->mode) & 1u;
+  return (q->emulated >> reg->mode) & 1u;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -41,21 +41,23 @@ int evq_backends(const char **names, int cap) {
   return n;
 }
 
-int evq_create(evq_t **out, const evq_options_t *opts) {
-  static const evq_options_t defaults = {0};
-  if (!out) return EVQ_EINVAL;
-  *out = NULL;
-  if (!opts) opts = &defaults;
-  const char *name = opts->backend ? opts->backend : evq__getenv("EVQ_BACKEND");
-  const evq__backend_t *ops = find_backend(name);
-  if (!ops) return EVQ_ENOTSUP;
+static bool options_ok(const evq_options_t *o) {
+  if (o->flags & ~(uint32_t)EVQ_OPT_EINTR) return false;
+  for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++)
+    if (o->reserved[i]) return false;
+  return true;
+}
+
+/* Makes a queue on ops; on failure why (if not NULL) says why in words. */
+static int create(evq_t **out, const evq__backend_t *ops,
+                  const evq_options_t *opts, char *why, size_t cap) {
   uint32_t max = opts->max_events ? opts->max_events : DEFAULT_MAX_EVENTS;
   if (max > LIMIT_MAX_EVENTS) max = LIMIT_MAX_EVENTS;
-
   evq_t *q = calloc(1, sizeof *q);
   if (!q) return EVQ_ENOMEM;
   q->ops = ops;
-  q->plain = !ops->complete && !ops->splits_directions && !ops->emulated_modes;
+  q->emulated = ops->emulated_modes;
+  q->options = (int)opts->flags;
   q->wake_token = opts->wake_token;
   q->raw_cap = max;
   q->sleep_until = -1;
@@ -68,16 +70,76 @@ int evq_create(evq_t **out, const evq_options_t *opts) {
     if (rc != 0) evq__mutex_free(&q->lock);
   }
   if (rc != 0) {
+    if (why && cap) {
+      const char *w = q->why[0] ? q->why : evq_strerror(rc);
+      size_t n = strlen(w) < cap - 1 ? strlen(w) : cap - 1;
+      memcpy(why, w, n);
+      why[n] = '\0';
+    }
     free(q->raw);
     free(q);
     return rc;
   }
+  /* Known once init chose the modes it emulates. */
+  q->ops_plain = !ops->complete && !ops->splits_directions && !q->emulated;
+  q->plain = q->ops_plain;
   *out = q;
   return 0;
 }
 
+int evq_create(evq_t **out, const evq_options_t *opts) {
+  static const evq_options_t defaults = {0};
+  if (!out) return EVQ_EINVAL;
+  *out = NULL;
+  if (!opts) opts = &defaults;
+  if (!options_ok(opts)) return EVQ_EINVAL;
+  const char *env = opts->backend ? NULL : evq__getenv("EVQ_BACKEND");
+  const char *name = opts->backend ? opts->backend : env;
+  const evq__backend_t *ops = find_backend(name);
+  char why[128];
+  int rc = ops ? create(out, ops, opts, why, sizeof why) : EVQ_ENOTSUP;
+  /* The variable is set by a person trying a backend: tell them why it
+   * cannot be used, once per failed creation. */
+  if (rc != 0 && env && *env)
+    evq__complain("evq: EVQ_BACKEND=%s: %s\n", env,
+                  ops ? why : "not a backend of this build");
+  return rc;
+}
+
+int evq_backend_check(const char *name, char *why, size_t cap) {
+  static const evq_options_t defaults = {0};
+  if (!name) return EVQ_EINVAL;
+  const evq__backend_t *ops = find_backend(*name ? name : NULL);
+  if (!ops) {
+    if (why && cap) {
+      const char *w = "not a backend of this build";
+      size_t n = strlen(w) < cap - 1 ? strlen(w) : cap - 1;
+      memcpy(why, w, n);
+      why[n] = '\0';
+    }
+    return EVQ_ENOTSUP;
+  }
+  evq_t *q;
+  int rc = create(&q, ops, &defaults, why, cap);
+  if (rc == 0) {
+    evq_free(q);
+    if (why && cap) why[0] = '\0';
+  }
+  return rc;
+}
+
+void evq__set_emulated_modes(evq_t *q, uint8_t modes) { q->emulated = modes; }
+
+void evq__unavailable(evq_t *q, const char *why) {
+  size_t n = strlen(why) < sizeof q->why - 1 ? strlen(why) : sizeof q->why - 1;
+  memcpy(q->why, why, n);
+  q->why[n] = '\0';
+}
+
 void evq_free(evq_t *q) {
   if (!q) return;
+  evq__children_free(q);
+  evq__signals_free(q); /* after it, no signal handler touches q */
   evq__timers_drop(q);
   evq__states_detach_all(q);
   q->ops->destroy(q->b);
@@ -92,7 +154,13 @@ const char *evq_backend(const evq_t *q) { return q ? q->ops->name : NULL; }
 /* ---- registration ------------------------------------------------------ */
 
 void evq__kick_waiter(evq_t *q) {
-  if (atomic_load(&q->sleeping) && !atomic_exchange(&q->kick_pending, 1))
+  if ((atomic_load(&q->sleeping) || atomic_load(&q->embedded)) &&
+      !atomic_exchange(&q->kick_pending, 1))
+    q->ops->kick(q->b);
+}
+
+void evq__kick_if_needed(evq_t *q) {
+  if (atomic_load(&q->sleeping) || atomic_load(&q->embedded))
     q->ops->kick(q->b);
 }
 
@@ -127,10 +195,13 @@ int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
     reg->interests = reg->armed = interests;
     reg->mode = (uint8_t)mode;
     rc = q->ops->add(q->b, reg);
-    if (rc != 0)
+    if (rc != 0) {
+      if (q->ops->keeps_states && reg->bstate)
+        evq__state_detach(q, reg->bstate);
       evq__registry_remove(&q->registry, reg);
-    else
+    } else {
       changed(q);
+    }
   }
   evq__mutex_unlock(&q->lock);
   return rc;
@@ -164,17 +235,30 @@ int evq_deregister(evq_t *q, evq_fd_t fd) {
   if (!q) return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
   evq__reg_t *reg = find_fd(q, fd);
-  if (reg) {
-    /* Whatever the kernel says (the fd may be closed already), the slot's
-     * generation changes, so no queued event can reach the caller. */
-    (void)q->ops->remove(q->b, reg);
-    if (q->ops->keeps_states && reg->bstate)
-      evq__state_detach(q, reg->bstate);
-    evq__registry_remove(&q->registry, reg);
-    changed(q);
-  }
+  if (reg) evq__drop(q, reg, false);
   evq__mutex_unlock(&q->lock);
   return reg ? 0 : EVQ_ENOENT;
+}
+
+int evq_deregister_close(evq_t *q, evq_fd_t fd) {
+  if (!q) return EVQ_EINVAL;
+  evq__mutex_lock(&q->lock);
+  evq__reg_t *reg = find_fd(q, fd);
+  if (reg) evq__drop(q, reg, true);
+  evq__mutex_unlock(&q->lock);
+  if (!reg) return EVQ_ENOENT;
+  return evq_close(fd);
+}
+
+/* Whatever the kernel says (a descriptor may be closed already), the
+ * slot's generation changes, so no queued event can reach the caller. */
+void evq__drop(evq_t *q, evq__reg_t *reg, bool closing) {
+  if (reg->kind == EVQ__KIND_FD || (reg->kind == EVQ__KIND_CHILD && reg->armed))
+    (void)q->ops->remove(q->b, reg, closing);
+  if (q->ops->keeps_states && reg->bstate) evq__state_detach(q, reg->bstate);
+  if (reg->kind == EVQ__KIND_CHILD) evq__child_dropped(q, reg);
+  evq__registry_remove(&q->registry, reg);
+  changed(q);
 }
 
 int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions) {
@@ -196,7 +280,7 @@ int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions) {
 }
 
 void evq__io_blocked(evq_t *q, evq_fd_t fd, uint32_t directions) {
-  if (q && (q->ops->emulated_modes & (1u << EVQ_EDGE)))
+  if (q && (q->emulated & (1u << EVQ_EDGE)))
     (void)evq_rearm(q, fd, directions);
 }
 
@@ -230,6 +314,10 @@ static int complete_all(evq_t *q, evq__raw_t *raw, int count) {
   return n;
 }
 
+static void report_stale(evq_t *q, uint64_t key) {
+  if (q->ops->stale) q->ops->stale(q->b, key);
+}
+
 /* reg->merge: the round (one per translation) and the index of the event a
  * registration got in it. Rounds never wrap in practice (2^44); indexes are
  * below raw_cap, at most LIMIT_MAX_EVENTS. */
@@ -242,12 +330,19 @@ _Static_assert(LIMIT_MAX_EVENTS <= (1u << MERGE_INDEX_BITS), "merge index");
  * round began. */
 static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
                              evq_event_t *out) {
-  const uint32_t emulated = q->ops->emulated_modes;
+  const uint32_t emulated = q->emulated;
   const uint64_t round = ++q->round;
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
+    if (reg->kind != EVQ__KIND_FD) {
+      n += evq__child_event(q, reg, out + n);
+      continue;
+    }
     if (reg->merge >> MERGE_INDEX_BITS == round) {
       out[reg->merge & ((1u << MERGE_INDEX_BITS) - 1)].flags |=
           raw[i].flags & EVQ__RESULTS &
@@ -263,15 +358,22 @@ static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
 }
 
 /* translate() for a backend that needs none of complete(), merging and
- * emulated modes (epoll): the per-event path with nothing else in it. */
+ * emulated modes, with only descriptors to report (epoll, mostly): the
+ * per-event path with nothing else in it. */
 static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
                            evq_event_t *out) {
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
     uint32_t flags = deliverable(q, reg, raw[i].flags, 0);
     if (flags == 0) continue;
+    /* A native oneshot is disarmed by the kernel; the core notes it too,
+     * so a backend rebuilding its kernel state leaves it out. */
+    if (reg->mode == EVQ_ONESHOT) reg->armed = 0;
     out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
   }
   return n;
@@ -279,18 +381,26 @@ static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
 
 /* Under q->lock: turns raw kernel events into caller events, dropping any
  * whose registration is gone (deregistered or replaced meanwhile),
- * applying emulated modes and merging split reports. */
+ * applying emulated modes, merging split reports, and handing events of
+ * other kinds (a child's exit) to their own code. */
 static int translate(evq_t *q, evq__raw_t *raw, int count,
                      evq_event_t *out) {
   if (q->plain) return translate_plain(q, raw, count, out);
   if (q->ops->complete) count = complete_all(q, raw, count);
   if (q->ops->splits_directions)
     return translate_merging(q, raw, count, out);
-  const uint32_t emulated = q->ops->emulated_modes;
+  const uint32_t emulated = q->emulated;
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
+    if (reg->kind != EVQ__KIND_FD) {
+      n += evq__child_event(q, reg, out + n);
+      continue;
+    }
     uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);
     if (flags == 0) continue;
     out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
@@ -307,9 +417,19 @@ static int take_wake(evq_t *q, evq_event_t *out) {
   return 1;
 }
 
+/* Under the lock: what is pending without the kernel's help. */
+static int take_pending(evq_t *q, evq_event_t *out, int cap) {
+  int n = 0;
+  if (n < cap) n += take_wake(q, out + n);
+  if (n < cap) n += evq__signals_take(q, out + n, cap - n);
+  if (n < cap) n += evq__children_take(q, out + n, cap - n);
+  return n;
+}
+
 /* The loop behind evq_wait(): collect what is due, else sleep in the
  * backend until the nearer of the caller's deadline and the first timer,
- * and go round again after a kick or EINTR with the time that is left. */
+ * and go round again after a kick or EINTR with the time that is left
+ * (or, with EVQ_OPT_EINTR, return EVQ_EINTR after a signal handler ran). */
 static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
   for (;;) {
     evq__mutex_lock(&q->lock);
@@ -321,7 +441,7 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
      * the wake-up before looking at this: one of the two always sees the
      * other, so evq_wake can skip the syscall when we are not asleep. */
     atomic_store(&q->sleeping, 1);
-    if (n < cap) n += take_wake(q, ev + n);
+    n += take_pending(q, ev + n, cap - n);
     int64_t until = deadline, first = evq__timers_next(&q->timers);
     if (first >= 0 && (until < 0 || first < until)) until = first;
     int64_t timeout = n > 0 ? 0 : until < 0 ? -1 : until > now ? until - now : 0;
@@ -333,6 +453,8 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
 
     int room = cap - n < (int)q->raw_cap ? cap - n : (int)q->raw_cap;
     int r = room > 0 ? q->ops->poll(q->b, q->raw, room, timeout) : 0;
+    bool interrupted = r == EVQ_EINTR;
+    if (interrupted) r = 0;
 
     evq__mutex_lock(&q->lock);
     atomic_store(&q->sleeping, 0);
@@ -342,11 +464,12 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
      * collected some, or a short period could report twice in a batch. */
     if (timers == 0 && n < cap && q->timers.root)
       n += evq__timers_expire(q, ev + n, cap - n, evq_now());
-    if (n < cap) n += take_wake(q, ev + n);
+    n += take_pending(q, ev + n, cap - n);
     evq__mutex_unlock(&q->lock);
 
     if (n > 0) return n;
     if (r < 0) return r;
+    if (interrupted && (q->options & EVQ_OPT_EINTR)) return EVQ_EINTR;
     if (deadline >= 0 && evq_now() >= deadline) return 0;
   }
 }
@@ -365,7 +488,39 @@ int evq_wait(evq_t *q, evq_event_t *events, int capacity,
 
 int evq_wake(evq_t *q) {
   if (!q) return EVQ_EINVAL;
-  if (!atomic_exchange(&q->wake_pending, 1) && atomic_load(&q->sleeping))
-    q->ops->kick(q->b);
+  if (!atomic_exchange(&q->wake_pending, 1)) evq__kick_if_needed(q);
   return 0;
+}
+
+/* ---- embedding --------------------------------------------------------- */
+
+int evq_fd(evq_t *q, evq_fd_t *fd) {
+  if (!q || !fd) return EVQ_EINVAL;
+  evq__mutex_lock(&q->lock);
+  intptr_t h = q->ops->fd ? q->ops->fd(q->b) : -1;
+  evq__mutex_unlock(&q->lock);
+  if (h < 0) return EVQ_ENOTSUP;
+  /* From now on changes that a blocked waiter would need a kick for kick
+   * anyway: the host loop is the waiter. */
+  atomic_store(&q->embedded, 1);
+  *fd = (evq_fd_t)h;
+  return 0;
+}
+
+int64_t evq_next_timeout(evq_t *q) {
+  if (!q) return EVQ_EINVAL;
+  evq__mutex_lock(&q->lock);
+  evq__signals_t *sig = atomic_load(&q->sig);
+  int64_t first = evq__timers_next(&q->timers), left;
+  if (atomic_load(&q->wake_pending) || (sig && atomic_load(&sig->pending)) ||
+      (sig && q->child_fallback && atomic_load(&sig->child_pending)))
+    left = 0;
+  else if (first < 0)
+    left = EVQ_FOREVER;
+  else {
+    int64_t now = evq_now();
+    left = first > now ? first - now : 0;
+  }
+  evq__mutex_unlock(&q->lock);
+  return left;
 }

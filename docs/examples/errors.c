@@ -80,7 +80,8 @@ int main(void) {
   CHECK(pump(q, fds[0]) == 1); /* end of stream */
   /* The table of codes: every entry named and valued as the enum says. */
   size_t count = sizeof evq_codes / sizeof evq_codes[0];
-  CHECK(count == 17);
+  CHECK(count >= 17);
+  CHECK(strcmp(evq_errname(-(int)count - 1), "EVQ_E?") == 0); /* all of them */
   for (size_t i = 0; i < count; i++) {
     CHECK(evq_codes[i].value == -(int)(i + 1));
     CHECK(strcmp(evq_errname(evq_codes[i].value), evq_codes[i].name) == 0);

@@ -189,10 +189,25 @@ static int kq_set(kq_state_t *s, evq__reg_t *reg, uint32_t old) {
   return 0;
 }
 
+/* A child is one EVFILT_PROC knote on its pid; the core reaps it when the
+ * knote fires. */
+static int kq_add_child(kq_state_t *s, evq__reg_t *reg) {
+  struct kevent k = change(reg->ident, EVFILT_PROC, EV_ADD, udata_of(reg));
+  k.fflags = NOTE_EXIT;
+  int err, rc = kq_apply(s, &k, 1, &err);
+  if (rc == 0 && err) rc = err == ESRCH ? EVQ_ENOENT : evq__from_errno(err);
+  return rc;
+}
+
 static int kq_add(void *b, evq__reg_t *reg) {
-  if (reg->interests & EVQ_PRIORITY) return EVQ_ENOTSUP;
   if (NARROW && reg->id >= (1u << NARROW_ID_BITS)) return EVQ_ENOMEM;
-  return kq_set(b, reg, 0);
+  if (reg->kind == EVQ__KIND_CHILD) return kq_add_child(b, reg);
+  if (reg->interests & EVQ_PRIORITY) return EVQ_ENOTSUP;
+  int rc = kq_set(b, reg, 0);
+  /* The registry has nothing on this number, so a knote the kernel still
+   * has is one left by a close (libkqueue keeps them): replace it. */
+  if (rc == EVQ_EEXIST) rc = kq_set(b, reg, reg->interests);
+  return rc;
 }
 
 /* A knote's mode flags cannot be changed in place everywhere (libkqueue
@@ -214,8 +229,25 @@ static int kq_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
 
 /* Queued: the knotes of a descriptor closed meanwhile are gone already
  * (ENOENT, EBADF), and the core drops anything they still report. */
-static int kq_remove(void *b, evq__reg_t *reg) {
+static int kq_remove(void *b, evq__reg_t *reg, bool closing) {
   kq_state_t *s = b;
+#ifdef EVQ_LIBKQUEUE
+  /* libkqueue keeps a closed descriptor's knotes: delete them while the
+   * number still names the file. */
+  if (closing && reg->kind == EVQ__KIND_FD) {
+    kq_queue(s, change(reg->ident, EVFILT_READ, EV_DELETE, NULL));
+    kq_queue(s, change(reg->ident, EVFILT_WRITE, EV_DELETE, NULL));
+    (void)kq_apply(s, NULL, 0, NULL);
+    return 0;
+  }
+#else
+  /* A kernel kqueue drops a descriptor's knotes when it is closed. */
+  if (closing && reg->kind == EVQ__KIND_FD) return 0;
+#endif
+  if (reg->kind == EVQ__KIND_CHILD) {
+    kq_queue(s, change(reg->ident, EVFILT_PROC, EV_DELETE, NULL));
+    return 0;
+  }
   if (reg->interests & EVQ_READABLE)
     kq_queue(s, change(reg->ident, EVFILT_READ, EV_DELETE, NULL));
   if (reg->interests & EVQ_WRITABLE)
@@ -271,7 +303,7 @@ static int kq_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
    * events come back. */
   int r = kevent(s->kq, s->batch, s->nbatch, s->events, cap + s->nbatch, tsp);
   atomic_store_explicit(&s->batch_busy, 0, memory_order_release);
-  if (r < 0) return errno == EINTR ? 0 : evq__from_errno(errno);
+  if (r < 0) return evq__from_errno(errno); /* EINTR: EVQ_EINTR */
   int n = 0;
   for (int i = 0; i < r; i++) {
     const struct kevent *k = &s->events[i];
@@ -281,7 +313,7 @@ static int kq_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
       continue;
     }
     raw[n].key = (uint64_t)(uintptr_t)k->udata;
-    raw[n].flags = from_kevent(k);
+    raw[n].flags = k->filter == EVFILT_PROC ? 0 : from_kevent(k);
     raw[n].data = 0;
     n++;
   }
@@ -298,6 +330,18 @@ static bool kq_complete_narrow(void *b, evq__raw_t *raw) {
   if (!reg || narrow_gen(reg->gen) != gen12) return false;
   raw->key = evq__key(id, reg->gen);
   return true;
+}
+
+/* A kqueue descriptor is readable while events are pending, so a host loop
+ * can watch it. libkqueue's is the write end of a pipe it watches for
+ * close, never readable: there evq_fd says EVQ_ENOTSUP (docs/kqueue.md). */
+static intptr_t kq_fd(void *b) {
+#ifdef EVQ_LIBKQUEUE
+  (void)b;
+  return -1;
+#else
+  return ((kq_state_t *)b)->kq;
+#endif
 }
 
 static void kq_kick(void *b) {
@@ -375,4 +419,5 @@ const evq__backend_t evq__backend_kqueue = {
     .poll = kq_poll,
     .complete = NARROW ? kq_complete_narrow : NULL,
     .kick = kq_kick,
+    .fd = kq_fd,
 };

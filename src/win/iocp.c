@@ -24,12 +24,17 @@
  * dequeues packets into its own array (the sockets behind them are looked
  * at in complete(), under the lock), and kick().
  */
+#include "proc.h"
 #include "sock.h"
 
 #include <stdlib.h>
 
-#define KEY_AFD 1  /* completion key of every AFD handle */
-#define KEY_WAKE 2 /* completion key of kick() packets */
+#define KEY_AFD 1   /* completion key of every AFD handle */
+#define KEY_WAKE 2  /* completion key of kick() packets */
+#define KEY_CHILD 3 /* completion key of ended processes (proc.c) */
+
+/* raw->flags of a process's packet until complete() has seen it. */
+#define RAW_PROC (1u << 31)
 
 /* How long destroy() waits for the packets of cancelled polls. */
 #define DRAIN_MS 2000
@@ -85,17 +90,24 @@ static void iocp_destroy(void *bp) {
   iocp_t *b = bp;
   for (evq__state_t *st = evq__state_next(b->q, NULL); st;
        st = evq__state_next(b->q, st))
-    evq__sock_cancel((evq__sock_t *)st);
+    if (((evq__sock_t *)st)->type == EVQ__WIN_SOCK)
+      evq__sock_cancel((evq__sock_t *)st);
   while (evq__state_next(b->q, NULL)) {
     ULONG n = 0;
     if (!GetQueuedCompletionStatusEx(b->port, b->entries, b->cap, &n,
                                      DRAIN_MS, FALSE))
       break;
     for (ULONG i = 0; i < n; i++) {
-      if (b->entries[i].lpCompletionKey != KEY_AFD) continue;
-      evq__sock_t *s = evq__sock_of(b->entries[i].lpOverlapped);
-      evq__sock_completed(s);
-      (void)evq__state_completed(b->q, &s->st); /* frees s */
+      ULONG_PTR key = b->entries[i].lpCompletionKey;
+      if (key == KEY_CHILD) {
+        evq__proc_t *p = (evq__proc_t *)b->entries[i].lpOverlapped;
+        evq__proc_done(p);
+        (void)evq__state_completed(b->q, &p->st); /* frees p */
+      } else if (key == KEY_AFD) {
+        evq__sock_t *s = evq__sock_of(b->entries[i].lpOverlapped);
+        evq__sock_completed(s);
+        (void)evq__state_completed(b->q, &s->st); /* frees s */
+      }
     }
   }
   evq__groups_free(&b->groups);
@@ -106,6 +118,8 @@ static void iocp_destroy(void *bp) {
 
 static int iocp_add(void *bp, evq__reg_t *reg) {
   iocp_t *b = bp;
+  if (reg->kind == EVQ__KIND_CHILD)
+    return evq__proc_add(b->q, reg, b->port, KEY_CHILD);
   if (reg->interests & EVQ_PRIORITY) return EVQ_ENOTSUP;
   SOCKET base;
   int rc = evq__afd_base_socket((SOCKET)evq__reg_fd(reg), &base);
@@ -118,6 +132,7 @@ static int iocp_add(void *bp, evq__reg_t *reg) {
     return EVQ_ENOMEM;
   }
   evq__list_init(&s->todo);
+  s->type = EVQ__WIN_SOCK;
   s->group = g;
   s->base = base;
   s->dirs = reg_dirs(reg);
@@ -139,9 +154,13 @@ static int iocp_modify(void *bp, evq__reg_t *reg, evq__conf_t old) {
 
 /* The core detaches the state next: freed at once if no poll is in flight,
  * else when the cancelled poll's packet comes. */
-static int iocp_remove(void *bp, evq__reg_t *reg) {
-  (void)bp;
-  evq__sock_cancel(reg->bstate);
+static int iocp_remove(void *bp, evq__reg_t *reg, bool closing) {
+  iocp_t *b = bp;
+  (void)closing; /* the poll in flight must end before its record goes */
+  if (reg->kind == EVQ__KIND_CHILD)
+    evq__proc_remove(b->q, reg->bstate);
+  else
+    evq__sock_cancel(reg->bstate);
   return 0;
 }
 
@@ -154,6 +173,7 @@ static void iocp_rearm(void *bp, evq__reg_t *reg) {
 static void iocp_release(void *bp, evq__state_t *st) {
   iocp_t *b = bp;
   evq__sock_t *s = (evq__sock_t *)st;
+  if (s->type != EVQ__WIN_SOCK) return; /* a process: nothing hangs on it */
   if (!evq__list_empty(&s->todo)) evq__list_unlink(&s->todo);
   evq__group_release(&b->groups, s->group);
 }
@@ -193,10 +213,11 @@ static int iocp_poll(void *bp, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   }
   int count = 0;
   for (ULONG i = 0; i < n; i++) {
-    if (b->entries[i].lpCompletionKey == KEY_WAKE)
-      continue; /* the core reads wake-ups from its own flag */
-    raw[count].key = (uintptr_t)evq__sock_of(b->entries[i].lpOverlapped);
-    raw[count].flags = 0;
+    ULONG_PTR key = b->entries[i].lpCompletionKey;
+    if (key == KEY_WAKE) continue; /* the core reads wake-ups from a flag */
+    OVERLAPPED *o = b->entries[i].lpOverlapped;
+    raw[count].key = key == KEY_CHILD ? (uintptr_t)o : (uintptr_t)evq__sock_of(o);
+    raw[count].flags = key == KEY_CHILD ? RAW_PROC : 0;
     raw[count].data = 0;
     count++;
   }
@@ -208,6 +229,15 @@ static int iocp_poll(void *bp, evq__raw_t *raw, int cap, int64_t timeout_ns) {
  * deregistered one may be freed here, so nothing of it is read after. */
 static bool iocp_complete(void *bp, evq__raw_t *raw) {
   iocp_t *b = bp;
+  if (raw->flags & RAW_PROC) { /* the core reaps it: kind CHILD */
+    evq__proc_t *p = (evq__proc_t *)(uintptr_t)raw->key;
+    evq__proc_done(p);
+    uint64_t key = p->st.key;
+    if (!evq__state_completed(b->q, &p->st)) return false;
+    raw->key = key;
+    raw->flags = 0;
+    return true;
+  }
   evq__sock_t *s = (evq__sock_t *)(uintptr_t)raw->key;
   uint32_t flags = evq__sock_completed(s);
   uint64_t key = s->st.key;

@@ -23,6 +23,7 @@ enum { EVQ__SOCK_IDLE, EVQ__SOCK_PENDING, EVQ__SOCK_CANCELLING };
 
 typedef struct evq__sock {
   evq__state_t st;        /* first: the core's lifetime record */
+  uint8_t type;           /* EVQ__WIN_SOCK (proc.h's records share states) */
   evq__afd_poll_t poll;   /* a packet's lpOverlapped points here */
   evq__link_t todo;       /* on the backend's to-do list when linked */
   evq__afd_group_t *group;

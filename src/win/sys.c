@@ -3,6 +3,7 @@
 #include "win.h"
 #include "core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 _Static_assert(sizeof(evq__mutex_t) == sizeof(SRWLOCK),
@@ -20,6 +21,10 @@ void evq__mutex_unlock(evq__mutex_t *m) {
 }
 
 const char *evq__getenv(const char *name) { return getenv(name); }
+
+void evq__complain(const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, fmt, a, b);
+}
 
 /* QueryPerformanceCounter is monotonic and ticks at a fixed frequency that
  * cannot change while the system runs, so caching it is safe. Whole seconds

@@ -24,6 +24,12 @@ int evq__from_win32(DWORD err);
 /* NTSTATUS (native API results, AFD poll status) -> EVQ_E*. */
 int evq__from_ntstatus(NTSTATUS status);
 
+/* What a lifetime state of the IOCP backend is (sock.h, proc.h). */
+enum { EVQ__WIN_SOCK = 1, EVQ__WIN_PROC = 2 };
+
+/* Runs the console control handler for an event (signal.c; tests). */
+BOOL evq__console_event(DWORD type);
+
 /* Initialises Winsock once per process; thread-safe. 0 or EVQ_E*. */
 int evq__winsock_init(void);
 

@@ -30,6 +30,7 @@ UNIT(error_names) {
       {EVQ_ETIMEDOUT, -15, "EVQ_ETIMEDOUT"},
       {EVQ_EADDRNOTAVAIL, -16, "EVQ_EADDRNOTAVAIL"},
       {EVQ_EIO, -17, "EVQ_EIO"},
+      {EVQ_EINTR, -18, "EVQ_EINTR"},
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     CHECK_EQ(want[i].code, want[i].value);
@@ -39,8 +40,8 @@ UNIT(error_names) {
     CHECK(strncmp(s, want[i].name, len) == 0 && strncmp(s + len, ": ", 2) == 0);
     CHECK(strstr(s, "unknown") == NULL);
   }
-  CHECK(strcmp(evq_errname(EVQ_EIO - 1), "EVQ_E?") == 0);
-  CHECK(strstr(evq_strerror(EVQ_EIO - 1), "unknown") != NULL);
+  CHECK(strcmp(evq_errname(EVQ_EINTR - 1), "EVQ_E?") == 0);
+  CHECK(strstr(evq_strerror(EVQ_EINTR - 1), "unknown") != NULL);
   CHECK(strstr(evq_strerror(1), "unknown") != NULL);
 }
 

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -176,5 +177,41 @@ TEST(priority_oob) {
   evq_close(s);
   evq_close(c);
   evq_close(l);
+  evq_free(q);
+}
+
+/* The queue's descriptor in a bare poll(2), the simplest host loop. */
+TEST(embed_in_poll) {
+  evq_t *q = tq_queue();
+  evq_fd_t fd;
+  int rc = evq_fd(q, &fd);
+  int none = strcmp(tq_backend, "poll") == 0;
+#ifdef TQ_LIBKQUEUE /* its kqueue descriptor is never readable */
+  none |= strcmp(tq_backend, "kqueue") == 0;
+#endif
+  if (none) {
+    CHECK_EQ(rc, EVQ_ENOTSUP);
+    evq_free(q);
+    return;
+  }
+  CHECK_OK(rc);
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  CHECK_EQ(poll(&pfd, 1, 20), 0);
+  evq_fd_t p[2];
+  tq_pair(p);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_EDGE, 4));
+  tq_send(p[1], 1);
+  CHECK_EQ(poll(&pfd, 1, 5000), 1);
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(q, ev, 4, 0), 1);
+  CHECK_EQ(ev[0].token, 4);
+  CHECK_OK(evq_signal_add(q, SIGUSR1, 5)); /* a signal reaches the host too */
+  CHECK(raise(SIGUSR1) == 0);
+  CHECK_EQ(poll(&pfd, 1, 5000), 1);
+  CHECK_EQ(tq_wait(q, ev, 4, 0), 1);
+  CHECK_EQ(ev[0].token, 5);
+  CHECK_OK(evq_deregister(q, p[0]));
+  evq_close(p[0]);
+  evq_close(p[1]);
   evq_free(q);
 }

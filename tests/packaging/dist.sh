@@ -1,0 +1,89 @@
+#!/bin/sh
+# dist.sh COMPILER SOURCE_DIR [BACKEND...]: generates the single-file
+# distribution (tools/amalgamate.sh), compiles the README example against
+# it alone with COMPILER and runs it on each BACKEND the platform has.
+#   gcc, clang                   native, -Wall -Wextra -Werror and more
+#   mingw-build                  x86_64-w64-mingw32-gcc, compile only
+#   mingw-run                    the same, then run under wine
+set -eu
+compiler=$1
+src=$(cd "$2" && pwd)
+shift 2
+. "$src/tests/packaging/lib.sh"
+
+# The project's own warnings, which include the -Wall -Wextra -Werror the
+# single file promises.
+warn="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
+
+# need CC PACKAGE: skips unless CC is installed and builds a C11 program
+# (a compiler that is there but broken does not count).
+need() {
+  command -v "$1" >/dev/null 2>&1 || skip "$1 not installed (Debian: $2)"
+  printf '#include <stdatomic.h>\nint main(void) { atomic_int a = 0; return a; }\n' \
+    >"$TMP/probe.c"
+  "$1" -std=c11 -o "$TMP/probe" "$TMP/probe.c" >"$TMP/probe.log" 2>&1 ||
+    skip "$1 cannot build a C11 program here: $(head -n 1 "$TMP/probe.log")"
+}
+
+# wine: the 64-bit loader (Debian keeps wine64 out of PATH) or wine.
+find_wine() {
+  for w in wine64 /usr/lib/wine/wine64 wine; do
+    if "$w" --version >/dev/null 2>&1; then
+      echo "$w"
+      return
+    fi
+  done
+}
+
+tmpdir
+case $compiler in
+gcc | clang)
+  cc=$compiler
+  need "$cc" "$cc"
+  libs=-pthread
+  exe=$TMP/readme
+  ;;
+mingw-build | mingw-run)
+  cc=x86_64-w64-mingw32-gcc
+  need "$cc" gcc-mingw-w64-x86-64
+  libs="-static -lws2_32 -lntdll"
+  exe=$TMP/readme.exe
+  if [ "$compiler" = mingw-run ]; then
+    wine=$(find_wine)
+    [ -n "$wine" ] || skip "wine not installed, or does not run (Debian: wine wine64)"
+  fi
+  ;;
+*) fail "unknown compiler $compiler" ;;
+esac
+
+sh "$src/tools/amalgamate.sh" "$TMP/dist" >"$TMP/gen.log" 2>&1 ||
+  fail "tools/amalgamate.sh: $(cat "$TMP/gen.log")"
+# Nothing but the two files: no source tree on the include path.
+# shellcheck disable=SC2086 # flag lists
+"$cc" -std=c11 -O2 $warn -I"$TMP/dist" -o "$exe" "$src/examples/readme.c" \
+  "$TMP/dist/evq.c" $libs || fail "$cc could not build the README example from dist/evq.c"
+echo "$cc built the README example from evq.c + evq.h alone"
+
+if [ "$compiler" = mingw-build ]; then
+  exit 0
+elif [ "$compiler" = mingw-run ]; then
+  # Quiet; and no Mono/Gecko installer should wine create its prefix now.
+  export WINEDEBUG=-all
+  WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
+  export WINEDLLOVERRIDES
+  WINEPREFIX=${WINEPREFIX:-${HOME:-/tmp}/.wine-evq}
+  export WINEPREFIX
+  run() { "$wine" "$exe"; }
+else
+  run() { "$exe"; }
+fi
+
+[ $# -gt 0 ] || fail "no backends to check"
+for b in "$@"; do
+  out=$(EVQ_BACKEND=$b run 2>&1) || fail "on $b: exit status $?: $out"
+  case $out in
+  *"read 5 bytes on $b"*"timer 7 fired"* | *"timer 7 fired"*"read 5 bytes on $b"*) ;;
+  *) fail "on $b, the README example printed: $out" ;;
+  esac
+  echo "ran on $b"
+done

@@ -1,0 +1,331 @@
+/* Signals and child processes as events, and waits that a language
+ * runtime's signal handler interrupts (POSIX). */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include "harness.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static evq_event_t wait_one(evq_t *q, uintptr_t token) {
+  evq_event_t ev[4];
+  int n = tq_wait(q, ev, 4, 5000 * MS);
+  CHECK_EQ(n, 1);
+  CHECK_EQ(ev[0].token, token);
+  return ev[0];
+}
+
+/* Deliveries made while nobody waits are kept and coalesce, with a count. */
+TEST(signal_counts_coalesce) {
+  evq_t *q = tq_queue();
+  CHECK_OK(evq_signal_add(q, SIGUSR1, 5));
+  for (int i = 0; i < 3; i++) CHECK(raise(SIGUSR1) == 0);
+  evq_event_t e = wait_one(q, 5);
+  CHECK_EQ(e.flags, EVQ_SIGNAL);
+  CHECK_EQ(e.data, 3);
+  CHECK_EQ(tq_count_events(q, 5, 20 * MS, NULL), 0);
+  CHECK(raise(SIGUSR1) == 0);
+  CHECK_EQ(wait_one(q, 5).data, 1);
+  CHECK_OK(evq_signal_remove(q, SIGUSR1));
+  evq_free(q);
+}
+
+/* Every queue subscribed to a signal gets each delivery. */
+TEST(signal_every_queue) {
+  evq_t *a = tq_queue(), *b = tq_queue();
+  CHECK_OK(evq_signal_add(a, SIGUSR2, 1));
+  CHECK_OK(evq_signal_add(b, SIGUSR2, 2));
+  CHECK(kill(getpid(), SIGUSR2) == 0);
+  CHECK_EQ(wait_one(a, 1).flags, EVQ_SIGNAL);
+  CHECK_EQ(wait_one(b, 2).flags, EVQ_SIGNAL);
+  evq_free(a); /* freeing a queue ends its subscriptions */
+  CHECK(kill(getpid(), SIGUSR2) == 0);
+  CHECK_EQ(wait_one(b, 2).data, 1);
+  evq_free(b);
+}
+
+static atomic_int own_handler_ran;
+static void own_handler(int signo) {
+  (void)signo;
+  atomic_fetch_add(&own_handler_ran, 1);
+}
+
+/* While subscribed, evq's handler replaces the disposition; the last
+ * unsubscribe puts back the one evq found. */
+TEST(signal_restores_disposition) {
+  struct sigaction sa, now;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = own_handler;
+  CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+  evq_t *a = tq_queue(), *b = tq_queue();
+  CHECK_OK(evq_signal_add(a, SIGUSR1, 1));
+  CHECK_OK(evq_signal_add(b, SIGUSR1, 2));
+  CHECK(raise(SIGUSR1) == 0);
+  CHECK_EQ(atomic_load(&own_handler_ran), 0);
+  CHECK_OK(evq_signal_remove(a, SIGUSR1));
+  CHECK(sigaction(SIGUSR1, NULL, &now) == 0);
+  CHECK(now.sa_handler != own_handler); /* b still subscribed */
+  CHECK_OK(evq_signal_remove(b, SIGUSR1));
+  CHECK(sigaction(SIGUSR1, NULL, &now) == 0);
+  CHECK(now.sa_handler == own_handler);
+  CHECK(raise(SIGUSR1) == 0);
+  CHECK_EQ(atomic_load(&own_handler_ran), 1);
+  sa.sa_handler = SIG_DFL;
+  CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+  evq_free(a);
+  evq_free(b);
+}
+
+TEST(signal_bad_input) {
+  evq_t *q = tq_queue();
+  const int bad[] = {0, -1, SIGKILL, SIGSTOP, 100000};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    CHECK_EQ(evq_signal_add(q, bad[i], 1), EVQ_EINVAL);
+  CHECK_EQ(evq_signal_add(NULL, SIGUSR1, 1), EVQ_EINVAL);
+  CHECK_EQ(evq_signal_remove(q, SIGUSR1), EVQ_ENOENT);
+  CHECK_EQ(evq_signal_remove(q, 0), EVQ_EINVAL);
+  CHECK_OK(evq_signal_add(q, SIGUSR1, 1));
+  CHECK_EQ(evq_signal_add(q, SIGUSR1, 2), EVQ_EEXIST);
+  CHECK(raise(SIGUSR1) == 0);
+  CHECK_EQ(wait_one(q, 1).data, 1); /* the failed add changed nothing */
+  evq_free(q);
+}
+
+typedef struct {
+  evq_t *q;
+  atomic_int stop;
+} sig_churn_t;
+
+static void *churn_subscriptions(void *arg) {
+  sig_churn_t *c = arg;
+  for (int i = 0; i < 2000; i++) {
+    CHECK_OK(evq_signal_add(c->q, SIGUSR2, 9));
+    CHECK_OK(evq_signal_remove(c->q, SIGUSR2));
+  }
+  atomic_store(&c->stop, 1);
+  return NULL;
+}
+
+static void *send_signals(void *arg) {
+  sig_churn_t *c = arg;
+  while (!atomic_load(&c->stop)) kill(getpid(), SIGUSR1);
+  return NULL;
+}
+
+/* Subscribing and unsubscribing from one thread while signals land on
+ * others and a waiter collects: nothing is lost for the steady
+ * subscription, nothing breaks for the churning one. */
+TEST(signal_threads) {
+  sig_churn_t c = {.q = tq_queue()};
+  evq_t *other = tq_queue();
+  CHECK_OK(evq_signal_add(c.q, SIGUSR1, 1));
+  CHECK_OK(evq_signal_add(other, SIGUSR2, 2)); /* keeps SIGUSR2 handled */
+  pthread_t t1, t2;
+  CHECK(pthread_create(&t1, NULL, churn_subscriptions, &c) == 0);
+  CHECK(pthread_create(&t2, NULL, send_signals, &c) == 0);
+  long seen = 0;
+  evq_event_t ev[8];
+  while (!atomic_load(&c.stop)) {
+    int n = tq_wait(c.q, ev, 8, 10 * MS);
+    for (int i = 0; i < n; i++) {
+      CHECK(ev[i].token == 1 || ev[i].token == 9);
+      if (ev[i].token == 1) seen += ev[i].data;
+    }
+  }
+  CHECK(pthread_join(t1, NULL) == 0);
+  CHECK(pthread_join(t2, NULL) == 0);
+  CHECK(raise(SIGUSR1) == 0); /* at least this one is there to collect */
+  for (int k = 0; k < 100 && seen == 0; k++) {
+    int n = tq_wait(c.q, ev, 8, 10 * MS);
+    for (int i = 0; i < n; i++)
+      if (ev[i].token == 1) seen += ev[i].data;
+  }
+  CHECK(seen > 0);
+  evq_free(c.q);
+  evq_free(other);
+}
+
+/* A child made by fork() gets back the dispositions evq replaced. */
+TEST(signal_fork_restores) {
+  evq_t *q = tq_queue();
+  CHECK_OK(evq_signal_add(q, SIGUSR1, 1));
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    struct sigaction now;
+    sigaction(SIGUSR1, NULL, &now);
+    _exit(now.sa_handler == SIG_DFL ? 0 : 1);
+  }
+  int status;
+  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(raise(SIGUSR1) == 0); /* the parent keeps its subscription */
+  CHECK_EQ(wait_one(q, 1).data, 1);
+  evq_free(q);
+}
+
+/* ---- child processes --------------------------------------------------- */
+
+static pid_t spawn_exit(int code, int delay_ms) {
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    if (delay_ms) usleep((useconds_t)delay_ms * 1000);
+    _exit(code);
+  }
+  return pid;
+}
+
+/* Runs a child case with pidfds (where the kernel has them) and with the
+ * SIGCHLD fallback that works without them. */
+static void both_ways(void (*fn)(void)) {
+  CHECK(tq_setenv("EVQ_CHILD_FALLBACK", "0") == 0);
+  fn();
+  CHECK(tq_setenv("EVQ_CHILD_FALLBACK", "1") == 0);
+  fn();
+}
+
+static void exit_code(void) {
+  evq_t *q = tq_queue();
+  pid_t pid = spawn_exit(7, 20);
+  CHECK_OK(evq_child_add(q, pid, 42));
+  evq_event_t e = wait_one(q, 42);
+  CHECK_EQ(e.flags, EVQ_CHILD);
+  CHECK_EQ(e.data, 7);
+  CHECK_EQ(evq_child_remove(q, pid), EVQ_ENOENT); /* the watch is over */
+  CHECK_EQ(waitpid(pid, NULL, WNOHANG), -1);      /* reaped by evq */
+  CHECK_EQ(errno, ECHILD);
+  evq_free(q);
+}
+TEST(child_exit_code) { both_ways(exit_code); }
+
+static void killed(void) {
+  evq_t *q = tq_queue();
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  CHECK_OK(evq_child_add(q, pid, 3));
+  CHECK(kill(pid, SIGTERM) == 0);
+  evq_event_t e = wait_one(q, 3);
+  CHECK_EQ(e.flags, EVQ_CHILD | EVQ_CHILD_SIGNALED);
+  CHECK_EQ(e.data, SIGTERM);
+  evq_free(q);
+}
+TEST(child_killed_by_signal) { both_ways(killed); }
+
+/* A child that ended before the watch began still reports. */
+static void ended_before(void) {
+  evq_t *q = tq_queue();
+  pid_t pid = spawn_exit(0, 0);
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  CHECK(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) == 0);
+  CHECK_OK(evq_child_add(q, pid, 8));
+  CHECK_EQ(wait_one(q, 8).data, 0);
+  evq_free(q);
+}
+TEST(child_ended_before_watch) { both_ways(ended_before); }
+
+/* evq reaps the children it watches and no other. */
+static void others_untouched(void) {
+  evq_t *q = tq_queue();
+  pid_t watched = spawn_exit(1, 30), other = spawn_exit(2, 0);
+  CHECK_OK(evq_child_add(q, watched, 1));
+  CHECK_EQ(wait_one(q, 1).data, 1);
+  int status;
+  CHECK_EQ(waitpid(other, &status, 0), other);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+  evq_free(q);
+}
+TEST(child_others_not_reaped) { both_ways(others_untouched); }
+
+/* Unwatching leaves the child to the caller; freeing the queue too. */
+TEST(child_remove_and_free) {
+  evq_t *q = tq_queue();
+  pid_t a = spawn_exit(4, 0), b = spawn_exit(5, 0);
+  CHECK_OK(evq_child_add(q, a, 1));
+  CHECK_OK(evq_child_add(q, b, 2));
+  CHECK_OK(evq_child_remove(q, a));
+  int status;
+  CHECK_EQ(waitpid(a, &status, 0), a);
+  CHECK_EQ(WEXITSTATUS(status), 4);
+  evq_free(q);
+  CHECK_EQ(waitpid(b, &status, 0), b);
+  CHECK_EQ(WEXITSTATUS(status), 5);
+}
+
+TEST(child_bad_input) {
+  evq_t *q = tq_queue();
+  CHECK_EQ(evq_child_add(NULL, 1, 0), EVQ_EINVAL);
+  CHECK_EQ(evq_child_add(q, 0, 0), EVQ_EINVAL);
+  CHECK_EQ(evq_child_add(q, -5, 0), EVQ_EINVAL);
+  CHECK_EQ(evq_child_add(q, 1, 0), EVQ_ENOENT); /* init: not our child */
+  CHECK_EQ(evq_child_remove(q, 1), EVQ_ENOENT);
+  pid_t pid = spawn_exit(0, 50);
+  CHECK_OK(evq_child_add(q, pid, 1));
+  CHECK_EQ(evq_child_add(q, pid, 2), EVQ_EEXIST);
+  CHECK_EQ(wait_one(q, 1).flags, EVQ_CHILD); /* the failed add lost nothing */
+  evq_free(q);
+}
+
+/* A subscription to SIGCHLD and children watched through it share the
+ * signal: both keep working. */
+TEST(child_and_sigchld_subscription) {
+  CHECK(tq_setenv("EVQ_CHILD_FALLBACK", "1") == 0);
+  evq_t *q = tq_queue();
+  CHECK_OK(evq_signal_add(q, SIGCHLD, 77));
+  pid_t pid = spawn_exit(9, 20);
+  CHECK_OK(evq_child_add(q, pid, 78));
+  int got_signal = 0, got_child = 0;
+  evq_event_t ev[4];
+  for (int i = 0; i < 100 && !(got_signal && got_child); i++) {
+    int n = tq_wait(q, ev, 4, 50 * MS);
+    for (int k = 0; k < n; k++) {
+      if (ev[k].token == 77) got_signal = 1;
+      if (ev[k].token == 78) {
+        got_child = 1;
+        CHECK_EQ(ev[k].data, 9);
+      }
+    }
+  }
+  CHECK(got_signal && got_child);
+  evq_free(q);
+}
+
+/* ---- waits a signal handler interrupts -------------------------------- */
+
+static void on_alarm(int signo) { (void)signo; }
+
+/* With EVQ_OPT_EINTR a wait during which a handler ran returns EVQ_EINTR
+ * (the runtime's handlers then run); without it the wait resumes. */
+TEST(eintr_option) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+  evq_options_t o = {.backend = tq_backend, .flags = EVQ_OPT_EINTR};
+  evq_t *q;
+  CHECK_OK(evq_create(&q, &o));
+  struct itimerval it = {{0, 0}, {0, 30000}};
+  CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+  evq_event_t ev[4];
+  CHECK_EQ(evq_wait(q, ev, 4, EVQ_FOREVER), EVQ_EINTR);
+  evq_free(q);
+
+  q = tq_queue(); /* the default: resume with the time left */
+  CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+  int64_t start = evq_now();
+  CHECK_EQ(tq_wait(q, ev, 4, 100 * MS), 0);
+  CHECK(evq_now() - start >= 100 * MS);
+  evq_free(q);
+  sa.sa_handler = SIG_DFL;
+  CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+}
