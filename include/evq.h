@@ -520,11 +520,12 @@ EVQ_API int evq_wake(evq_t *q);
  */
 
 /**
- * Stores in fd the descriptor of the queue's kernel object (the epoll or
- * kqueue descriptor): readable while the queue has something to deliver
- * other than a timer. Do not read, close or register it elsewhere but in a
- * host loop. Errors: EVQ_EINVAL (NULL), EVQ_ENOTSUP (the backend has no
- * such descriptor: poll, iocp).
+ * Stores in fd the descriptor of the queue's kernel object (the epoll,
+ * io_uring or kqueue descriptor): readable while the queue has something
+ * to deliver other than a timer. Do not read, close or register it
+ * elsewhere but in a host loop. Errors: EVQ_EINVAL (NULL), EVQ_ENOTSUP
+ * (the backend has no such descriptor: poll, iocp, and kqueue through
+ * libkqueue).
  */
 EVQ_API int evq_fd(evq_t *q, evq_fd_t *fd);
 

@@ -42,5 +42,20 @@ int main(void) {
   /* An unknown name is refused, never replaced by another backend. */
   opts.backend = "no-such-backend";
   CHECK(evq_create(&q, &opts) == EVQ_ENOTSUP);
+
+  /* Compiled in is not the same as usable here (io_uring). */
+  /* guide:begin check */
+  char why[128];
+  if (evq_backend_check("io_uring", why, sizeof why) != 0)
+    printf("io_uring: not here: %s\n", why);
+  /* guide:end check */
+  for (int i = 0; i < count; i++) {
+    rc = evq_backend_check(names[i], why, sizeof why);
+    opts.backend = names[i];
+    int made = evq_create(&q, &opts);
+    CHECK(made == rc); /* the check answers what evq_create would */
+    if (made == 0) evq_free(q);
+  }
+  CHECK(evq_backend_check("no-such-backend", NULL, 0) == EVQ_ENOTSUP);
   return 0;
 }

@@ -26,11 +26,11 @@ struct conn {
 
 static struct conn *closed_list;
 
-/* Deregister first (evq cannot see a close), then close; free later. */
+/* Deregister and close in one call (evq cannot see a plain close); free
+ * the memory later. */
 static void conn_close(evq_t *q, struct conn *c) {
   if (c->closed) return;
-  evq_deregister(q, c->fd);
-  evq_close(c->fd);
+  evq_deregister_close(q, c->fd);
   c->closed = 1;
   c->next_closed = closed_list;
   closed_list = c;

@@ -1,7 +1,7 @@
 /* guide: POSIX only (fork).
  * fork() (docs/guide.md, "fork"): the child leaves the inherited queue to
- * the parent and makes its own. Built and run by the suite
- * (guide.fork.<backend>). */
+ * the parent and makes its own; the parent's registrations and child
+ * watches are untouched. Built and run by the suite (guide.fork.<backend>). */
 #define _POSIX_C_SOURCE 200809L
 #include <evq.h>
 
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHECK(c)                                                          \
@@ -19,7 +20,7 @@
     }                                                                     \
   } while (0)
 
-enum { PARENT_TOKEN = 1, CHILD_TOKEN = 2 };
+enum { PARENT_TOKEN = 1, CHILD_TOKEN = 2, WORKER_TOKEN = 3 };
 
 /* The child's own loop: a 10 ms timer on a queue of its own. */
 static int child_main(evq_t *q) {
@@ -38,14 +39,22 @@ int main(void) {
   CHECK(evq_socketpair(fds) == 0);
   CHECK(evq_register(q, fds[0], EVQ_READABLE, EVQ_LEVEL, PARENT_TOKEN) == 0);
   fflush(stdout);
+  /* The parent also watches a worker process that ends after 300 ms. */
+  pid_t worker = fork();
+  if (worker == 0) {
+    struct timespec ts = {0, 300 * 1000000};
+    nanosleep(&ts, NULL);
+    _exit(4);
+  }
+  CHECK(worker > 0);
+  CHECK(evq_child_add(q, worker, WORKER_TOKEN) == 0);
 
   /* guide:begin fork */
   pid_t pid = fork();
   if (pid == 0) {
-    /* The child: q is the parent's (on epoll it shares the parent's
-     * kernel object, on kqueue it is gone). Free it at once, before this
-     * process opens anything, never use it, and make a queue of its own. */
-    evq_free(q);
+    /* The child: q is the parent's (on epoll and io_uring it shares the
+     * parent's kernel object, on kqueue it is gone). Leave it alone, not
+     * even evq_free(), and make a queue of its own. */
     evq_t *mine;
     if (evq_create(&mine, NULL) != 0) _exit(1);
     int status = child_main(mine);
@@ -58,11 +67,27 @@ int main(void) {
   int status;
   CHECK(waitpid(pid, &status, 0) == pid);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  /* The parent's queue and its registration are untouched by the child. */
+  /* The parent's queue, its registration and its child watch are
+   * untouched by the second child. */
   CHECK(evq_write(q, fds[1], "p", 1) == 1);
-  evq_event_t ev[4];
-  CHECK(evq_wait(q, ev, 4, 5000 * (int64_t)1000000) == 1);
-  CHECK(ev[0].token == PARENT_TOKEN);
+  int got_data = 0, worker_code = -1;
+  int64_t end = evq_now() + 5000 * (int64_t)1000000;
+  while ((!got_data || worker_code < 0) && evq_now() < end) {
+    evq_event_t ev[4];
+    int n = evq_wait(q, ev, 4, 100 * (int64_t)1000000);
+    CHECK(n >= 0);
+    for (int i = 0; i < n; i++) {
+      if (ev[i].token == PARENT_TOKEN) {
+        char c;
+        CHECK(evq_read(q, fds[0], &c, 1) == 1);
+        got_data = 1;
+      } else {
+        CHECK(ev[i].token == WORKER_TOKEN && (ev[i].flags & EVQ_CHILD));
+        worker_code = (int)ev[i].data;
+      }
+    }
+  }
+  CHECK(got_data && worker_code == 4);
   CHECK(evq_deregister(q, fds[0]) == 0);
   evq_close(fds[0]);
   evq_close(fds[1]);
