@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <evq.h>
 
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +36,8 @@ static void handle(evq_t *q, const evq_event_t *ev) {
 static void host_round(evq_t *q, evq_fd_t qfd) {
   struct pollfd pfd = {.fd = qfd, .events = POLLIN};
   int64_t ns = evq_next_timeout(q); /* EVQ_FOREVER: no timer */
-  int ms = ns < 0 ? -1 : (int)((ns + 999999) / 1000000); /* round up */
-  poll(&pfd, 1, ms); /* ...with the host's own descriptors... */
+  int64_t ms = ns < 0 ? -1 : (ns + 999999) / 1000000; /* round up */
+  poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms); /* ...and the host's */
   evq_event_t ev[64];
   int n = evq_wait(q, ev, 64, 0);
   for (int i = 0; i < n; i++) handle(q, &ev[i]);
