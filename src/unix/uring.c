@@ -4,15 +4,18 @@
  * Each registration has at most one poll request in flight, whose
  * user_data is the registration's record (a lifetime state, backend.h: the
  * request's completion may come after deregistration, and refers to it).
- * Edge is a multishot poll (a completion per new readiness). Level is a
- * multishot poll too, updated after each delivery (a poll update makes the
- * kernel look at the file again and complete at once while it stays
- * ready, so every wait sees it); updating rather than submitting a new
- * poll keeps polling the file the registration was made with, never
- * another file that took a closed descriptor's number. Oneshot is a
+ * Level is a multishot poll, updated after each delivery (a poll update
+ * makes the kernel look at the file again and complete at once while it
+ * stays ready, so every wait sees it); updating rather than submitting a
+ * new poll keeps polling the file the registration was made with, never
+ * another file that took a closed descriptor's number. Edge is the core's
+ * emulation over single-shot polls, submitted again once I/O hit
+ * would-block: a multishot poll would be edge-triggered too, but the
+ * kernel ends one when the completion queue is full, and the poll that
+ * replaces it reports the same readiness a second time. Oneshot is a
  * single-shot poll not submitted again until evq_modify. Before Linux 5.13
  * (no multishot polls) level is a single-shot poll submitted again after
- * each delivery and the core emulates edge.
+ * each delivery.
  *
  * Changes are not system calls of their own: registration, modification,
  * deregistration (a poll removal) and re-arming put the record on a to-do
@@ -165,7 +168,7 @@ static uint32_t want(const ur_reg_t *r) {
  * the list, and the next round submits the right one). */
 static void sync_reg(uring_state_t *s, ur_reg_t *r) {
   uint32_t w = want(r);
-  bool ms = s->multishot && r->mode != EVQ_ONESHOT;
+  bool ms = s->multishot && r->mode == EVQ_LEVEL;
   if (r->st.inflight) {
     bool replace = w == 0 || w != r->polled || ms != r->ms;
     if (r->cancelling || (!replace && !r->again)) return;
@@ -179,6 +182,9 @@ static void sync_reg(uring_state_t *s, ur_reg_t *r) {
       r->cancelling = true;
     } else {
       prep_update(sqe, (uint64_t)(uintptr_t)r, w);
+      /* The update's own completion says nothing worth a slot (5.17+). */
+      if (s->ring.features & IORING_FEAT_CQE_SKIP)
+        sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
       r->again = false;
     }
     return;
@@ -277,8 +283,12 @@ static void ur_release(void *b, evq__state_t *st) {
  * signal cuts the wait short after a submission). */
 static int enter(uring_state_t *s, int64_t timeout_ns) {
   unsigned submit = evq__ring_flush(&s->ring);
+  /* GETEVENTS even when not waiting: a poll that is ready when armed
+   * completes through task work, which the kernel runs on that path. */
   if (timeout_ns == 0)
-    return submit ? evq__ring_enter(&s->ring, submit, 0, 0, NULL, 0) : 0;
+    return submit ? evq__ring_enter(&s->ring, submit, 0,
+                                    IORING_ENTER_GETEVENTS, NULL, 0)
+                  : 0;
   if (timeout_ns < 0)
     return evq__ring_enter(&s->ring, submit, 1, IORING_ENTER_GETEVENTS, NULL,
                            0);
@@ -295,25 +305,32 @@ static int ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   int rc = enter(s, timeout_ns);
   if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
     return evq__from_errno(-rc);
+  /* Completions that carry nothing for the caller (removals, updates,
+   * the wake poll) take no slot of raw: keep reading past them, and stop
+   * at the first one that does not fit. */
   unsigned max = (unsigned)cap < s->max ? (unsigned)cap : s->max;
-  unsigned got = evq__ring_peek(&s->ring, s->cqes, max);
-  if (got == 0 && timeout_ns != 0 && rc != -ETIME) return EVQ_EINTR;
+  unsigned seen;
   int n = 0;
-  for (unsigned i = 0; i < got; i++) {
-    struct io_uring_cqe *cqe = s->cqes[i];
-    uint64_t ud = cqe->user_data;
-    if (ud == UD_IGNORE) continue;
-    if (ud == UD_WAKE) {
-      evq__wakefd_drain(&s->wake);
-      if (!(cqe->flags & IORING_CQE_F_MORE)) s->wake_armed = false;
-      continue;
+  bool any = false;
+  while ((unsigned)n < max &&
+         (seen = evq__ring_peek(&s->ring, s->cqes, max - (unsigned)n)) > 0) {
+    any = true;
+    for (unsigned i = 0; i < seen; i++) {
+      struct io_uring_cqe *cqe = s->cqes[i];
+      uint64_t ud = cqe->user_data;
+      if (ud == UD_WAKE) {
+        evq__wakefd_drain(&s->wake);
+        if (!(cqe->flags & IORING_CQE_F_MORE)) s->wake_armed = false;
+      } else if (ud != UD_IGNORE) {
+        raw[n].key = ud;
+        raw[n].flags = (uint32_t)cqe->res;
+        raw[n].data = cqe->flags;
+        n++;
+      }
     }
-    raw[n].key = ud;
-    raw[n].flags = (uint32_t)cqe->res;
-    raw[n].data = cqe->flags;
-    n++;
+    evq__ring_seen(&s->ring, seen);
   }
-  evq__ring_seen(&s->ring, got);
+  if (!any && timeout_ns != 0 && rc != -ETIME) return EVQ_EINTR;
   /* A single-shot wake poll that fired is armed again before the next
    * wait; a host loop (evq_fd) may not call evq_wait before it needs the
    * next kick, so then it goes in now. */
@@ -383,7 +400,7 @@ static bool kernel_at_least(int major, int minor) {
 }
 
 static int ring_init(evq_t *q, uring_state_t *s) {
-  unsigned cq = 4 * (s->max > 1024 ? s->max : 1024);
+  unsigned cq = 4 * (s->max > 64 ? s->max : 64); /* >= SQ_ENTRIES */
   int rc = evq__ring_init(&s->ring, SQ_ENTRIES, cq);
   if (rc == -ENOSYS) {
     evq__unavailable(q, "io_uring: the kernel has none (Linux 5.1+)");
@@ -433,7 +450,6 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
    * so the suite can run it here. */
   const char *no_ms = evq__getenv("EVQ_IO_URING_NO_MULTISHOT");
   s->multishot = kernel_at_least(5, 13) && !(no_ms && *no_ms == '1');
-  evq__set_emulated_modes(q, s->multishot ? 0 : 1u << EVQ_EDGE);
   /* The wake-up's poll goes in now, not with the first wait: a host loop
    * (evq_fd) must see kicks before it ever calls evq_wait. */
   arm_wake(s);
@@ -459,7 +475,7 @@ static void ur_destroy(void *b) {
 
 const evq__backend_t evq__backend_io_uring = {
     .name = "io_uring",
-    .emulated_modes = 0, /* init may add edge: kernels without multishot */
+    .emulated_modes = 1u << EVQ_EDGE,
     .changes_need_kick = true,
     /* A multishot poll can complete twice in one batch: merged. */
     .splits_directions = true,
