@@ -23,8 +23,8 @@ static size_t received;
 
 /* guide:begin rearm */
 /* Your own read(2) in edge mode: when it says EAGAIN, tell evq, or the
- * backends that emulate edges (poll, IOCP) never report this descriptor
- * again. On epoll and kqueue the call costs nothing. */
+ * backends that emulate edges (poll, io_uring, IOCP) never report this
+ * descriptor again. On epoll and kqueue the call costs nothing. */
 static void drain_raw(evq_t *q, int fd) {
   char buf[4096];
   for (;;) {
