@@ -63,7 +63,8 @@ check() { # FILE PATTERN WHAT
   fi
 }
 check index.html "A cross-platform event queue" "the main page"
-for g in version errors events lifecycle registration waiting timers sockets; do
+for g in version errors events lifecycle registration waiting embedding \
+         signals children timers sockets; do
   check "group__$g.html" "evq" "group '$g'"
 done
 for f in $(sed -n 's/^EVQ_API [^(]*[ *]\(evq_[a-z_]*\)(.*/\1/p' include/evq.h); do
