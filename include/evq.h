@@ -161,24 +161,28 @@ typedef struct evq evq_t;
  * What each code means:
  *
  * - EVQ_EINVAL (-1): an argument is wrong: a NULL pointer, a capacity
- *   below 1, an unknown flag or mode, an empty interest set, a negative
- *   delay or period, a timeout below -1, a host that is not an IPv4
- *   address.
+ *   below 1, an unknown flag, mode or option, reserved fields not zero, an
+ *   empty interest set, a negative delay or period, a timeout below -1, a
+ *   signal number that cannot be caught, a pid <= 0, a host that is not an
+ *   IPv4 address.
  * - EVQ_ENOMEM (-2): out of memory (or of kernel buffers).
  * - EVQ_EBADF (-3): the descriptor is invalid or closed, or not a socket
  *   where a socket is needed.
- * - EVQ_EEXIST (-4): the descriptor is already registered with this queue.
- * - EVQ_ENOENT (-5): the descriptor is not registered with this queue; the
- *   timer is not running on this queue.
+ * - EVQ_EEXIST (-4): the descriptor is already registered with this queue
+ *   (the signal already subscribed, the process already watched).
+ * - EVQ_ENOENT (-5): the descriptor is not registered with this queue (the
+ *   signal not subscribed, the process not watched or not a child that can
+ *   be waited for); the timer is not running on this queue.
  * - EVQ_EAGAIN (-6): the operation would block: no data to read, no room
  *   to write, no connection to accept. Not a failure: wait for the next
  *   event.
  * - EVQ_EBUSY (-7): another thread is already in evq_wait() on this queue;
  *   the timer runs on another queue.
- * - EVQ_ENOTSUP (-8): the backend is unknown or not compiled in, or cannot
- *   poll this kind of descriptor (a regular file under epoll, anything but
- *   a socket on Windows), this mode or this interest (EVQ_PRIORITY on
- *   kqueue and IOCP).
+ * - EVQ_ENOTSUP (-8): the backend is unknown, not compiled in or not
+ *   usable here (evq_backend_check() says why), or cannot poll this kind
+ *   of descriptor (a regular file under epoll, anything but a socket on
+ *   Windows), this interest (EVQ_PRIORITY on kqueue and IOCP), or has no
+ *   descriptor for evq_fd() (poll, IOCP).
  * - EVQ_EMFILE (-9): the process (or the system) has no descriptor left.
  * - EVQ_ECONNREFUSED (-10): nothing listens at the address connected to.
  * - EVQ_ECONNRESET (-11): the peer reset or aborted the connection.
