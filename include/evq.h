@@ -104,7 +104,9 @@ EVQ_API const char *evq_version_string(void);
  * Closing. Deregister a descriptor before closing it (or use
  * evq_deregister_close()). evq cannot see a close, so a descriptor closed
  * while registered stays in evq's table until deregistered, and meanwhile:
- *  - a new file that gets its number is never reported under it;
+ *  - a new file that gets its number is never reported under it (except
+ *    on io_uring before Linux 5.13, where a level registration is polled
+ *    again by number);
  *  - the closed file itself reports nothing on poll and kqueue (they watch
  *    numbers), nor on epoll unless another descriptor keeps the file open
  *    (a dup, a copy inherited by a child); epoll then, and io_uring always
