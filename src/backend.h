@@ -127,9 +127,10 @@ typedef struct evq__backend {
    * 0 or an EVQ_E* code; on failure the core restores reg. */
   int (*modify)(void *b, evq__reg_t *reg, evq__conf_t old);
   /* Stop watching reg; must work for a descriptor closed while registered.
-   * closing: the caller closes the descriptor right after (evq_deregister_
-   * close), so kernel work the close does anyway may be skipped. The core
-   * drops reg whatever this returns. */
+   * closing: the descriptor is closed right after (evq_deregister_close),
+   * or the queue freed (evq_free), so kernel work that makes moot may be
+   * skipped, and must be where the kernel object may be shared (a forked
+   * child's copy of epoll). The core drops reg whatever this returns. */
   int (*remove)(void *b, evq__reg_t *reg, bool closing);
   /* Emulated modes: reg->armed changed (a delivery, evq_rearm, I/O that hit
    * would-block). May be NULL if the backend emulates no mode. */

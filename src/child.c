@@ -120,9 +120,12 @@ int evq__children_take(evq_t *q, evq_event_t *out, int cap) {
   return n;
 }
 
-/* evq_free: every watch ends without reaping. */
+/* evq_free: every watch ends without reaping. As for a descriptor about to
+ * be closed, backends skip kernel calls the queue's end makes moot: in a
+ * child made by fork() the epoll instance is the parent's, and a removal
+ * there would end the parent's watch. */
 void evq__children_free(evq_t *q) {
   uint32_t cursor = 0;
   for (evq__reg_t *reg; (reg = evq__registry_next(q, &cursor));)
-    if (reg->kind == EVQ__KIND_CHILD) evq__drop(q, reg, false);
+    if (reg->kind == EVQ__KIND_CHILD) evq__drop(q, reg, true);
 }
