@@ -5,9 +5,10 @@
  * (the MODE first, given in CMakeLists.txt; run_signal.sh adds PORT and
  * PID). The client signals the server itself, at the moment the test needs.
  *
- *   drain     SIGTERM with one idle and two busy connections: the idle one
+ *   drain     SIGTERM with one idle and four busy connections: the idle one
  *             is closed at once, new connections are refused, the busy ones
- *             are still served until their lines end, then closed.
+ *             are still served until their lines end (one over 200 KB),
+ *             then closed; one that resets mid-line is simply gone.
  *   deadline  SIGINT, server run with --drain-ms DRAIN_MS: a client that
  *             never ends its line and one that never reads are cut at the
  *             deadline (not before it), one that ends its line is not.
@@ -95,10 +96,24 @@ static void expect_ended(int fd) {
   }
 }
 
+/* Sends n bytes of c and requires them echoed (n fits in the loopback
+ * buffers, so sending all before reading cannot deadlock). */
+static void echo_run(int fd, char c, size_t n) {
+  char *buf = malloc(n);
+  CHECK(buf != NULL, "out of memory");
+  memset(buf, c, n);
+  tl_send(fd, buf, n);
+  tl_expect_n(fd, buf, n);
+  free(buf);
+}
+
 static void drain(void) {
   int idle = open_with("hello\n");
   int busy1 = open_with("partial");
   int busy2 = open_with("one\ntwo");
+  int long_line = tl_connect(port); /* a line longer than the buffer */
+  echo_run(long_line, 'x', 100000);
+  int rude = open_with("interrupted");
   send_signal(SIGTERM, "SIGTERM");
 
   tl_expect_eof(idle, 0);
@@ -106,6 +121,7 @@ static void drain(void) {
   PASS("an idle connection is closed at once");
   expect_refused();
   PASS("new connections are refused once the drain began");
+  tl_reset(rude); /* gone mid-line: the drain must not wait for it */
 
   /* Still served: more of the line, without its end, is echoed. */
   tl_send_str(busy1, " more");
@@ -118,6 +134,11 @@ static void drain(void) {
   tl_expect(busy2, " three\n");
   tl_expect_eof(busy2, 0);
   close(busy2);
+  echo_run(long_line, 'y', 100000);
+  tl_send_str(long_line, "\n");
+  tl_expect(long_line, "\n");
+  tl_expect_eof(long_line, 0);
+  close(long_line);
   PASS("busy connections finish their line, get its echo, then the close");
 }
 

@@ -8,12 +8,16 @@
 # 127.0.0.1:PORT"; runs CLIENT [ARG...] PORT PID, which sends the server its
 # signals itself (it knows when); then requires the server to exit with
 # status N (default 0) within 20 s of the client's end, the client to exit
-# 0, and each --expect ERE to match a line of the server's stdout.
+# 0, the server's stderr to be empty (a sanitizer's or valgrind's report
+# goes there, and an exit status 1 is expected of some paths), and each
+# --expect ERE to match a line of the server's stdout.
 #
 # Unlike run.sh the server gets no --until-eof: the signals are the stop
 # trigger under test. EVQ_EXAMPLE_WRAPPER, if set, is put before the server
-# command (e.g. "valgrind --error-exitcode=99 --leak-check=full"); it must
-# keep the server's pid (valgrind does), since the client signals that pid.
+# command, e.g. "valgrind -q --error-exitcode=99 --leak-check=full
+# --log-file=/tmp/vg.%p" (a log file: valgrind warns on stderr about system
+# calls it does not know, such as epoll_pwait2). It must keep the server's
+# pid (valgrind does), since the client signals that pid.
 # Needs only POSIX sh and coreutils (mktemp, sleep).
 set -u
 
@@ -116,6 +120,9 @@ if [ "$server_rc" -ne "$want_status" ]; then
   echo "FAIL: server exited $server_rc, not $want_status"; status=1
 else
   echo "ok - server exited $server_rc"
+fi
+if [ -s "$dir/err" ]; then
+  echo "FAIL: the server wrote to stderr"; status=1
 fi
 # The expectations, one per line (an ERE may contain spaces).
 set -f
