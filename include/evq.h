@@ -736,7 +736,8 @@ typedef struct evq_iovec {
 /* Reads into n buffers in order, in one system call: returns the bytes
  * read (filling each buffer before the next), 0 at end of stream,
  * EVQ_EAGAIN, or another negative code as evq_read. At most 1024 buffers
- * are used per call (a longer array reads less, as a short read may).
+ * (64 on Windows) are used per call: a longer array reads less, as a short
+ * read may.
  * Errors: EVQ_EINVAL (iov NULL with n > 0, n < 0, a NULL base with len >
  * 0). */
 EVQ_API ptrdiff_t evq_readv(evq_t *q, evq_fd_t fd, const evq_iovec_t *iov,
