@@ -145,6 +145,15 @@ static ssize_t writev_nosigpipe(int fd, const struct iovec *iov, int n) {
   return r;
 }
 
+/* A failed send: would-block tells the queue; Linux says EPIPE for a
+ * send on a listening socket, where the others say ENOTCONN. */
+static int write_error(evq_t *q, evq_fd_t fd, int err) {
+  int rc = evq__net_error(err);
+  if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
+  if (err == EPIPE && evq__net_listening(fd) == 1) return EVQ_ENOTCONN;
+  return rc;
+}
+
 /* sendmsg() with MSG_NOSIGNAL keeps SIGPIPE away from sockets. */
 static ptrdiff_t write_iov(evq_t *q, evq_fd_t fd, struct iovec *iov, int n) {
   struct msghdr msg;
@@ -156,9 +165,7 @@ static ptrdiff_t write_iov(evq_t *q, evq_fd_t fd, struct iovec *iov, int n) {
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno == ENOTSOCK) r = writev_nosigpipe(fd, iov, n);
   if (r >= 0) return r;
-  int rc = evq__net_error(errno);
-  if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
-  return rc;
+  return write_error(q, fd, errno);
 }
 
 /* send() rather than write_iov's sendmsg(): the hot path, one copy less. */
@@ -172,9 +179,7 @@ ptrdiff_t evq_write(evq_t *q, evq_fd_t fd, const void *buf, size_t len) {
     r = writev_nosigpipe(fd, &iov, 1);
   }
   if (r >= 0) return r;
-  int rc = evq__net_error(errno);
-  if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
-  return rc;
+  return write_error(q, fd, errno);
 }
 
 static int check_iov(const evq_iovec_t *iov, int n) {

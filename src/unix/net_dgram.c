@@ -46,7 +46,8 @@ ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
   int err = errno, rc = evq__net_error(err);
   if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
   /* Linux says EPIPE for a send on a listening socket; others ENOTCONN. */
-  if (err == EPIPE && evq__net_listening(fd) == 1) return EVQ_ENOTCONN;
+  if (err == EPIPE && rc == EVQ_EPIPE && evq__net_listening(fd) == 1)
+    return EVQ_ENOTCONN;
   return rc;
 }
 
