@@ -9,6 +9,7 @@
 
 #include <string.h>
 #ifdef _WIN32
+#include <winsock2.h> /* before windows.h */
 #include <windows.h>
 #else
 #include <unistd.h>

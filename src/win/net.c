@@ -70,6 +70,13 @@ int evq__net_listening(SOCKET s) {
   return v != FALSE;
 }
 
+int evq__net_no_peer(evq_fd_t fd) {
+  SOCKADDR_STORAGE ss;
+  int len = sizeof ss;
+  return getpeername((SOCKET)fd, (struct sockaddr *)&ss, &len) != 0 &&
+         WSAGetLastError() == WSAENOTCONN;
+}
+
 ptrdiff_t evq_read(evq_t *q, evq_fd_t fd, void *buf, size_t len) {
   if (!buf && len) return EVQ_EINVAL;
   int r = recv((SOCKET)fd, buf, evq__clamp_len(len), 0);
@@ -90,17 +97,25 @@ ptrdiff_t evq_read(evq_t *q, evq_fd_t fd, void *buf, size_t len) {
   return rc;
 }
 
+/* A failed send. A reset or abort is EPIPE, as POSIX says; a send on a
+ * listener is ENOTCONN, as on POSIX (wine says WSAESHUTDOWN). */
+static int write_error(evq_t *q, evq_fd_t fd, int err) {
+  int rc = err == WSAECONNRESET || err == WSAECONNABORTED
+               ? EVQ_EPIPE
+               : evq__net_error((DWORD)err);
+  if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
+  if (rc == EVQ_EPIPE && evq__net_listening((SOCKET)fd) == 1)
+    return EVQ_ENOTCONN;
+  return rc;
+}
+
 /* Windows has no SIGPIPE. Sending on a connection the peer has torn down
  * fails with a reset or abort; POSIX reports that as EPIPE. */
 ptrdiff_t evq_write(evq_t *q, evq_fd_t fd, const void *buf, size_t len) {
   if (!buf && len) return EVQ_EINVAL;
   int r = send((SOCKET)fd, buf, evq__clamp_len(len), 0);
   if (r >= 0) return r;
-  int err = WSAGetLastError();
-  if (err == WSAECONNRESET || err == WSAECONNABORTED) return EVQ_EPIPE;
-  int rc = evq__net_error((DWORD)err);
-  if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
-  return rc;
+  return write_error(q, fd, WSAGetLastError());
 }
 
 /* Buffers per vectored call (evq.h: at most 1024, 64 on Windows), so that
@@ -151,11 +166,7 @@ ptrdiff_t evq_writev(evq_t *q, evq_fd_t fd, const evq_iovec_t *iov, int n) {
   DWORD sent = 0;
   if (WSASend((SOCKET)fd, b, (DWORD)k, &sent, 0, NULL, NULL) == 0)
     return (ptrdiff_t)sent;
-  int err = WSAGetLastError();
-  if (err == WSAECONNRESET || err == WSAECONNABORTED) return EVQ_EPIPE;
-  int rc = evq__net_error((DWORD)err);
-  if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
-  return rc;
+  return write_error(q, fd, WSAGetLastError());
 }
 
 static int loopback(struct sockaddr_in *sa) {

@@ -56,6 +56,10 @@ int evq__net_kind(SOCKET s, int *af, int *type);
 /* Whether s is a listening socket (1), not (0), or an EVQ_E* code. */
 int evq__net_listening(SOCKET s);
 
+/* Whether s has no peer (a listener, an unconnected socket): for the
+ * error paths where Windows' answers differ from POSIX's. */
+int evq__net_no_peer(evq_fd_t fd);
+
 /* Winsock counts in int; a longer request is cut, as a short count may
  * be. */
 static inline int evq__clamp_len(size_t len) {

@@ -66,8 +66,19 @@ ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
   int r = sendto((SOCKET)fd, buf, evq__clamp_len(len), 0,
                  to ? evq__sa(to) : NULL, to ? (int)evq__caddr(to)->len : 0);
   if (r >= 0) return r;
-  int rc = dgram_error((SOCKET)fd, (DWORD)WSAGetLastError(), EVQ_EPIPE);
+  DWORD err = (DWORD)WSAGetLastError();
+  int rc = dgram_error((SOCKET)fd, err, EVQ_EPIPE);
   if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
+  /* No peer to send to: a listener (WSAESHUTDOWN, WSAENOTCONN) or a
+   * datagram socket never connected (WSAEINVAL under wine, which POSIX
+   * and Windows call "not connected"). */
+  if (!to && (rc == EVQ_EPIPE || rc == EVQ_EINVAL) && evq__net_no_peer(fd))
+    return EVQ_ENOTCONN;
+  /* An address of another family: wine says WSAEOPNOTSUPP, POSIX EINVAL. */
+  int sock_af, type;
+  if (to && rc == EVQ_ENOTSUP &&
+      evq__net_kind((SOCKET)fd, &sock_af, &type) == 0 && sock_af != af)
+    return EVQ_EINVAL;
   return rc;
 }
 

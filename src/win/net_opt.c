@@ -72,7 +72,12 @@ int evq_shutdown(evq_fd_t fd, int how) {
           : how == EVQ_SHUT_RDWR ? SD_BOTH
                                  : -1;
   if (h < 0) return EVQ_EINVAL;
-  int rc = evq__winsock_init();
+  int rc = evq__winsock_init(), af, type;
   if (rc != 0) return rc;
+  /* Windows shuts down an unconnected datagram socket without a word;
+   * POSIX says ENOTCONN, and so does evq, before changing anything. */
+  rc = evq__net_kind((SOCKET)fd, &af, &type);
+  if (rc != 0) return rc;
+  if (type == SOCK_DGRAM && evq__net_no_peer(fd)) return EVQ_ENOTCONN;
   return shutdown((SOCKET)fd, h) == 0 ? 0 : evq__net_last_error();
 }

@@ -5,9 +5,7 @@
 #include "nettest.h"
 
 #include <string.h>
-#ifdef _WIN32
-#include <winsock2.h>
-#else
+#ifndef _WIN32
 #include <fcntl.h>
 #endif
 
@@ -138,14 +136,30 @@ static int fd_private(evq_fd_t fd) {
 }
 
 /* Non-blocking: O_NONBLOCK on POSIX; on Windows, where the mode cannot be
- * read back, an idle socket's read must return at once. */
+ * read back, an idle socket's receive (or a listener's accept) must
+ * return would-block at once. An unbound datagram socket cannot receive:
+ * it sends one datagram to the discard port first, which binds it. */
 static int fd_nonblocking(evq_fd_t fd) {
 #ifdef _WIN32
   char c;
   int64_t start = evq_now();
-  int r = recv((SOCKET)fd, &c, 1, MSG_PEEK);
-  return r < 0 && WSAGetLastError() == WSAEWOULDBLOCK &&
-         evq_now() - start < 1000 * MS;
+  int r = recv((SOCKET)fd, &c, 1, MSG_PEEK), err = WSAGetLastError();
+  if (r < 0 && err == WSAENOTCONN) { /* a listener */
+    SOCKET s = accept((SOCKET)fd, NULL, NULL);
+    err = WSAGetLastError();
+    if (s != INVALID_SOCKET) closesocket(s);
+    return s == INVALID_SOCKET && err == WSAEWOULDBLOCK;
+  }
+  if (r < 0 && err == WSAEINVAL) { /* an unbound datagram socket */
+    evq_addr_t local, discard;
+    CHECK_OK(evq_local_addr(fd, &local));
+    CHECK_OK(evq_addr_ip(&discard, evq_addr_family(&local) == EVQ_AF_INET6
+                                        ? "::1" : "127.0.0.1", 9));
+    CHECK_EQ(evq_sendto(NULL, fd, "x", 1, &discard), 1);
+    r = recv((SOCKET)fd, &c, 1, MSG_PEEK);
+    err = WSAGetLastError();
+  }
+  return r < 0 && err == WSAEWOULDBLOCK && evq_now() - start < 1000 * MS;
 #else
   int flags = fcntl(fd, F_GETFL);
   return flags != -1 && (flags & O_NONBLOCK);

@@ -107,7 +107,10 @@ static void refused(const char *ip) {
   /* Asked again, after the pending error was taken: still a refusal
    * (the path libkqueue's emulation takes the first time). */
   CHECK_EQ(evq_connect_result(q, c), EVQ_ECONNREFUSED);
-  CHECK_EQ(evq_socket_error(c), 0);
+  /* POSIX clears the pending error at its first read; Windows keeps it.
+   * Either way evq_connect_result tells the same. */
+  int err = evq_socket_error(c);
+  CHECK(err == 0 || err == EVQ_ECONNREFUSED);
   CHECK_EQ(evq_connect_result(q, c), EVQ_ECONNREFUSED);
   CHECK_OK(evq_deregister(q, c));
   evq_close(c);
@@ -282,6 +285,8 @@ TEST(readv_writev) {
    * drain the other end, and wait to be told it is writable again. */
   enum { CHUNK = 16384, TOTAL = 4 << 20 };
   static unsigned char p1[CHUNK], p2[CHUNK], r1[CHUNK], r2[CHUNK / 2];
+  CHECK_OK(evq_setsockopt(c, EVQ_SO_SNDBUF, 16384)); /* fills sooner */
+  CHECK_OK(evq_setsockopt(s, EVQ_SO_RCVBUF, 16384));
   CHECK_OK(evq_register(q, c, EVQ_WRITABLE, EVQ_EDGE, 2));
   size_t sent = 0, recvd = 0;
   unsigned sum_out = 0, sum_in = 0;

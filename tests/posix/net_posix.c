@@ -22,10 +22,21 @@ TEST(udp_connected_refused) {
   CHECK_OK(evq_register(q, cli, EVQ_READABLE, EVQ_EDGE, 1));
   CHECK_EQ(evq_sendto(q, cli, "anyone?", 7, NULL), 7);
   uint32_t flags = nt_wait_token(q, 1);
-  CHECK(flags & (EVQ_READABLE | EVQ_ERROR));
+  CHECK(flags & EVQ_ERROR);
+  CHECK(flags & EVQ_READABLE);
   char buf[16];
-  CHECK_EQ(evq_recvfrom(q, cli, buf, sizeof buf, NULL), EVQ_ECONNREFUSED);
-  CHECK_EQ(evq_recvfrom(q, cli, buf, sizeof buf, NULL), EVQ_EAGAIN);
+#ifdef TQ_LIBKQUEUE
+  if (strcmp(tq_backend, "kqueue") == 0) {
+    /* libkqueue reads the socket's pending error to fill its event, which
+     * clears it (docs/kqueue.md); a BSD kernel leaves it for the caller.
+     * The event's EVQ_ERROR is then all there is. */
+    CHECK_EQ(evq_recvfrom(q, cli, buf, sizeof buf, NULL), EVQ_EAGAIN);
+  } else
+#endif
+  {
+    CHECK_EQ(evq_recvfrom(q, cli, buf, sizeof buf, NULL), EVQ_ECONNREFUSED);
+    CHECK_EQ(evq_recvfrom(q, cli, buf, sizeof buf, NULL), EVQ_EAGAIN);
+  }
   /* Reported once; connected to a live peer, it works. */
   CHECK_OK(evq_dgram_bind(&srv, &lo, 0));
   evq_addr_t srv_addr = nt_local(srv);
