@@ -35,7 +35,7 @@ int evq_dgram_connect(evq_fd_t fd, const evq_addr_t *addr) {
 
 ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
                      const evq_addr_t *to) {
-  int af;
+  int af = AF_UNSPEC;
   if ((!buf && len) || (to && evq__addr_check(to, &af) != 0))
     return EVQ_EINVAL;
   ssize_t r;
@@ -55,7 +55,7 @@ ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
  * sender, a stream socket) makes *from empty. */
 static void set_from(evq_addr_t *from, socklen_t len) {
   evq__addr_t *a = evq__addr(from);
-  int af;
+  int af = AF_UNSPEC;
   a->len = len > sizeof a->ss ? (uint32_t)sizeof a->ss : (uint32_t)len;
   if (a->len > 0 && evq__addr_check(from, &af) != 0) a->len = 0;
 }

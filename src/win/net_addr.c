@@ -111,7 +111,7 @@ static int format_unix(const evq__addr_t *a, char *buf, size_t cap) {
 }
 
 int evq_addr_format(const evq_addr_t *a, char *buf, size_t cap) {
-  int af;
+  int af = AF_UNSPEC;
   if (!buf) return EVQ_EINVAL;
   if (evq__addr_check(a, &af) != 0) {
     if (cap > 0) buf[0] = 0;
@@ -124,14 +124,14 @@ int evq_addr_format(const evq_addr_t *a, char *buf, size_t cap) {
 }
 
 int evq_addr_family(const evq_addr_t *a) {
-  int af;
+  int af = AF_UNSPEC;
   if (evq__addr_check(a, &af) != 0) return EVQ_EINVAL;
   return af == AF_INET ? EVQ_AF_INET : af == AF_INET6 ? EVQ_AF_INET6
                                                      : EVQ_AF_UNIX;
 }
 
 int evq_addr_port(const evq_addr_t *a) {
-  int af;
+  int af = AF_UNSPEC;
   evq__ip_t ip;
   if (evq__addr_check(a, &af) != 0 || af == AF_UNIX ||
       get_ip(evq__caddr(a), &ip) != 0)
@@ -176,7 +176,7 @@ static int name_of(evq_fd_t fd, evq_addr_t *a, int peer) {
         tmp.len < offsetof(struct sockaddr_un, sun_path))
       tmp.len = (uint32_t)offsetof(struct sockaddr_un, sun_path);
   }
-  int af;
+  int af = AF_UNSPEC;
   if (evq__addr_check((const evq_addr_t *)(void *)&tmp, &af) != 0)
     return EVQ_ENOTSUP;
   *evq__addr(a) = tmp;

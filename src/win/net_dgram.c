@@ -60,7 +60,7 @@ static int dgram_error(SOCKET s, DWORD err, int stream_reset) {
 
 ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
                      const evq_addr_t *to) {
-  int af;
+  int af = AF_UNSPEC;
   if ((!buf && len) || (to && evq__addr_check(to, &af) != 0))
     return EVQ_EINVAL;
   int r = sendto((SOCKET)fd, buf, evq__clamp_len(len), 0,
@@ -85,7 +85,7 @@ ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
 /* The sender as recvfrom() gave it; a stream socket leaves it unset. */
 static void set_from(evq_addr_t *from, int len) {
   evq__addr_t *a = evq__addr(from);
-  int af;
+  int af = AF_UNSPEC;
   a->len = len < 0 ? 0 : len > (int)sizeof a->ss ? sizeof a->ss : (uint32_t)len;
   if (a->len > 0 && evq__addr_check(from, &af) != 0) a->len = 0;
 }

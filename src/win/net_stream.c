@@ -31,7 +31,7 @@ static int bind_options(SOCKET s, int af, uint32_t flags) {
 
 int evq__net_bound(int type, const evq_addr_t *addr, uint32_t flags,
                    SOCKET *out) {
-  int af;
+  int af = AF_UNSPEC;
   if (!out || evq__addr_check(addr, &af) != 0) return EVQ_EINVAL;
   if ((flags & ~(uint32_t)(EVQ_SOCK_REUSEPORT | EVQ_SOCK_DUALSTACK)) ||
       ((flags & EVQ_SOCK_DUALSTACK) && af != AF_INET6) ||
@@ -90,7 +90,7 @@ static void no_delay(SOCKET s) {
 }
 
 int evq_connect(evq_fd_t *out, const evq_addr_t *addr) {
-  int af;
+  int af = AF_UNSPEC;
   if (!out || evq__addr_check(addr, &af) != 0) return EVQ_EINVAL;
   SOCKET s;
   int rc = evq__net_socket(af, SOCK_STREAM, &s);
