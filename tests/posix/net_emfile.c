@@ -202,7 +202,6 @@ static int conn_io(evq_t *q, conn_t *c) {
 }
 
 TEST(accept_emfile) {
-  evq_t *q = tq_queue();
   evq_addr_t a;
   evq_fd_t l;
   CHECK_OK(evq_addr_ip(&a, "127.0.0.1", 0));
@@ -210,6 +209,18 @@ TEST(accept_emfile) {
   int port = evq_socket_port(l);
   int done[2];
   CHECK(pipe2(done, O_CLOEXEC) == 0);
+  /* The client is forked before the queue exists, so that it owns
+   * nothing of evq's. Its connections wait in the listener's queue until
+   * the server below, at its limit, starts accepting. */
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    close(done[0]);
+    evq_close(l);
+    _exit(client(port));
+  }
+  close(done[1]);
+  evq_t *q = tq_queue();
   /* Level-triggered: the mode that spins if a pending connection cannot
    * be taken off the queue. */
   CHECK_OK(evq_register(q, l, EVQ_READABLE, EVQ_LEVEL, 1));
@@ -217,16 +228,9 @@ TEST(accept_emfile) {
   struct rlimit old, rl;
   CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
   rl = old;
-  rl.rlim_cur = limit_for(ROOM - 1); /* + the pipe end closed after fork */
+  rl.rlim_cur = limit_for(ROOM);
   CHECK(rl.rlim_cur <= old.rlim_max);
   CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    close(done[0]);
-    _exit(client(port));
-  }
-  close(done[1]);
 
   static conn_t conns[ROOM + 8];
   int nconns = 0, emfile = 0, client_done = 0, loops = 0;
