@@ -474,7 +474,9 @@ EVQ_API int evq_close(evq_fd_t fd);
  * connection would stay in the kernel's queue: a level-triggered loop would
  * be woken for it again at once, forever (a spin), and an edge-triggered
  * one never (a stall). So evq keeps one spare descriptor per process,
- * opened with the first listener made by evq_listen() or evq_tcp_listen().
+ * opened with the first listener made by evq_listen() or evq_tcp_listen()
+ * (or the first connection evq_accept() takes, for a listener made
+ * elsewhere).
  * On EMFILE/ENFILE, evq_accept() closes the spare, accepts the connection
  * with the descriptor that frees, closes it at once (the client sees the
  * connection closed, not a hang), reopens the spare, and goes on until no
@@ -548,10 +550,10 @@ EVQ_API int evq_addr_port(const evq_addr_t *a);
 
 /* Flags of evq_listen() and evq_dgram_bind(). */
 enum evq_sock_flag {
-  /* SO_REUSEPORT: several sockets may bind the same address and port, and
-   * the kernel spreads connections or datagrams over them (Linux, the
-   * BSDs, macOS). EVQ_ENOTSUP on Windows, which has no such option. IP
-   * addresses only. */
+  /* SO_REUSEPORT: several sockets may bind the same address and port
+   * (Linux then spreads connections and datagrams over them; macOS and the
+   * BSDs only allow the sharing). EVQ_ENOTSUP on Windows, which has no
+   * such option. IP addresses only. */
   EVQ_SOCK_REUSEPORT = 1u << 0,
   /* An IPv6 socket also takes IPv4 traffic, whose addresses then appear as
    * IPv4-mapped IPv6 ("[::ffff:1.2.3.4]:80"). Without it an IPv6 socket is
@@ -665,23 +667,22 @@ typedef struct evq_dgram {
   size_t cap;           /* in: the size of buf */
   size_t len;           /* out: the bytes stored */
   uint32_t flags;       /* out: EVQ_DGRAM_TRUNCATED */
-  uint32_t reserved32;  /* zero; room to grow */
-  uintptr_t reserved[2];
+  uint32_t reserved32;  /* set to zero: room to grow */
+  uintptr_t reserved[2]; /* set to zero */
   evq_addr_t addr;      /* out: the sender */
 } evq_dgram_t;
 
 /* Receives up to n datagrams in one call: recvmmsg() on Linux (one system
  * call for the batch), one receive after another elsewhere. Returns how
- * many were received (1 to n; fewer than n means none is left, and edge
- * mode is then re-armed as after EVQ_EAGAIN, so there is no need to call
- * again until it is reported), each in its msgs[i] with len, flags and
- * addr set; or EVQ_EAGAIN when
- * none is waiting, or an error from the first receive (as evq_recvfrom,
- * but a datagram longer than its cap is not an error: it is flagged
- * EVQ_DGRAM_TRUNCATED). An error after the first datagram ends the batch;
- * on Linux the next call reports it, elsewhere it is dropped (such errors
- * are ICMP reports on connected sockets, which are hints in any case).
- * Errors: EVQ_EINVAL (msgs NULL, n < 1, a NULL buf with cap > 0). */
+ * many were received, each in its msgs[i] with len, flags and addr set:
+ * 1 to n, and fewer than n means none is left (edge mode is then re-armed
+ * as after EVQ_EAGAIN: no need to call again until it is reported). Or
+ * EVQ_EAGAIN when none is waiting, or an error from the first receive, as
+ * evq_recvfrom's, except that a datagram longer than its cap is not an
+ * error but flagged EVQ_DGRAM_TRUNCATED. An error after the first datagram
+ * ends the batch; on Linux the next call reports it, elsewhere it is
+ * dropped (such errors are ICMP reports on connected sockets, hints in any
+ * case). Errors: EVQ_EINVAL (msgs NULL, n < 1, a NULL buf with cap > 0). */
 EVQ_API int evq_recv_many(evq_t *q, evq_fd_t fd, evq_dgram_t *msgs, int n);
 
 /* Socket options of evq_setsockopt() and evq_getsockopt(); values are ints,
@@ -737,9 +738,8 @@ typedef struct evq_iovec {
  * read (filling each buffer before the next), 0 at end of stream,
  * EVQ_EAGAIN, or another negative code as evq_read. At most 1024 buffers
  * (64 on Windows) are used per call: a longer array reads less, as a short
- * read may.
- * Errors: EVQ_EINVAL (iov NULL with n > 0, n < 0, a NULL base with len >
- * 0). */
+ * read may. Errors: EVQ_EINVAL (iov NULL with n > 0, n < 0, a NULL base
+ * with len > 0). */
 EVQ_API ptrdiff_t evq_readv(evq_t *q, evq_fd_t fd, const evq_iovec_t *iov,
                             int n);
 
@@ -750,7 +750,9 @@ EVQ_API ptrdiff_t evq_readv(evq_t *q, evq_fd_t fd, const evq_iovec_t *iov,
 EVQ_API ptrdiff_t evq_writev(evq_t *q, evq_fd_t fd, const evq_iovec_t *iov,
                              int n);
 
-/* The address a socket is bound to. Errors: EVQ_EINVAL (NULL), EVQ_EBADF. */
+/* The address a socket is bound to (for one not yet bound, the family's
+ * wildcard address with port 0, or an unnamed Unix address). Errors:
+ * EVQ_EINVAL (NULL), EVQ_EBADF. */
 EVQ_API int evq_local_addr(evq_fd_t fd, evq_addr_t *a);
 
 /* The address of a socket's peer. Errors: EVQ_EINVAL (NULL), EVQ_ENOTCONN
