@@ -145,9 +145,13 @@ TEST(connect_result_states) {
   CHECK_OK(evq_register(q, c[waiting], EVQ_WRITABLE, EVQ_EDGE, 7));
   evq_event_t ev[4];
   CHECK_EQ(tq_wait(q, ev, 4, 100 * MS), 0); /* not writable while under way */
+  int64_t end = evq_now() + 10000 * MS;
   for (int i = 0; i < n - 1; i++) { /* make room: the SYN is sent again */
     int rc;
-    while ((rc = evq_accept(q, l, &s)) == EVQ_EAGAIN) tq_sleep_ms(10);
+    while ((rc = evq_accept(q, l, &s)) == EVQ_EAGAIN) {
+      CHECK(evq_now() < end);
+      tq_sleep_ms(10);
+    }
     CHECK_OK(rc);
     evq_close(s);
   }
