@@ -90,7 +90,17 @@ int64_t evq_now(void) {
   X(WSAETIMEDOUT, ETIMEDOUT)                      \
   X(ERROR_SEM_TIMEOUT, ETIMEDOUT)                 \
   X(WAIT_TIMEOUT, ETIMEDOUT)                      \
-  X(WSAEADDRNOTAVAIL, EADDRNOTAVAIL)
+  X(WSAEADDRNOTAVAIL, EADDRNOTAVAIL)              \
+  X(WSAEMSGSIZE, EMSGSIZE)                        \
+  X(WSAEHOSTUNREACH, EHOSTUNREACH)                \
+  X(WSAENETUNREACH, EHOSTUNREACH)                 \
+  X(WSAEHOSTDOWN, EHOSTUNREACH)                   \
+  X(WSAENETDOWN, EHOSTUNREACH)                    \
+  X(ERROR_HOST_UNREACHABLE, EHOSTUNREACH)         \
+  X(ERROR_NETWORK_UNREACHABLE, EHOSTUNREACH)      \
+  X(WSAEACCES, EACCES)                            \
+  X(WSAENOPROTOOPT, ENOTSUP)                      \
+  X(WSAEDESTADDRREQ, ENOTCONN)
 
 int evq__from_win32(DWORD err) {
   switch (err) {
