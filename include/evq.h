@@ -561,13 +561,17 @@ EVQ_API int64_t evq_next_timeout(evq_t *q);
  *
  * A queue subscribes to a signal number with a token; every delivery makes
  * an EVQ_SIGNAL event with that token, its data counting the deliveries
- * coalesced into it. Every queue subscribed to a signal gets it. A signal
+ * coalesced into it: the times evq's handler ran, which may be fewer than
+ * the signals sent, since the kernel merges a signal sent again while it
+ * is still pending. Every queue subscribed to a signal gets it. A signal
  * that arrives while no thread waits is kept for the next wait. While any
  * queue is subscribed, evq's handler replaces the signal's disposition
- * (process-wide, on every thread); when the last subscription ends, the
- * disposition evq found is restored. In a child made by fork(), evq
- * restores the dispositions it changed and forgets the parent's
- * subscriptions.
+ * (process-wide, on every thread), whatever it was, SIG_IGN included (a
+ * shell's background job starts with SIGINT ignored: subscribing catches
+ * it); when the last subscription ends, the disposition evq found is
+ * restored. evq does not chain to a handler it replaced. In a child made
+ * by fork(), evq restores the dispositions it changed and forgets the
+ * parent's subscriptions.
  * @{
  */
 
@@ -595,10 +599,15 @@ EVQ_API int evq_signal_remove(evq_t *q, int signo);
  * its exit is one EVQ_CHILD event with the token, data holding the exit
  * code (or, with EVQ_CHILD_SIGNALED, the number of the signal that ended
  * it), and then the watch is over. On POSIX evq reaps that process (and no
- * other): do not wait for it yourself. Linux uses a pidfd (5.3+); without
+ * other): do not wait for it yourself. If the caller reaped it anyway, the
+ * watch still ends with one event, EVQ_CHILD | EVQ_ERROR and data 0. The
+ * pid is free for reuse once evq_wait() returned its event: send it
+ * signals only while the watch runs. Linux uses a pidfd (5.3+); without
  * one, and on backends that cannot poll it, evq watches SIGCHLD (through
- * evq_signal_add()'s mechanism) and tries waitpid() on the watched pids
- * only. kqueue uses EVFILT_PROC; Windows waits on the process handle.
+ * evq_signal_add()'s mechanism, replacing the disposition it finds, see
+ * Signals) and tries waitpid() on the watched pids only;
+ * EVQ_CHILD_FALLBACK=1 in the environment forces that path (tests).
+ * kqueue uses EVFILT_PROC; Windows waits on the process handle.
  * @{
  */
 
@@ -729,7 +738,8 @@ EVQ_API int evq_accept(evq_t *q, evq_fd_t listener, evq_fd_t *out);
 
 /**
  * Reads up to len bytes: returns the count, 0 at end of stream,
- * EVQ_EAGAIN, or another negative code.
+ * EVQ_EAGAIN, or another negative code. On POSIX fd may be any descriptor
+ * (a pipe, a terminal), not only a socket.
  */
 EVQ_API ptrdiff_t evq_read(evq_t *q, evq_fd_t fd, void *buf, size_t len);
 

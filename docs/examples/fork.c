@@ -53,8 +53,9 @@ int main(void) {
   pid_t pid = fork();
   if (pid == 0) {
     /* The child: q is the parent's (on epoll and io_uring it shares the
-     * parent's kernel object, on kqueue it is gone). Leave it alone, not
-     * even evq_free(), and make a queue of its own. */
+     * parent's kernel object, on kqueue it is gone). Free it, which touches
+     * nothing of the parent's, and make a queue of its own. */
+    evq_free(q);
     evq_t *mine;
     if (evq_create(&mine, NULL) != 0) _exit(1);
     int status = child_main(mine);
