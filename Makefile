@@ -38,6 +38,13 @@ build:
 demo: build
 	./$(BUILD)/examples/evq_demo
 
+# make docs: the API reference, HTML from include/evq.h's comments (with
+# the user guide, docs/guide.md) into $(BUILD)/docs/html; needs doxygen and
+# fails on any doxygen warning.
+.PHONY: docs
+docs:
+	sh tools/docs.sh $(BUILD)/docs
+
 test-unix: build
 	cd $(BUILD) && $(CTEST)
 

@@ -171,8 +171,9 @@ static void accept_all(server_t *s) {
     if (rc == EVQ_EAGAIN) return;
     if (rc == EVQ_ECONNRESET) continue; /* the client gave up: next */
     if (rc != 0) {
-      /* EMFILE (out of descriptors), ENOMEM...: the connection stays
-       * queued and no new edge will come for it, so retry on a timer
+      /* ENOMEM, or EMFILE when evq could not keep its spare descriptor
+       * (evq.h, "Accepting when out of descriptors"): the connection may
+       * stay queued with no new edge to come for it, so retry on a timer
        * rather than in a busy loop. */
       rc = evq_timer_start(s->q, &s->accept_retry, 100 * 1000000, 0,
                            TOKEN_ACCEPT_RETRY);

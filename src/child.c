@@ -64,7 +64,7 @@ int evq_child_remove(evq_t *q, evq_pid_t pid) {
   evq__mutex_lock(&q->lock);
   evq__reg_t *reg =
       evq__registry_find(&q->registry, EVQ__KIND_CHILD, (uint64_t)pid);
-  if (reg) evq__drop(q, reg);
+  if (reg) evq__drop(q, reg, false);
   evq__mutex_unlock(&q->lock);
   return reg ? 0 : EVQ_ENOENT;
 }
@@ -91,7 +91,7 @@ static int reap(evq_t *q, evq__reg_t *reg, evq_event_t *out) {
   if (rc == 0) return 0;
   if (rc < 0) flags = EVQ_ERROR, data = 0;
   *out = (evq_event_t){reg->token, EVQ_CHILD | flags, data};
-  evq__drop(q, reg);
+  evq__drop(q, reg, false);
   return 1;
 }
 
@@ -120,9 +120,12 @@ int evq__children_take(evq_t *q, evq_event_t *out, int cap) {
   return n;
 }
 
-/* evq_free: every watch ends without reaping. */
+/* evq_free: every watch ends without reaping. As for a descriptor about to
+ * be closed, backends skip kernel calls the queue's end makes moot: in a
+ * child made by fork() the epoll instance is the parent's, and a removal
+ * there would end the parent's watch. */
 void evq__children_free(evq_t *q) {
   uint32_t cursor = 0;
   for (evq__reg_t *reg; (reg = evq__registry_next(q, &cursor));)
-    if (reg->kind == EVQ__KIND_CHILD) evq__drop(q, reg);
+    if (reg->kind == EVQ__KIND_CHILD) evq__drop(q, reg, true);
 }

@@ -103,6 +103,7 @@ struct evq {
   bool plain;     /* translation needs no complete(), merging, emulated
                      modes or kinds other than descriptors */
   bool ops_plain; /* what the backend alone would allow of that */
+  uint8_t emulated; /* modes the core emulates (the backend's choice) */
   evq__mutex_t lock;
   evq__registry_t registry;
   evq__timers_t timers;
@@ -122,6 +123,7 @@ struct evq {
   uint32_t child_native;   /* children the backend watches */
   uint32_t child_fallback; /* children watched through the child signal */
   int options;             /* EVQ_OPT_* */
+  char why[96];            /* evq_create: why the backend is unavailable */
 };
 
 /* Under the lock: makes a change visible to a waiter blocked in the kernel
@@ -141,7 +143,7 @@ void evq__kick_if_needed(evq_t *q);
 
 /* Removes a live registration: backend, lifetime state, platform handle,
  * registry. Under the lock. */
-void evq__drop(evq_t *q, evq__reg_t *reg);
+void evq__drop(evq_t *q, evq__reg_t *reg, bool closing);
 
 /* signal.c: the core's side of signals. */
 int evq__signals_take(evq_t *q, evq_event_t *out, int cap);
@@ -160,6 +162,8 @@ int evq__children_take(evq_t *q, evq_event_t *out, int cap);
 void evq__children_free(evq_t *q);
 
 /* Platform layer (src/unix/, src/win/). */
+/* One line to stderr (EVQ_BACKEND named a backend that cannot be used). */
+void evq__complain(const char *fmt, const char *a, const char *b);
 int evq__mutex_init(evq__mutex_t *m);
 void evq__mutex_free(evq__mutex_t *m);
 /* Signals: 0 if signo can be caught, else EVQ_EINVAL. */

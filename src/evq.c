@@ -22,7 +22,7 @@
 #define LIMIT_MAX_EVENTS 65536u
 
 static bool emulated(const evq_t *q, const evq__reg_t *reg) {
-  return (q->ops->emulated_modes >> reg->mode) & 1u;
+  return (q->emulated >> reg->mode) & 1u;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -48,24 +48,15 @@ static bool options_ok(const evq_options_t *o) {
   return true;
 }
 
-int evq_create(evq_t **out, const evq_options_t *opts) {
-  static const evq_options_t defaults = {0};
-  if (!out) return EVQ_EINVAL;
-  *out = NULL;
-  if (!opts) opts = &defaults;
-  if (!options_ok(opts)) return EVQ_EINVAL;
-  const char *name = opts->backend ? opts->backend : evq__getenv("EVQ_BACKEND");
-  const evq__backend_t *ops = find_backend(name);
-  if (!ops) return EVQ_ENOTSUP;
+/* Makes a queue on ops; on failure why (if not NULL) says why in words. */
+static int create(evq_t **out, const evq__backend_t *ops,
+                  const evq_options_t *opts, char *why, size_t cap) {
   uint32_t max = opts->max_events ? opts->max_events : DEFAULT_MAX_EVENTS;
   if (max > LIMIT_MAX_EVENTS) max = LIMIT_MAX_EVENTS;
-
   evq_t *q = calloc(1, sizeof *q);
   if (!q) return EVQ_ENOMEM;
   q->ops = ops;
-  q->ops_plain = !ops->complete && !ops->splits_directions &&
-                 !ops->emulated_modes;
-  q->plain = q->ops_plain;
+  q->emulated = ops->emulated_modes;
   q->options = (int)opts->flags;
   q->wake_token = opts->wake_token;
   q->raw_cap = max;
@@ -79,12 +70,70 @@ int evq_create(evq_t **out, const evq_options_t *opts) {
     if (rc != 0) evq__mutex_free(&q->lock);
   }
   if (rc != 0) {
+    if (why && cap) {
+      const char *w = q->why[0] ? q->why : evq_strerror(rc);
+      size_t n = strlen(w) < cap - 1 ? strlen(w) : cap - 1;
+      memcpy(why, w, n);
+      why[n] = '\0';
+    }
     free(q->raw);
     free(q);
     return rc;
   }
+  /* Known once init chose the modes it emulates. */
+  q->ops_plain = !ops->complete && !ops->splits_directions && !q->emulated;
+  q->plain = q->ops_plain;
   *out = q;
   return 0;
+}
+
+int evq_create(evq_t **out, const evq_options_t *opts) {
+  static const evq_options_t defaults = {0};
+  if (!out) return EVQ_EINVAL;
+  *out = NULL;
+  if (!opts) opts = &defaults;
+  if (!options_ok(opts)) return EVQ_EINVAL;
+  const char *env = opts->backend ? NULL : evq__getenv("EVQ_BACKEND");
+  const char *name = opts->backend ? opts->backend : env;
+  const evq__backend_t *ops = find_backend(name);
+  char why[128];
+  int rc = ops ? create(out, ops, opts, why, sizeof why) : EVQ_ENOTSUP;
+  /* The variable is set by a person trying a backend: tell them why it
+   * cannot be used, once per failed creation. */
+  if (rc != 0 && env && *env)
+    evq__complain("evq: EVQ_BACKEND=%s: %s\n", env,
+                  ops ? why : "not a backend of this build");
+  return rc;
+}
+
+int evq_backend_check(const char *name, char *why, size_t cap) {
+  static const evq_options_t defaults = {0};
+  if (!name) return EVQ_EINVAL;
+  const evq__backend_t *ops = find_backend(*name ? name : NULL);
+  if (!ops) {
+    if (why && cap) {
+      const char *w = "not a backend of this build";
+      size_t n = strlen(w) < cap - 1 ? strlen(w) : cap - 1;
+      memcpy(why, w, n);
+      why[n] = '\0';
+    }
+    return EVQ_ENOTSUP;
+  }
+  evq_t *q;
+  int rc = create(&q, ops, &defaults, why, cap);
+  if (rc == 0) {
+    evq_free(q);
+    if (why && cap) why[0] = '\0';
+  }
+  return rc;
+}
+
+void evq__set_emulated_modes(evq_t *q, uint8_t modes) { q->emulated = modes; }
+
+void evq__unavailable(evq_t *q, const char *why) {
+  size_t n = strlen(why) < sizeof q->why - 1 ? strlen(why) : sizeof q->why - 1;
+  memcpy(q->why, why, n);
+  q->why[n] = '\0';
 }
 
 void evq_free(evq_t *q) {
@@ -186,16 +235,26 @@ int evq_deregister(evq_t *q, evq_fd_t fd) {
   if (!q) return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
   evq__reg_t *reg = find_fd(q, fd);
-  if (reg) evq__drop(q, reg);
+  if (reg) evq__drop(q, reg, false);
   evq__mutex_unlock(&q->lock);
   return reg ? 0 : EVQ_ENOENT;
 }
 
+int evq_deregister_close(evq_t *q, evq_fd_t fd) {
+  if (!q) return EVQ_EINVAL;
+  evq__mutex_lock(&q->lock);
+  evq__reg_t *reg = find_fd(q, fd);
+  if (reg) evq__drop(q, reg, true);
+  evq__mutex_unlock(&q->lock);
+  if (!reg) return EVQ_ENOENT;
+  return evq_close(fd);
+}
+
 /* Whatever the kernel says (a descriptor may be closed already), the
  * slot's generation changes, so no queued event can reach the caller. */
-void evq__drop(evq_t *q, evq__reg_t *reg) {
+void evq__drop(evq_t *q, evq__reg_t *reg, bool closing) {
   if (reg->kind == EVQ__KIND_FD || (reg->kind == EVQ__KIND_CHILD && reg->armed))
-    (void)q->ops->remove(q->b, reg);
+    (void)q->ops->remove(q->b, reg, closing);
   if (q->ops->keeps_states && reg->bstate) evq__state_detach(q, reg->bstate);
   if (reg->kind == EVQ__KIND_CHILD) evq__child_dropped(q, reg);
   evq__registry_remove(&q->registry, reg);
@@ -221,7 +280,7 @@ int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions) {
 }
 
 void evq__io_blocked(evq_t *q, evq_fd_t fd, uint32_t directions) {
-  if (q && (q->ops->emulated_modes & (1u << EVQ_EDGE)))
+  if (q && (q->emulated & (1u << EVQ_EDGE)))
     (void)evq_rearm(q, fd, directions);
 }
 
@@ -255,6 +314,10 @@ static int complete_all(evq_t *q, evq__raw_t *raw, int count) {
   return n;
 }
 
+static void report_stale(evq_t *q, uint64_t key) {
+  if (q->ops->stale) q->ops->stale(q->b, key);
+}
+
 /* reg->merge: the round (one per translation) and the index of the event a
  * registration got in it. Rounds never wrap in practice (2^44); indexes are
  * below raw_cap, at most LIMIT_MAX_EVENTS. */
@@ -267,12 +330,15 @@ _Static_assert(LIMIT_MAX_EVENTS <= (1u << MERGE_INDEX_BITS), "merge index");
  * round began. */
 static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
                              evq_event_t *out) {
-  const uint32_t emulated = q->ops->emulated_modes;
+  const uint32_t emulated = q->emulated;
   const uint64_t round = ++q->round;
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
     if (reg->kind != EVQ__KIND_FD) {
       n += evq__child_event(q, reg, out + n);
       continue;
@@ -299,9 +365,15 @@ static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
     uint32_t flags = deliverable(q, reg, raw[i].flags, 0);
     if (flags == 0) continue;
+    /* A native oneshot is disarmed by the kernel; the core notes it too,
+     * so a backend rebuilding its kernel state leaves it out. */
+    if (reg->mode == EVQ_ONESHOT) reg->armed = 0;
     out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
   }
   return n;
@@ -317,11 +389,14 @@ static int translate(evq_t *q, evq__raw_t *raw, int count,
   if (q->ops->complete) count = complete_all(q, raw, count);
   if (q->ops->splits_directions)
     return translate_merging(q, raw, count, out);
-  const uint32_t emulated = q->ops->emulated_modes;
+  const uint32_t emulated = q->emulated;
   int n = 0;
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) continue;
+    if (!reg) {
+      report_stale(q, raw[i].key);
+      continue;
+    }
     if (reg->kind != EVQ__KIND_FD) {
       n += evq__child_event(q, reg, out + n);
       continue;
@@ -421,7 +496,9 @@ int evq_wake(evq_t *q) {
 
 int evq_fd(evq_t *q, evq_fd_t *fd) {
   if (!q || !fd) return EVQ_EINVAL;
+  evq__mutex_lock(&q->lock);
   intptr_t h = q->ops->fd ? q->ops->fd(q->b) : -1;
+  evq__mutex_unlock(&q->lock);
   if (h < 0) return EVQ_ENOTSUP;
   /* From now on changes that a blocked waiter would need a kick for kick
    * anyway: the host loop is the waiter. */

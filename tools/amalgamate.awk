@@ -351,6 +351,17 @@ function backend_guard(b) {
 function file_guard(f,    line, b, g, type) {
   g = guard_of_dir(dirname(f))
   while ((getline line < f) > 0) {
+    # A helper of one backend only (io_uring's ring.c) says so on a line of
+    # its own, and is compiled where that backend is.
+    if (line ~ /^\/\* amalgamate: part of the [a-z0-9_]+ backend \*\/$/) {
+      b = line
+      sub(/^\/\* amalgamate: part of the /, "", b)
+      sub(/ backend.*/, "", b)
+      if (!(b in backend_cond))
+        die(f ": backend '" b "' has no line in the backend table of tools/amalgamate.sh")
+      g = both(g, backend_cond[b])
+      continue
+    }
     if (line !~ /^const [A-Za-z_][A-Za-z0-9_]* evq__backend_[a-z0-9_]+ *=/) continue
     b = line
     sub(/^const /, "", b)

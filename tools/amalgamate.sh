@@ -36,6 +36,7 @@ die() {
 backends='
 iocp    src/win   1
 epoll   src/unix  defined(__linux__)
+io_uring src/unix defined(__linux__)
 kqueue  src/unix  defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || defined(__DragonFly__)
 poll    src/unix  1
 '

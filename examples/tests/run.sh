@@ -5,7 +5,8 @@
 #
 # Starts SERVER on port 0 with --until-eof, its standard input a fifo held
 # open by this script; reads the port from its line starting "listening
-# on 127.0.0.1:PORT"; runs CLIENT PORT; when the client exits or prints
+# on 127.0.0.1:PORT" (or a Unix socket's path from "listening on /PATH");
+# runs CLIENT PORT (or CLIENT /PATH); when the client exits or prints
 # HOLDING (it then keeps a connection open, which the server must close),
 # closes the fifo, which is the server's documented stop trigger, and
 # requires the server to exit 0 within 20 s, and the client too. Each --expect ERE must match a line of the server's stdout
@@ -66,8 +67,8 @@ exec 3>"$dir/stdin"
 port=""
 tries=0
 while [ -z "$port" ]; do
-  port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-         "$dir/out")
+  port=$(sed -n -e 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+         -e 's/^listening on \(\/.*\)$/\1/p' "$dir/out")
   [ -n "$port" ] && break
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "FAIL: server exited before listening"; show_server; exit 1

@@ -1,11 +1,26 @@
 /* epoll backend (Linux). The kernel does edge, level and oneshot itself,
- * so this file only translates flags. epoll_pwait2 gives nanosecond
+ * so this file mostly translates flags. epoll_pwait2 gives nanosecond
  * timeouts where the kernel has it (5.11+); older kernels fall back to
- * epoll_wait with the timeout rounded up to milliseconds. */
+ * epoll_wait with the timeout rounded up to milliseconds.
+ *
+ * The one hard part is libev's "special problem of dup'ed descriptors".
+ * epoll's interest is in the open file, keyed by (file, number), and goes
+ * away when the file does. A descriptor closed while registered, whose file
+ * another descriptor keeps open (a dup, a child's copy), leaves its entry
+ * behind, and no EPOLL_CTL_DEL can reach it any more: it has no number. A
+ * level entry then reports at every wait, under a key evq dropped, and the
+ * wait would spin. So a key that is still reported in a later wait after
+ * its registration went (stale) makes the backend rebuild the epoll
+ * instance from the registry, which leaves such entries behind; and an
+ * EPOLL_CTL_ADD that finds such an entry (EEXIST for a number the registry
+ * does not have) deletes it first. A host loop given evq_fd() watches a
+ * front epoll instance that holds the real one, so a rebuild does not
+ * change the descriptor it watches. */
 #define _GNU_SOURCE
 #include "unix.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -15,9 +30,20 @@
 
 #define WAKE_KEY UINT64_MAX
 
+#define SUSPECTS 8 /* stale keys remembered, to see one come back */
+
 typedef struct epoll_state {
+  evq_t *q;
   int epfd;
+  int front; /* evq_fd()'s descriptor: an epoll holding epfd; -1 until asked */
   bool no_pwait2;
+  bool rebuild; /* a stale key came back: rebuild before the next wait */
+  uint32_t round; /* waits so far (the waiter's) */
+  struct {
+    uint64_t key;
+    uint32_t round;
+  } suspect[SUSPECTS];
+  uint32_t next_suspect;
   evq__wakefd_t wake;
   struct epoll_event events[]; /* max_events of them */
 } epoll_state_t;
@@ -69,29 +95,112 @@ static int ep_ctl(epoll_state_t *s, int op, evq__reg_t *reg) {
   return evq__from_errno(errno);
 }
 
+/* EEXIST: the registry has no registration on this number, so the
+ * kernel's entry is one left by a close (see the top): replace it. */
 static int ep_add(void *b, evq__reg_t *reg) {
+  epoll_state_t *s = b;
   if (reg->kind == EVQ__KIND_CHILD && reg->handle < 0) return EVQ_ENOTSUP;
-  return ep_ctl(b, EPOLL_CTL_ADD, reg);
+  int rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
+  if (rc == EVQ_EEXIST) {
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, ep_target(reg), NULL);
+    rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
+  }
+  return rc;
 }
 
 /* EPOLL_CTL_MOD takes the whole new set and mode, so the old one does not
  * matter. */
+/* EPOLL_CTL_MOD takes the whole new set and mode, so the old one does not
+ * matter. ENOENT: a rebuild left out a oneshot that had fired; add it. */
 static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
+  epoll_state_t *s = b;
   (void)old;
-  return ep_ctl(b, EPOLL_CTL_MOD, reg);
+  if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, ep_target(reg),
+                &(struct epoll_event){.events = to_epoll(reg),
+                                      .data.u64 = evq__key(reg->id, reg->gen)}) == 0)
+    return 0;
+  if (errno == ENOENT) return ep_add(b, reg);
+  return evq__from_errno(errno);
 }
 
-static int ep_remove(void *b, evq__reg_t *reg) {
+/* closing: the close drops the entry, unless another descriptor keeps the
+ * file open; such a leftover is found and cleared as any other (the top). */
+static int ep_remove(void *b, evq__reg_t *reg, bool closing) {
   epoll_state_t *s = b;
+  if (closing) return 0;
   return epoll_ctl(s->epfd, EPOLL_CTL_DEL, ep_target(reg), NULL) == 0
              ? 0 : evq__from_errno(errno);
 }
 
+/* An epoll instance with the wake descriptor in it, or -1 and errno. */
+static int new_instance(epoll_state_t *s) {
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_KEY};
+  if (fd >= 0 && epoll_ctl(fd, EPOLL_CTL_ADD, s->wake.read_fd, &ev) != 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+/* Under the lock, on the waiter before it waits: a new instance with every
+ * live registration (a oneshot that fired stays out until modify), in
+ * place of the old one and whatever it held that no number could reach.
+ * Adds that fail (a descriptor closed while registered) leave that
+ * registration silent, as a closed descriptor is. */
+static void rebuild(epoll_state_t *s) {
+  int fd = new_instance(s);
+  if (fd < 0) return; /* no descriptor or memory now: try again later */
+  uint32_t cursor = 0;
+  for (evq__reg_t *reg; (reg = evq__registry_next(s->q, &cursor));) {
+    if (reg->kind == EVQ__KIND_SIGNAL || ep_target(reg) < 0) continue;
+    if (reg->mode == EVQ_ONESHOT && reg->armed == 0) continue;
+    struct epoll_event ev = {.events = to_epoll(reg),
+                             .data.u64 = evq__key(reg->id, reg->gen)};
+    epoll_ctl(fd, EPOLL_CTL_ADD, ep_target(reg), &ev);
+  }
+  /* Same number as before: the caller may have taken the number the new
+   * instance got (it is one they just freed) for a dup2 of their own. The
+   * old instance goes with the number, and the front forgets it with it. */
+  if (dup3(fd, s->epfd, O_CLOEXEC) < 0) {
+    close(fd);
+    return;
+  }
+  close(fd);
+  if (s->front >= 0) {
+    struct epoll_event ev = {.events = EPOLLIN};
+    epoll_ctl(s->front, EPOLL_CTL_ADD, s->epfd, &ev);
+  }
+  s->rebuild = false;
+}
+
+static void ep_prepare(void *b) {
+  epoll_state_t *s = b;
+  if (s->rebuild) rebuild(s);
+}
+
+/* Under the lock: a reported key no registration has. Once, it is an
+ * event the kernel queued before a deregistration; in a later wait too,
+ * it is an entry left behind by a close (see the top). */
+static void ep_stale(void *b, uint64_t key) {
+  epoll_state_t *s = b;
+  for (int i = 0; i < SUSPECTS; i++)
+    if (s->suspect[i].key == key && s->suspect[i].round != s->round) {
+      s->rebuild = true;
+      return;
+    }
+  s->suspect[s->next_suspect].key = key;
+  s->suspect[s->next_suspect].round = s->round;
+  s->next_suspect = (s->next_suspect + 1) % SUSPECTS;
+}
+
 static int ep_init(evq_t *q, uint32_t max_events, void **out) {
-  (void)q;
-  epoll_state_t *s = malloc(sizeof *s + sizeof s->events[0] * max_events);
+  epoll_state_t *s = calloc(1, sizeof *s + sizeof s->events[0] * max_events);
   if (!s) return EVQ_ENOMEM;
-  s->no_pwait2 = false;
+  s->q = q;
+  s->front = -1;
   s->epfd = epoll_create1(EPOLL_CLOEXEC);
   int rc = s->epfd < 0 ? evq__from_errno(errno) : evq__wakefd_open(&s->wake);
   if (rc == 0) {
@@ -114,6 +223,7 @@ static void ep_destroy(void *b) {
   epoll_state_t *s = b;
   evq__wakefd_close(&s->wake);
   close(s->epfd);
+  if (s->front >= 0) close(s->front);
   free(s);
 }
 
@@ -133,6 +243,7 @@ static int ep_syscall(epoll_state_t *s, int cap, int64_t timeout_ns) {
 
 static int ep_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   epoll_state_t *s = b;
+  s->round++;
   int r = ep_syscall(s, cap, timeout_ns);
   if (r < 0) return evq__from_errno(errno); /* EINTR: EVQ_EINTR */
   int n = 0;
@@ -154,7 +265,21 @@ static void ep_kick(void *b) {
   evq__wakefd_signal(&s->wake);
 }
 
-static intptr_t ep_fd(void *b) { return ((epoll_state_t *)b)->epfd; }
+/* Under the lock. The front instance holds only epfd, so it is readable
+ * exactly when epfd is, and a rebuild swaps what it holds. */
+static intptr_t ep_fd(void *b) {
+  epoll_state_t *s = b;
+  if (s->front < 0) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN};
+    if (fd < 0 || epoll_ctl(fd, EPOLL_CTL_ADD, s->epfd, &ev) != 0) {
+      if (fd >= 0) close(fd);
+      return -1;
+    }
+    s->front = fd;
+  }
+  return s->front;
+}
 
 /* The kernel does every mode, applies changes at once (also to a waiter
  * blocked in epoll_wait) and reports each descriptor once per call. */
@@ -169,7 +294,9 @@ const evq__backend_t evq__backend_epoll = {
     .add = ep_add,
     .modify = ep_modify,
     .remove = ep_remove,
+    .prepare = ep_prepare,
     .poll = ep_poll,
     .kick = ep_kick,
     .fd = ep_fd,
+    .stale = ep_stale,
 };

@@ -203,7 +203,11 @@ static int kq_add(void *b, evq__reg_t *reg) {
   if (NARROW && reg->id >= (1u << NARROW_ID_BITS)) return EVQ_ENOMEM;
   if (reg->kind == EVQ__KIND_CHILD) return kq_add_child(b, reg);
   if (reg->interests & EVQ_PRIORITY) return EVQ_ENOTSUP;
-  return kq_set(b, reg, 0);
+  int rc = kq_set(b, reg, 0);
+  /* The registry has nothing on this number, so a knote the kernel still
+   * has is one left by a close (libkqueue keeps them): replace it. */
+  if (rc == EVQ_EEXIST) rc = kq_set(b, reg, reg->interests);
+  return rc;
 }
 
 /* A knote's mode flags cannot be changed in place everywhere (libkqueue
@@ -225,8 +229,21 @@ static int kq_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
 
 /* Queued: the knotes of a descriptor closed meanwhile are gone already
  * (ENOENT, EBADF), and the core drops anything they still report. */
-static int kq_remove(void *b, evq__reg_t *reg) {
+static int kq_remove(void *b, evq__reg_t *reg, bool closing) {
   kq_state_t *s = b;
+#ifdef EVQ_LIBKQUEUE
+  /* libkqueue keeps a closed descriptor's knotes: delete them while the
+   * number still names the file. */
+  if (closing && reg->kind == EVQ__KIND_FD) {
+    kq_queue(s, change(reg->ident, EVFILT_READ, EV_DELETE, NULL));
+    kq_queue(s, change(reg->ident, EVFILT_WRITE, EV_DELETE, NULL));
+    (void)kq_apply(s, NULL, 0, NULL);
+    return 0;
+  }
+#else
+  /* A kernel kqueue drops a descriptor's knotes when it is closed. */
+  if (closing && reg->kind == EVQ__KIND_FD) return 0;
+#endif
   if (reg->kind == EVQ__KIND_CHILD) {
     kq_queue(s, change(reg->ident, EVFILT_PROC, EV_DELETE, NULL));
     return 0;

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #ifndef POLLRDHUP
 #define POLLRDHUP 0 /* not Linux: hang-up still arrives as POLLHUP */
@@ -24,6 +25,7 @@ typedef struct poll_state {
   bool stale;
   struct pollfd *pfd; /* [0] is the wake descriptor; the waiter's alone */
   uint64_t *keys;     /* key of the registration behind pfd[i] */
+  uintptr_t *ids;     /* identity of the file it was registered with */
   uint32_t n, cap, next; /* next: where the scan starts, for fairness */
   bool saw_closed;       /* poll() met POLLNVAL: see pl_prepare */
   /* Room for growth, made by registering threads and swapped in by the
@@ -31,11 +33,29 @@ typedef struct poll_state {
    * so no other thread may move them. */
   struct pollfd *spare_pfd;
   uint64_t *spare_keys;
+  uintptr_t *spare_ids;
   uint32_t spare_cap;
 } poll_state_t;
 
 /* reg->bstate: a registration whose descriptor was closed under it. */
 #define CLOSED_UNDER_US ((void *)1)
+
+/* reg->bstate otherwise: the identity of the file the registration was
+ * made with (device and inode, mixed; never 0 or 1). poll() watches
+ * numbers, so a descriptor closed while registered and its number taken
+ * by a new file would report the new file; an event whose file no longer
+ * has that identity is the old registration's no more (as if closed). */
+static uintptr_t file_id(int fd, int *err) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    *err = evq__from_errno(errno);
+    return 0;
+  }
+  uint64_t h = ((uint64_t)st.st_dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)st.st_ino;
+  uintptr_t id = (uintptr_t)(h ^ (h >> 32));
+  *err = 0;
+  return id < 2 ? id + 2 : id;
+}
 
 /* What poll() watches: the descriptor, or a child's pidfd; -1 for a
  * registration it does not watch (a signal, a child without a pidfd). */
@@ -79,6 +99,9 @@ static int pl_reserve(poll_state_t *s, uint32_t want) {
   uint64_t *keys = realloc(s->spare_keys, sizeof *keys * cap);
   if (!keys) return EVQ_ENOMEM;
   s->spare_keys = keys;
+  uintptr_t *ids = realloc(s->spare_ids, sizeof *ids * cap);
+  if (!ids) return EVQ_ENOMEM;
+  s->spare_ids = ids;
   s->spare_cap = cap;
   return 0;
 }
@@ -88,11 +111,14 @@ static void adopt_spare(poll_state_t *s) {
   if (!s->spare_cap) return;
   free(s->pfd);
   free(s->keys);
+  free(s->ids);
   s->pfd = s->spare_pfd;
   s->keys = s->spare_keys;
+  s->ids = s->spare_ids;
   s->cap = s->spare_cap;
   s->spare_pfd = NULL;
   s->spare_keys = NULL;
+  s->spare_ids = NULL;
   s->spare_cap = 0;
 }
 
@@ -101,7 +127,8 @@ static void adopt_spare(poll_state_t *s) {
 static int pl_add(void *b, evq__reg_t *reg) {
   poll_state_t *s = b;
   if (pl_target(reg) < 0) return EVQ_ENOTSUP; /* a child without a pidfd */
-  int rc = evq__check_fd(pl_target(reg));
+  int rc;
+  reg->bstate = (void *)file_id(pl_target(reg), &rc);
   if (rc == 0) rc = pl_reserve(s, evq__registry_count(s->q) + 1);
   s->stale = true;
   return rc;
@@ -113,8 +140,9 @@ static int pl_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   poll_state_t *s = b;
   (void)old;
   s->stale = true;
-  reg->bstate = NULL;
-  return evq__check_fd(evq__reg_fd(reg));
+  int rc;
+  reg->bstate = (void *)file_id(pl_target(reg), &rc);
+  return rc;
 }
 
 /* A descriptor closed while registered makes poll() return POLLNVAL at
@@ -131,9 +159,9 @@ static void forget_closed(poll_state_t *s) {
   s->stale = true;
 }
 
-static int pl_remove(void *b, evq__reg_t *reg) {
+static int pl_remove(void *b, evq__reg_t *reg, bool closing) {
   poll_state_t *s = b;
-  (void)reg;
+  (void)reg, (void)closing;
   s->stale = true;
   return 0;
 }
@@ -159,6 +187,7 @@ static void pl_prepare(void *b) {
     if (events == 0) continue;
     s->pfd[n] = (struct pollfd){.fd = fd, .events = events};
     s->keys[n] = evq__key(reg->id, reg->gen);
+    s->ids[n] = (uintptr_t)reg->bstate;
     n++;
   }
   s->n = n;
@@ -180,7 +209,9 @@ static int pl_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
     uint32_t i = 1 + (start + k) % count;
     if (!s->pfd[i].revents) continue;
     r--;
-    if (s->pfd[i].revents & POLLNVAL) {
+    int err;
+    if ((s->pfd[i].revents & POLLNVAL) ||
+        file_id(s->pfd[i].fd, &err) != s->ids[i]) {
       s->pfd[i].fd = -1; /* poll() skips it from now on */
       s->saw_closed = true;
       continue;
@@ -205,6 +236,7 @@ static int pl_init(evq_t *q, uint32_t max_events, void **out) {
   if (rc != 0) {
     free(s->pfd);
     free(s->keys);
+    free(s->ids);
     free(s);
     return rc;
   }
@@ -218,8 +250,10 @@ static void pl_destroy(void *b) {
   evq__wakefd_close(&s->wake);
   free(s->pfd);
   free(s->keys);
+  free(s->ids);
   free(s->spare_pfd);
   free(s->spare_keys);
+  free(s->spare_ids);
   free(s);
 }
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,10 @@ void evq__mutex_unlock(evq__mutex_t *m) { pthread_mutex_unlock(m); }
 #endif
 
 const char *evq__getenv(const char *name) { return getenv(name); }
+
+void evq__complain(const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, fmt, a, b);
+}
 
 int64_t evq_now(void) {
   struct timespec ts;

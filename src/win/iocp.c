@@ -154,8 +154,9 @@ static int iocp_modify(void *bp, evq__reg_t *reg, evq__conf_t old) {
 
 /* The core detaches the state next: freed at once if no poll is in flight,
  * else when the cancelled poll's packet comes. */
-static int iocp_remove(void *bp, evq__reg_t *reg) {
+static int iocp_remove(void *bp, evq__reg_t *reg, bool closing) {
   iocp_t *b = bp;
+  (void)closing; /* the poll in flight must end before its record goes */
   if (reg->kind == EVQ__KIND_CHILD)
     evq__proc_remove(b->q, reg->bstate);
   else

@@ -3,6 +3,7 @@
 #include "win.h"
 #include "core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 _Static_assert(sizeof(evq__mutex_t) == sizeof(SRWLOCK),
@@ -20,6 +21,10 @@ void evq__mutex_unlock(evq__mutex_t *m) {
 }
 
 const char *evq__getenv(const char *name) { return getenv(name); }
+
+void evq__complain(const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, fmt, a, b);
+}
 
 /* QueryPerformanceCounter is monotonic and ticks at a fixed frequency that
  * cannot change while the system runs, so caching it is safe. Whole seconds
@@ -85,7 +90,17 @@ int64_t evq_now(void) {
   X(WSAETIMEDOUT, ETIMEDOUT)                      \
   X(ERROR_SEM_TIMEOUT, ETIMEDOUT)                 \
   X(WAIT_TIMEOUT, ETIMEDOUT)                      \
-  X(WSAEADDRNOTAVAIL, EADDRNOTAVAIL)
+  X(WSAEADDRNOTAVAIL, EADDRNOTAVAIL)              \
+  X(WSAEMSGSIZE, EMSGSIZE)                        \
+  X(WSAEHOSTUNREACH, EHOSTUNREACH)                \
+  X(WSAENETUNREACH, EHOSTUNREACH)                 \
+  X(WSAEHOSTDOWN, EHOSTUNREACH)                   \
+  X(WSAENETDOWN, EHOSTUNREACH)                    \
+  X(ERROR_HOST_UNREACHABLE, EHOSTUNREACH)         \
+  X(ERROR_NETWORK_UNREACHABLE, EHOSTUNREACH)      \
+  X(WSAEACCES, EACCES)                            \
+  X(WSAENOPROTOOPT, ENOTSUP)                      \
+  X(WSAEDESTADDRREQ, ENOTCONN)
 
 int evq__from_win32(DWORD err) {
   switch (err) {

@@ -87,3 +87,29 @@ TEST(close_then_deregister) {
   evq_close(p[1]);
   evq_free(q);
 }
+
+/* evq_deregister_close: the registration is over and the descriptor
+ * closed, in one call; a descriptor not registered is left open. */
+TEST(deregister_close) {
+  evq_t *q = tq_queue();
+  evq_fd_t a[2], b[2];
+  tq_pair(a);
+  tq_pair(b);
+  CHECK_OK(evq_register(q, a[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  tq_send(a[1], 1);
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+  CHECK_OK(evq_deregister_close(q, a[0]));
+  CHECK_EQ(tq_count_events(q, 1, 30 * MS, NULL), 0);
+  CHECK_EQ(evq_deregister(q, a[0]), EVQ_ENOENT);
+  CHECK_EQ(evq_deregister_close(q, b[0]), EVQ_ENOENT);
+  CHECK_EQ(evq_deregister_close(NULL, b[0]), EVQ_EINVAL);
+  tq_send(b[1], 1); /* b[0] is still open and usable */
+  CHECK_OK(evq_register(q, b[0], EVQ_READABLE, EVQ_LEVEL, 2));
+  CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_OK(evq_deregister_close(q, b[0]));
+  evq_close(a[1]);
+  evq_close(b[1]);
+  evq_free(q);
+}

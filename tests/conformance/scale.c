@@ -44,3 +44,49 @@ TEST(ten_thousand_registrations) {
     }
   evq_free(q);
 }
+
+/* Far more ready registrations than one wait takes (or than io_uring's
+ * completion queue holds, at 4 x max_events): every one is reported, in
+ * small batches, none lost; level ones again until drained, edge ones
+ * once. */
+static void small_batches(evq_mode_t mode) {
+  enum { N = 400, BATCH = 8 };
+  evq_options_t o = {.backend = tq_backend, .wake_token = WAKE_TOKEN,
+                     .max_events = BATCH};
+  evq_t *q;
+  CHECK_OK(evq_create(&q, &o));
+  static evq_fd_t p[N][2];
+  static int seen[N];
+  memset(seen, 0, sizeof seen);
+  for (int i = 0; i < N; i++) {
+    tq_pair(p[i]);
+    CHECK_OK(evq_register(q, p[i][0], EVQ_READABLE, mode, (uintptr_t)i));
+    tq_send(p[i][1], 1);
+  }
+  int distinct = 0;
+  evq_event_t ev[BATCH];
+  for (int rounds = 0; distinct < N && rounds < 100 * N; rounds++) {
+    int n = tq_wait(q, ev, BATCH, 5000 * MS);
+    CHECK(n > 0);
+    for (int i = 0; i < n; i++) {
+      CHECK(ev[i].token < N);
+      if (seen[ev[i].token]++ == 0) distinct++;
+    }
+  }
+  CHECK_EQ(distinct, N);
+  if (mode == EVQ_EDGE) {
+    CHECK_EQ(tq_wait(q, ev, BATCH, 20 * MS), 0); /* nothing new: silent */
+    for (int i = 0; i < N; i++) CHECK_EQ(seen[i], 1);
+  } else {
+    CHECK(tq_wait(q, ev, BATCH, 0) > 0); /* still ready: reported again */
+  }
+  for (int i = 0; i < N; i++) {
+    CHECK_OK(evq_deregister(q, p[i][0]));
+    evq_close(p[i][0]);
+    evq_close(p[i][1]);
+  }
+  evq_free(q);
+}
+
+TEST(many_ready_small_batches_level) { small_batches(EVQ_LEVEL); }
+TEST(many_ready_small_batches_edge) { small_batches(EVQ_EDGE); }

@@ -31,6 +31,9 @@ UNIT(error_names) {
       {EVQ_EADDRNOTAVAIL, -16, "EVQ_EADDRNOTAVAIL"},
       {EVQ_EIO, -17, "EVQ_EIO"},
       {EVQ_EINTR, -18, "EVQ_EINTR"},
+      {EVQ_EMSGSIZE, -19, "EVQ_EMSGSIZE"},
+      {EVQ_EHOSTUNREACH, -20, "EVQ_EHOSTUNREACH"},
+      {EVQ_EACCES, -21, "EVQ_EACCES"},
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     CHECK_EQ(want[i].code, want[i].value);
@@ -40,8 +43,8 @@ UNIT(error_names) {
     CHECK(strncmp(s, want[i].name, len) == 0 && strncmp(s + len, ": ", 2) == 0);
     CHECK(strstr(s, "unknown") == NULL);
   }
-  CHECK(strcmp(evq_errname(EVQ_EINTR - 1), "EVQ_E?") == 0);
-  CHECK(strstr(evq_strerror(EVQ_EINTR - 1), "unknown") != NULL);
+  CHECK(strcmp(evq_errname(EVQ_EACCES - 1), "EVQ_E?") == 0);
+  CHECK(strstr(evq_strerror(EVQ_EACCES - 1), "unknown") != NULL);
   CHECK(strstr(evq_strerror(1), "unknown") != NULL);
 }
 

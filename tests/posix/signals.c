@@ -329,3 +329,42 @@ TEST(eintr_option) {
   sa.sa_handler = SIG_DFL;
   CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
 }
+
+/* evq_free in a child made by fork() frees the child's copy and changes
+ * nothing the parent's queue relies on (on epoll and io_uring both share
+ * one kernel object): the parent's registration and child watch still
+ * report. */
+TEST(free_in_forked_child) {
+  evq_t *q = tq_queue();
+  evq_fd_t s[2];
+  tq_pair(s);
+  CHECK_OK(evq_register(q, s[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  pid_t worker = spawn_exit(6, 200);
+  CHECK_OK(evq_child_add(q, worker, 2));
+  CHECK_OK(evq_signal_add(q, SIGUSR2, 3));
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    evq_free(q);
+    _exit(0);
+  }
+  int status;
+  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  tq_send(s[1], 1);
+  CHECK(raise(SIGUSR2) == 0);
+  int got = 0;
+  evq_event_t ev[4];
+  for (int i = 0; i < 100 && got != 7; i++) {
+    int n = tq_wait(q, ev, 4, 50 * MS);
+    for (int k = 0; k < n; k++) {
+      CHECK(ev[k].token >= 1 && ev[k].token <= 3);
+      got |= 1 << (ev[k].token - 1);
+      if (ev[k].token == 1) tq_drain(q, s[0]); /* level: quiet again */
+      if (ev[k].token == 2) CHECK_EQ(ev[k].data, 6);
+    }
+  }
+  CHECK_EQ(got, 7);
+  evq_close(s[1]);
+  evq_free(q);
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""evq's backends against each other in one run: io_uring against epoll (and
+poll, with --all), the same evq programs with EVQ_BACKEND set.
+
+Usage: backends.py --bin DIR [--out FILE] [--rounds N] [--backends a,b]
+
+DIR holds the programs `make -C bench` builds (pipes_evq, pingpong_evq,
+pingpong_client, http_evq, churn_evq, churn_client; churn_epoll too, for
+raw epoll's figure). For each case and backend: the rate, as the median of
+--rounds timed runs, the backends taking turns round by round; the system
+calls per delivered event (strace -c, or perf's raw_syscalls tracepoint);
+and the instructions per event (callgrind) where the program counts its
+measured phase or the server's idle start is subtracted.
+
+Writes a markdown table to --out (default bench/results/backends.md) and
+prints it. Uses run.py's helpers (servers, counters); only the standard
+library otherwise.
+"""
+import argparse
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as R  # noqa: E402
+
+
+class Args:
+    pass
+
+
+def set_backend(b):
+    os.environ["EVQ_BACKEND"] = b
+
+
+def pipes(env, backend, rounds_only=False):
+    prog = env.prog("pipes", "evq")
+    args = ["n=1000", "active=100", "writes=20000", "timeouts=0", "rounds=2"]
+    out = R.run(env.pin(env.core_main) + [prog] + args)
+    last = R.result_lines(out, "pipes")[-1]
+    m = {"rate": last["events"] / (last["run_ns"] / 1e9)}
+    if rounds_only:
+        return m
+    f = os.path.join(env.tmp, f"pipes.{backend}")
+    out = R.run(R.counted_cmd(env, f) + [prog] + args[:-1] + ["rounds=1"])
+    ev = sum(l["events"] for l in R.result_lines(out, "pipes"))
+    s = R.parse_syscalls(f)
+    m["sys"] = s / ev if s else None
+    pat = os.path.join(env.tmp, f"cg.pipes.{backend}")
+    out = R.run(R.callgrind_cmd(pat, False) + [prog] + args, timeout=1800)
+    ev = R.result_lines(out, "pipes")[-1]["events"]
+    tot = R.callgrind_totals(pat + "*")
+    m["instr"] = tot.get("run-2", 0) / ev
+    return m
+
+
+def client_run(env, bench, port, case, count=None, ms=None):
+    if bench == "pingpong":
+        cmd = [env.prog("pingpong", "client"), f"port={port}", f"conns={case}",
+               f"ms={ms or 1000}"] + ([f"count={count}"] if count else [])
+        l = R.result_lines(R.run(env.pin(env.core_load) + cmd, timeout=300), "pingpong")[0]
+        return l["round_trips"], l["rt_per_s"]
+    if bench == "churn":
+        cmd = [env.prog("churn", "client"), f"port={port}", f"conns={case}",
+               f"ms={ms or 1000}"] + ([f"count={count}"] if count else [])
+        l = R.result_lines(R.run(env.pin(env.core_load) + cmd, timeout=300), "churn")[0]
+        return l["connections"], l["conn_per_s"]
+    out = R.run(env.pin(env.core_load) + [env.wrk, "-t1", f"-c{case}",
+                f"-d{(ms or 1000) // 1000}s", f"http://127.0.0.1:{port}/"], timeout=120)
+    w = R.wrk_parse(out)
+    return w["requests"], w["rate"]
+
+
+def network(env, bench, lib, case, backend, rounds_only=False):
+    prog = env.prog(bench, lib)
+    srv = R.Server(env, prog)
+    try:
+        _, rate = client_run(env, bench, srv.port, case, ms=2000)
+    finally:
+        srv.stop()
+    m = {"rate": rate}
+    if rounds_only:
+        return m
+    srv = R.Server(env, prog)
+    try:
+        cnt = R.SyscallCounter(env, srv.pid)
+        reqs, _ = client_run(env, bench, srv.port, case, ms=1000)
+        s = cnt.stop()
+    finally:
+        srv.stop()
+    m["sys"] = s / reqs if s and reqs else None
+    if env.valgrind:
+        pat = os.path.join(env.tmp, f"cg.{bench}.{backend}")
+        srv = R.Server(env, prog, R.callgrind_cmd(pat + ".idle", True))
+        srv.stop()
+        idle = R.callgrind_totals(pat + ".idle*").get("final", 0)
+        srv = R.Server(env, prog, R.callgrind_cmd(pat + ".load", True))
+        try:
+            count = 2000 if bench != "http" else None
+            reqs, _ = client_run(env, bench, srv.port, case, count=count, ms=60000
+                                 if count else 2000)
+        finally:
+            srv.stop()
+        load = R.callgrind_totals(pat + ".load*").get("final", 0)
+        m["instr"] = (load - idle) / reqs if load and reqs else None
+    return m
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if v >= 1000:
+        return f"{v:,.0f}{unit}"
+    return f"{v:.2f}{unit}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "results", "backends.md"))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--backends", default="epoll,io_uring")
+    a = ap.parse_args()
+    args = Args()
+    args.bin, args.out, args.quick = a.bin, os.path.dirname(a.out), False
+    env = R.Env(args)
+    backends = a.backends.split(",")
+    cases = [("pipes n=1000 a=100", "events/s", "event", None),
+             ("pingpong 1 conn", "round trips/s", "round trip", ("pingpong", 1)),
+             ("pingpong 100 conns", "round trips/s", "round trip", ("pingpong", 100)),
+             ("churn 16 conns", "connections/s", "connection", ("churn", 16))]
+    if env.wrk:
+        cases.append(("http wrk c=100", "requests/s", "request", ("http", 100)))
+    res = {}
+    for name, _, _, net in cases:
+        for b in backends:
+            set_backend(b)
+            R.log(f"{name} on {b}: counting")
+            res[name, b] = (pipes(env, b) if net is None else
+                            network(env, net[0], "evq", net[1], b))
+            res[name, b]["rates"] = []
+        for r in range(a.rounds):
+            order = backends[r % len(backends):] + backends[:r % len(backends)]
+            for b in order:
+                set_backend(b)
+                m = (pipes(env, b, True) if net is None else
+                     network(env, net[0], "evq", net[1], b, True))
+                res[name, b]["rates"].append(m["rate"])
+            R.log(f"{name}: round {r + 1}/{a.rounds}")
+    raw = None
+    if env.prog("churn", "epoll"):
+        os.environ.pop("EVQ_BACKEND", None)
+        raw = network(env, "churn", "epoll", 16, "raw")
+        raw["rates"] = [network(env, "churn", "epoll", 16, "raw", True)["rate"]
+                        for _ in range(a.rounds)]
+    lines = [f"# evq backends, one run ({a.rounds} rounds, median rate; counts from one "
+             "counted run)", "",
+             "| case | figure | " + " | ".join(backends) + " | " +
+             " / ".join(backends[1:]) + " vs " + backends[0] + " |",
+             "|---|---|" + "---|" * len(backends) + "---|"]
+    for name, rate_unit, per, _ in cases:
+        rows = [("rate, " + rate_unit, "rates"), ("system calls per " + per, "sys"),
+                ("instructions per " + per, "instr")]
+        for label, key in rows:
+            vals = []
+            for b in backends:
+                v = res[name, b].get(key)
+                vals.append(statistics.median(v) if key == "rates" and v else v)
+            ratio = "-"
+            if vals[0] and all(v is not None for v in vals[1:]):
+                ratio = " / ".join(f"{v / vals[0]:.2f}" for v in vals[1:])
+            lines.append(f"| {name} | {label} | " + " | ".join(fmt(v) for v in vals) +
+                         f" | {ratio} |")
+    if raw:
+        lines += ["", "Raw epoll on the churn case (accept4, EPOLL_CTL_ADD, read, write, "
+                  f"close): {fmt(statistics.median(raw['rates']))} connections/s, "
+                  f"{fmt(raw.get('sys'))} system calls and {fmt(raw.get('instr'))} "
+                  "instructions per connection."]
+    text = "\n".join(lines) + "\n"
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+/* A minimal io_uring ring: set-up, the two queues mapped into memory, and
+ * the enter call. The io_uring backend needs nothing more, so evq talks to
+ * the kernel through <linux/io_uring.h> alone and has no liburing to link
+ * or to ship. Only the waiting thread uses a ring (uring.c), so nothing
+ * here locks. */
+#ifndef EVQ_RING_H
+#define EVQ_RING_H
+
+#include <linux/io_uring.h>
+#include <stddef.h>
+
+typedef struct evq__ring {
+  int fd;
+  unsigned features;  /* IORING_FEAT_* */
+  /* Submission queue: the kernel's head and tail, the index array, the
+   * entries, and the tail of what is written but not yet published. */
+  unsigned *sq_head, *sq_tail, *sq_flags, *sq_array, sq_mask, sq_entries;
+  unsigned sq_local;
+  struct io_uring_sqe *sqes;
+  /* Completion queue. */
+  unsigned *cq_head, *cq_tail, cq_mask;
+  struct io_uring_cqe *cqes;
+  void *sq_map, *cq_map;
+  size_t sq_len, cq_len, sqes_len;
+} evq__ring_t;
+
+/* Sets up a ring with entries submissions and cq_entries completions.
+ * 0 or a negative errno value. */
+int evq__ring_init(evq__ring_t *r, unsigned entries, unsigned cq_entries);
+void evq__ring_exit(evq__ring_t *r);
+
+/* A zeroed submission entry, or NULL when the queue is full. */
+struct io_uring_sqe *evq__ring_sqe(evq__ring_t *r);
+
+/* Publishes the written entries; returns how many the kernel has yet to
+ * take (what enter's to_submit should say). */
+unsigned evq__ring_flush(evq__ring_t *r);
+
+/* io_uring_enter(2): the count submitted, or a negative errno value. */
+int evq__ring_enter(evq__ring_t *r, unsigned submit, unsigned min_complete,
+                    unsigned flags, const void *arg, size_t arg_size);
+
+/* Up to max completions, in order, left in place until evq__ring_seen;
+ * completions the kernel kept aside when the queue was full are fetched
+ * first. */
+unsigned evq__ring_peek(evq__ring_t *r, struct io_uring_cqe **out,
+                        unsigned max);
+void evq__ring_seen(evq__ring_t *r, unsigned n);
+
+#endif

@@ -1,0 +1,213 @@
+/* Descriptors closed, dup'ed and reused while registered: what evq promises
+ * (evq.h, "Descriptor registration"), on every POSIX backend.
+ *
+ *  - After evq_deregister returns, nothing more is reported for the
+ *    registration, and later waits do not spin because of it.
+ *  - A descriptor closed while registered reports nothing, unless another
+ *    descriptor still refers to the same open file (then a backend that
+ *    watches the open file, epoll or io_uring, may go on reporting it until
+ *    deregistration). A new file that gets the number is never reported
+ *    under the old registration.
+ *  - After such a close, evq_deregister succeeds and the number can be
+ *    registered again. */
+#define _POSIX_C_SOURCE 200809L
+#include "harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A wait of 200 ms with nothing to report must sleep, not burn a core: a
+ * spinning wait uses about all of it, a sleeping one next to nothing. Half
+ * is far from both, on any machine. */
+static void check_sleeps(evq_t *q) {
+  evq_event_t ev[8];
+  int64_t wall = evq_now(), cpu = cpu_ns();
+  CHECK_EQ(tq_wait(q, ev, 8, 200 * MS), 0);
+  wall = evq_now() - wall;
+  cpu = cpu_ns() - cpu;
+  CHECK(cpu < wall / 2);
+}
+
+static void pipe_nb(int p[2]) {
+  CHECK(pipe(p) == 0);
+  for (int i = 0; i < 2; i++) {
+    CHECK(fcntl(p[i], F_SETFL, O_NONBLOCK) == 0);
+    CHECK(fcntl(p[i], F_SETFD, FD_CLOEXEC) == 0);
+  }
+}
+
+/* libev's "special problem of dup'ed file descriptors", on a level
+ * registration with data waiting. */
+TEST(dup_close_deregister) {
+  evq_t *q = tq_queue();
+  int p[2];
+  pipe_nb(p);
+  CHECK_EQ(write(p[1], "x", 1), 1);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  int copy = dup(p[0]);
+  CHECK(copy >= 0);
+  int number = p[0];
+  CHECK(close(number) == 0);
+  evq_event_t ev[8];
+  int n = tq_wait(q, ev, 8, 20 * MS); /* may report: the file is open */
+  for (int i = 0; i < n; i++) CHECK_EQ(ev[i].token, 1);
+  CHECK_OK(evq_deregister(q, number));
+  CHECK_EQ(tq_count_events(q, 1, 50 * MS, NULL), 0); /* final */
+#ifdef TQ_LIBKQUEUE
+  /* libkqueue cannot drop the epoll entry of a descriptor closed before
+   * its knote was deleted (its BUGS.md: "the internal kqueue state is not
+   * cleaned up"), so its kevent() keeps waking; a BSD kernel drops knotes
+   * at close. docs/kqueue.md lists this. */
+  if (strcmp(tq_backend, "kqueue") != 0)
+#endif
+    check_sleeps(q); /* and no spin */
+  /* The copy back on the old number registers as new, and reports. */
+  CHECK_EQ(dup2(copy, number), number);
+  int rc = evq_register(q, number, EVQ_READABLE, EVQ_LEVEL, 2);
+#ifdef TQ_LIBKQUEUE
+  /* The same lingering entry inside libkqueue answers its EV_ADD with
+   * EEXIST, and no EV_DELETE reaches it (docs/kqueue.md). */
+  if (strcmp(tq_backend, "kqueue") == 0 && rc == EVQ_EEXIST) {
+    close(number);
+    close(copy);
+    close(p[1]);
+    evq_free(q);
+    return;
+  }
+#endif
+  CHECK_OK(rc);
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_OK(evq_deregister(q, number));
+  close(number);
+  close(copy);
+  close(p[1]);
+  evq_free(q);
+}
+
+/* A registered descriptor closed without deregistering, and its number
+ * given to a new, readable file: the new file is not the registration's.
+ * With and without an event delivered (and a level re-arm pending) before
+ * the close. The old file stays quiet (its peer stays open): io_uring's
+ * poll request holds it open, and could report it, as the promise
+ * allows. */
+static void close_reuse(int deliver_first) {
+  evq_t *q = tq_queue();
+  evq_fd_t s[2];
+  tq_pair(s);
+  CHECK_OK(evq_register(q, s[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  evq_event_t ev[8];
+  if (deliver_first) {
+    tq_send(s[1], 1);
+    CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+    CHECK_EQ(tq_drain(q, s[0]), 1); /* quiet again, a level re-arm due */
+  } else {
+    CHECK_EQ(tq_wait(q, ev, 8, 0), 0);
+  }
+  int number = s[0];
+  int p[2];
+  pipe_nb(p); /* before the close, so it cannot take the number itself */
+  CHECK(close(number) == 0);
+  CHECK_EQ(dup2(p[0], number), number);
+  close(p[0]);
+  CHECK_EQ(write(p[1], "y", 1), 1);
+  const char *single = getenv("EVQ_IO_URING_NO_MULTISHOT");
+  if (deliver_first && strcmp(tq_backend, "io_uring") == 0 && single &&
+      *single == '1') {
+    /* Before Linux 5.13 io_uring cannot update a poll in flight, so a
+     * level registration is polled again by number, and may report a new
+     * file that took it (docs/design.md). */
+    tq_count_events(q, 1, 50 * MS, NULL);
+  } else {
+    CHECK_EQ(tq_count_events(q, 1, 50 * MS, NULL), 0);
+  }
+  CHECK_OK(evq_deregister(q, number)); /* succeeds on the old registration */
+  check_sleeps(q);
+  CHECK_OK(evq_register(q, number, EVQ_READABLE, EVQ_LEVEL, 2));
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_OK(evq_deregister(q, number));
+  close(number);
+  close(p[1]);
+  evq_close(s[1]);
+  evq_free(q);
+}
+
+TEST(close_reuse_number) { close_reuse(0); }
+TEST(close_reuse_number_after_event) { close_reuse(1); }
+
+/* evq_deregister_close while a dup keeps the file open: epoll skipped the
+ * removal (the close usually does it), so the entry it leaves must be found
+ * and cleared, without a report or a spinning wait. */
+TEST(deregister_close_with_dup) {
+  evq_t *q = tq_queue();
+  int p[2];
+  pipe_nb(p);
+  CHECK_EQ(write(p[1], "x", 1), 1);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  int copy = dup(p[0]);
+  CHECK(copy >= 0);
+  CHECK_OK(evq_deregister_close(q, p[0]));
+  CHECK_EQ(tq_count_events(q, 1, 50 * MS, NULL), 0);
+#ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
+  if (strcmp(tq_backend, "kqueue") != 0)
+#endif
+    check_sleeps(q);
+  CHECK_OK(evq_register(q, copy, EVQ_READABLE, EVQ_LEVEL, 2));
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_OK(evq_deregister_close(q, copy));
+  close(p[1]);
+  evq_free(q);
+}
+
+/* A host loop keeps working through a rebuild of the kernel's state (on
+ * epoll, after a closed descriptor's leftover showed up): the descriptor
+ * it watches stays the same and keeps reporting. */
+TEST(embedded_after_cleanup) {
+  evq_t *q = tq_queue();
+  evq_fd_t fd;
+  int rc = evq_fd(q, &fd);
+  int none = strcmp(tq_backend, "poll") == 0;
+#ifdef TQ_LIBKQUEUE
+  none |= strcmp(tq_backend, "kqueue") == 0;
+#endif
+  if (none) { /* no descriptor for a host to watch (embed_in_poll) */
+    CHECK_EQ(rc, EVQ_ENOTSUP);
+    evq_free(q);
+    return;
+  }
+  CHECK_OK(rc);
+  int p[2];
+  pipe_nb(p);
+  CHECK_EQ(write(p[1], "x", 1), 1);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  int copy = dup(p[0]);
+  CHECK_OK(evq_deregister_close(q, p[0]));
+  CHECK_EQ(tq_count_events(q, 1, 50 * MS, NULL), 0);
+  evq_fd_t s[2];
+  tq_pair(s);
+  CHECK_OK(evq_register(q, s[0], EVQ_READABLE, EVQ_LEVEL, 2));
+  tq_send(s[1], 1);
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  CHECK_EQ(poll(&pfd, 1, 5000), 1);
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(q, ev, 4, 0), 1);
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_OK(evq_deregister_close(q, s[0]));
+  evq_close(s[1]);
+  close(copy);
+  close(p[1]);
+  evq_free(q);
+}

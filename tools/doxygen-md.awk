@@ -1,0 +1,61 @@
+# doxygen-md.awk FILE.md: the Markdown filter for Doxygen (docs/Doxyfile,
+# FILTER_PATTERNS). The guide is written for GitHub, which makes an anchor
+# of every heading; Doxygen needs explicit labels, and cannot follow links
+# to files outside its input. So, outside code blocks and without changing
+# the number of lines:
+#  - every heading gets a label, "{#<page>-<GitHub's anchor>}", where <page>
+#    is the file's name without .md (page-wide prefix: Doxygen labels share
+#    one namespace with the header's groups), and the title "{#<page>}";
+#  - a link to "#anchor" becomes a link to that label, and a link to
+#    "guide.md#anchor" one to the guide's;
+#  - a link to ../include/evq.h becomes a reference to the header's page;
+#  - any other relative link (design.md, examples/) keeps its text and
+#    names its target as code, since the HTML reference does not hold it.
+function slug(s) {
+  s = tolower(s)
+  gsub(/[^a-z0-9 _-]/, "", s)
+  gsub(/ /, "-", s)
+  return s
+}
+function links(line,    out, pre, text, target, m) {
+  out = ""
+  while (match(line, /\[[^]]*\]\([^)]*\)/)) {
+    pre = substr(line, 1, RSTART - 1)
+    m = substr(line, RSTART, RLENGTH)
+    line = substr(line, RSTART + RLENGTH)
+    text = m; sub(/\]\(.*/, "", text); sub(/^\[/, "", text)
+    target = m; sub(/^\[[^]]*\]\(/, "", target); sub(/\)$/, "", target)
+    if (target ~ /^[a-z]+:/) {
+      out = out pre m                       # http:, https:, mailto:
+    } else if (target ~ /^#/) {
+      out = out pre "[" text "](#" page "-" substr(target, 2) ")"
+    } else if (target ~ /^[a-z]+\.md#/) {
+      sub(/\.md#/, "-", target)
+      out = out pre "[" text "](#" target ")"
+    } else if (target ~ /^[a-z]+\.md$/ && (target == "guide.md" || target == "mainpage.md")) {
+      out = out pre m
+    } else if (target ~ /include\/evq\.h$/) {
+      out = out pre "\\ref evq.h \"" text "\""
+    } else {
+      sub(/^\.\.\//, "", target)
+      if (target !~ /^(include|src|tests|tools|examples|bench)\//) target = "docs/" target
+      out = out pre (text == target || "docs/" text == target ? "`" target "`" : text " (`" target "`)")
+    }
+  }
+  return out line
+}
+BEGIN {
+  page = ARGV[1]
+  sub(/.*\//, "", page)
+  sub(/\.md$/, "", page)
+}
+/^[ \t]*(```|~~~)/ { fence = !fence; print; next }
+fence { print; next }
+/^#+ / && !/\{#[^}]*\}[ \t]*$/ {
+  title = $0
+  sub(/^#+ /, "", title)
+  # The title (level 1) labels the page itself: \ref guide.
+  print links($0) " {#" page (/^# / ? "" : "-" slug(title)) "}"
+  next
+}
+{ print links($0) }
