@@ -35,6 +35,7 @@ enum fz_op {
   FZ_CONCURRENT, /* count (a % 8 + 1), pacing: the next count operations
                     run on a second thread while this one waits            */
   FZ_NEXT_TIMEOUT, /* -                                                    */
+  FZ_DEREGISTER_CLOSE, /* handle (evq_deregister_close)                    */
   FZ_NOPS
 };
 

@@ -235,6 +235,23 @@ int main(int argc, char **argv) {
   WAIT(T5);
   save("edge-hangup-spin");
 
+  /* evq_deregister_close, registered or not, open or closed, with a dup
+   * alive (the kernel's entry is cleared later: no event, no spin). */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_PIPE, 0, 0, 0);
+  op(FZ_REGISTER, 0, R, LEVEL);
+  op(FZ_REGISTER, 2, R, EDGE);
+  op(FZ_DUP, 2, 0, 0);
+  op(FZ_WRITE, 3, 2, 0);
+  op(FZ_DEREGISTER_CLOSE, 2, 0, 0);
+  WAIT(T5);
+  op(FZ_DEREGISTER_CLOSE, 1, 0, 0); /* not registered: left open */
+  op(FZ_CLOSE, 0, 0, 0);
+  op(FZ_DEREGISTER_CLOSE, 0, 0, 0); /* registered, closed: EBADF */
+  op(FZ_WRITE, 1, 0, 0);
+  WAIT(T5);
+  save("deregister-close");
+
   /* Hang-up and error flags: peer closed, pipe reader gone. */
   op(FZ_PIPE, 0, 0, 0);
   op(FZ_SOCKETPAIR, 0, 0, 0);
@@ -294,7 +311,7 @@ int main(int argc, char **argv) {
       FZ_DEREGISTER, FZ_REARM, FZ_WRITE, FZ_WRITE, FZ_READ, FZ_DRAIN,
       FZ_RAW_READ, FZ_FILL, FZ_SHUTDOWN, FZ_CLOSE, FZ_DUP, FZ_DUP2,
       FZ_TIMER_START, FZ_TIMER_STOP, FZ_WAKE, FZ_WAIT, FZ_WAIT, FZ_WAIT,
-      FZ_NEXT_TIMEOUT, FZ_TCP, FZ_CONCURRENT};
+      FZ_NEXT_TIMEOUT, FZ_TCP, FZ_CONCURRENT, FZ_DEREGISTER_CLOSE};
   for (int s = 0; s < 12; s++) {
     op(FZ_SOCKETPAIR, 0, 0, 0);
     op(FZ_PIPE, 0, 0, 0);

@@ -35,7 +35,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -341,6 +344,67 @@ int evqf_dup(int fd) {
   int e = check("dup", RET);
   if (e) FAIL_WITH(e, -1);
   return dup(fd);
+}
+
+int evqf_dup3(int fd, int to, int flags) {
+  int e = check("dup3", RET);
+  if (e) FAIL_WITH(e, -1);
+  return dup3(fd, to, flags);
+}
+
+int evqf_open(const char *path, int flags, ...) {
+  int e = check("open", RET);
+  if (e) FAIL_WITH(e, -1);
+  va_list ap;
+  va_start(ap, flags);
+  int perm = (flags & O_CREAT) ? va_arg(ap, int) : 0;
+  va_end(ap);
+  return open(path, flags, perm);
+}
+
+int evqf_fstat(int fd, struct stat *st) {
+  int e = check("fstat", RET);
+  if (e) FAIL_WITH(e, -1);
+  return fstat(fd, st);
+}
+
+ssize_t evqf_readv(int fd, const struct iovec *iov, int n) {
+  int e = check("readv", RET);
+  if (e) FAIL_WITH(e, -1);
+  return readv(fd, iov, n);
+}
+
+ssize_t evqf_writev(int fd, const struct iovec *iov, int n) {
+  int e = check("writev", RET);
+  if (e) FAIL_WITH(e, -1);
+  return writev(fd, iov, n);
+}
+
+void *evqf_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  int e = check("mmap", RET);
+  if (e) FAIL_WITH(e, MAP_FAILED);
+  return mmap(addr, len, prot, flags, fd, off);
+}
+
+ssize_t evqf_sendto(int fd, const void *b, size_t n, int flags,
+                    const struct sockaddr *to, socklen_t tl) {
+  int e = check("sendto", RET);
+  if (e) FAIL_WITH(e, -1);
+  return sendto(fd, b, n, flags, to, tl);
+}
+
+ssize_t evqf_recvfrom(int fd, void *b, size_t n, int flags,
+                      struct sockaddr *from, socklen_t *fl) {
+  int e = check("recvfrom", RET);
+  if (e) FAIL_WITH(e, -1);
+  return recvfrom(fd, b, n, flags, from, fl);
+}
+
+int evqf_recvmmsg(int fd, struct mmsghdr *m, unsigned int n, int flags,
+                  struct timespec *t) {
+  int e = check("recvmmsg", RET);
+  if (e) FAIL_WITH(e, -1);
+  return recvmmsg(fd, m, n, flags, t);
 }
 
 int evqf_ioctl(int fd, unsigned long req, ...) {

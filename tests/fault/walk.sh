@@ -243,7 +243,7 @@ nsites=$(awk '{ print $2 }' "$work/faulted.txt" | sort -u | wc -l)
 status=0
 if [ "$nfail" -gt 0 ]; then
   echo "fault walk: $nfail failed runs:"
-  grep '^FAIL' "$work/results.txt" | while read -r res b off fn ename hit fired rc id eoff; do
+  grep '^FAIL' "$work/results.txt" | while read -r res b off fn ename hit fired rc id eoff ms; do
     echo "  $b: $fn fails with $ename at hit $hit of the call in $(where "$off")$([ "$eoff" != - ] && echo ", after the fault at $(where "$eoff")"): exit $rc"
     grep -v '^\s*$' "$work/runs/$id.log" | grep -v '^fault scenario \[[a-z_]*\]: ' | head -n 8 | sed 's/^/      /'
   done | head -n 400
