@@ -81,6 +81,10 @@ N(freeaddrinfo, "cannot fail")
 N(gai_strerror, "pure")
 N(inet_pton, "pure: parses text (0 for text that is no address is a result, not a failure)")
 N(inet_ntop, "pure")
+N(htons, "pure (a call only in unoptimised builds)")
+N(ntohs, "pure (a call only in unoptimised builds)")
+N(htonl, "pure (a call only in unoptimised builds)")
+N(ntohl, "pure (a call only in unoptimised builds)")
 N(__isoc99_sscanf, "pure")
 N(uname, "cannot fail (EFAULT only)")
 
@@ -135,11 +139,25 @@ S(syscall_io_uring_setup, "EMFILE ENFILE ENOMEM EPERM ENOSYS")
 S(syscall_io_uring_enter, "EAGAIN EBUSY EINTR")
 S(syscall_io_uring_register, "ENOMEM EBUSY EINTR")
 
-/* Sites where the descriptor is evq's own, new, and valid. */
+/* Narrower errors at some sites (the function is matched anywhere in the
+ * chain of inlined calls, innermost first). */
+/* The descriptor is evq's own, new and valid. */
 SITE(epoll_ctl, "ep_init", "ENOMEM ENOSPC")
+/* Re-adding live registrations to a new epoll instance: only the kernel's
+ * limits can refuse them (a closed descriptor is meant to stay silent). */
+SITE(epoll_ctl, "rebuild", "ENOMEM ENOSPC")
+/* Putting back the disposition found, for a signal installed before:
+ * cannot fail. */
+SITE(sigaction, "evq__sig_unwatch", "")
+SITE(sigaction, "sig_child", "")
+/* The identity of a descriptor poll(2) has just reported: only the
+ * kernel's memory can be short (EBADF would be a close, a real one). */
+SITE(fstat, "pl_poll", "ENOMEM")
 
 /* Code no backend of a Linux build runs. */
 DEAD("evq__state_new", calloc, "evq__state_t *st = calloc(1, size < sizeof *st ? sizeof *st : size);",
      "only backends that keep per-registration states call it (iocp; io_uring when it lands)")
 DEAD("evq__wakefd_close", close, "if (w->write_fd != w->read_fd) close(w->write_fd);",
      "the wake descriptor is an eventfd on Linux: one descriptor, not a pipe's two")
+DEAD("map_queues", mmap, ": mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE,",
+     "the kernel maps both io_uring rings at once (IORING_FEAT_SINGLE_MMAP, Linux 5.4+)")

@@ -73,13 +73,22 @@ done
 nimports=$(wc -l <"$work/imports.txt")
 nfaultable=$(for f in $(cat "$work/imports.txt"); do grep -E "^$f F [A-Z]" "$work/functions.txt" || true; done | wc -l)
 
-# errors FUNCTION [CALLER]: the NAME=value list for a call of FUNCTION (for
-# syscall(2): syscall_<what>) made from CALLER.
+# errors FUNCTION [CALLERS]: the NAME=value list for a call of FUNCTION
+# (for syscall(2): syscall_<what>) made from the chain of CALLERS (the
+# function of the call, then those it is inlined into, space-separated):
+# the first SITE line matching one of them, innermost first, else F's.
 errors_of() {
-  awk -v f="$1" -v c="${2:-}" '
-    $1 == f && $2 == "SITE" && $3 == c { site = 1; for (i = 4; i <= NF; i++) s = s " " $i }
+  awk -v f="$1" -v chain="${2:-}" '
+    BEGIN { n = split(chain, c, " ") }
+    $1 == f && $2 == "SITE" { for (j = 1; j <= n; j++) if ($3 == c[j] && (!best || j < best)) {
+        best = j; s = ""; for (i = 4; i <= NF; i++) s = s " " $i } }
     $1 == f && $2 == "F" { for (i = 3; i <= NF; i++) d = d " " $i }
-    END { print (site ? s : d) }' "$work/functions.txt" | tr ' ' '\n' | grep . || true
+    END { print (best ? s : d) }' "$work/functions.txt" | tr ' ' '\n' | grep . || true
+}
+# chain OFFSET: the function of the call at OFFSET and those it is inlined
+# into, innermost first.
+chain() {
+  "$a2l" -f -i -C -e "$scn" "$(printf '0x%x' $(($1 - 1)))" 2>/dev/null | awk 'NR % 2 == 1' | tr '\n' ' '
 }
 
 # ---- the call sites in the code: every call of a wrapper from the library --
@@ -161,10 +170,9 @@ while :; do
     grep -qx "$b $off" "$work/done-sites.txt" && continue
     if [ "$eoff" != - ] && grep -q "^$b $off " "$work/seen-free.txt" 2>/dev/null; then continue; fi
     echo "$b $off" >>"$work/done-sites.txt"
-    caller=$(where "$off" | sed 's/ at .*//')
-    errs=$(errors_of "$fn" "$caller")
+    errs=$(errors_of "$fn" "$(chain "$off")")
     if [ -z "$errs" ]; then
-      [ "$fn" = syscall_other ] && echo "UNCLASSIFIED $b $off $caller" >>"$work/todo.txt"
+      [ "$fn" = syscall_other ] && echo "UNCLASSIFIED $b $off $(where "$off")" >>"$work/todo.txt"
       continue
     fi
     for e in $errs; do
@@ -204,14 +212,15 @@ done <"$work/tried.txt")
 cat "$work"/record.* "$work"/runs/*.sites "$work"/runs/*.sites.child.* 2>/dev/null |
   awk '$1 ~ /^0x/ { print $1, $2 }' | sort -u >"$work/reached.txt"
 
-# Every call instruction of a faultable function: faulted, or a syscall(2)
-# with nothing to inject (futex wake) reached, or named DEAD.
+# Every call instruction of a faultable function: faulted, or reached where
+# it has nothing to inject (a futex wake, a SITE with no errors), or named
+# DEAD.
 : >"$work/dead.txt"
 unreached=
 while read -r off fn caller; do
   grep -q " $off$" "$work/faulted.txt" && continue
   rfn=$(awk -v o="$off" '$1 == o { print $2; exit }' "$work/reached.txt")
-  [ -n "$rfn" ] && [ -z "$(errors_of "$rfn")" ] && continue
+  [ -n "$rfn" ] && [ -z "$(errors_of "$rfn" "$(chain "$off")")" ] && continue
   w=$(where "$off")
   cfn=${w%% at *}
   text=$(line_of "$off")

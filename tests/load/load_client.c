@@ -344,6 +344,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines as they happen */
   const char *pat = getenv("LOAD_PATIENCE");
   if (pat && atoi(pat) > 0) patience = atoi(pat);
   struct rlimit rl;
