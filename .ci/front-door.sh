@@ -71,7 +71,7 @@ must_skip="bench.smoke.libuv bench.smoke.libev bench.smoke.libevent
   bench.smoke.run_py dist.clang dist.mingw.build dist.mingw.run
   install.pkg_config"
 named=$(sed -n 's/.*<testcase name="\([^"]*\)".*/\1/p' "$junit" |
-  grep -E 'libuv|libev|libevent|uring|clang|mingw|wine|windows|pkg_config|pkgconfig|valgrind|doxygen|wrk|redis|gnuplot|python|run_py' || true)
+  grep -E 'libuv|libev|libevent|liburing|clang|mingw|wine|windows|pkg_config|pkgconfig|valgrind|doxygen|wrk|redis|gnuplot|python|run_py' || true)
 checked=0
 for t in $(printf '%s\n' $must_skip $named | sort -u); do
   s=$(status_of "$t")

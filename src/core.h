@@ -137,6 +137,23 @@ void evq__state_detach(evq_t *q, evq__state_t *st);
 /* evq_free, before the backend's destroy(): detach every state. */
 void evq__states_detach_all(evq_t *q);
 
+/* The most events one wait fetches from the kernel (max_events' cap). */
+#define EVQ__LIMIT_MAX_EVENTS 65536u
+
+/* translate.c: raw kernel events into caller events, under the lock, for
+ * a backend that is not q->plain (evq.c keeps the plain loop, the hottest
+ * path, where the call it would cost is not paid). */
+int evq__translate(evq_t *q, evq__raw_t *raw, int count, evq_event_t *out);
+/* A raw event whose registration is gone: the backend may clean up. */
+void evq__report_stale(evq_t *q, uint64_t key);
+
+/* The flags of a raw event the caller asked for (or always gets). */
+static inline uint32_t evq__wanted_flags(const evq__reg_t *reg,
+                                         uint32_t raw_flags) {
+  return raw_flags & (reg->interests | ~(uint32_t)EVQ__DIRECTIONS) &
+         EVQ__RESULTS;
+}
+
 /* Kicks the waiter if it sleeps, or always once embedded; async-signal-
  * safe (evq_wake and the signal handler use it). */
 void evq__kick_if_needed(evq_t *q);

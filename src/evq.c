@@ -19,11 +19,6 @@
 #include <string.h>
 
 #define DEFAULT_MAX_EVENTS 256u
-#define LIMIT_MAX_EVENTS 65536u
-
-static bool emulated(const evq_t *q, const evq__reg_t *reg) {
-  return (q->emulated >> reg->mode) & 1u;
-}
 
 /* ---- lifecycle --------------------------------------------------------- */
 
@@ -52,7 +47,7 @@ static bool options_ok(const evq_options_t *o) {
 static int create(evq_t **out, const evq__backend_t *ops,
                   const evq_options_t *opts, char *why, size_t cap) {
   uint32_t max = opts->max_events ? opts->max_events : DEFAULT_MAX_EVENTS;
-  if (max > LIMIT_MAX_EVENTS) max = LIMIT_MAX_EVENTS;
+  if (max > EVQ__LIMIT_MAX_EVENTS) max = EVQ__LIMIT_MAX_EVENTS;
   evq_t *q = calloc(1, sizeof *q);
   if (!q) return EVQ_ENOMEM;
   q->ops = ops;
@@ -267,7 +262,8 @@ int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions) {
     return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
   evq__reg_t *reg = find_fd(q, fd);
-  if (reg && reg->mode == EVQ_EDGE && emulated(q, reg)) {
+  if (reg && reg->mode == EVQ_EDGE &&
+      (q->emulated & (1u << EVQ_EDGE))) {
     uint32_t armed = reg->armed | (directions & reg->interests);
     if (armed != reg->armed) {
       reg->armed = armed;
@@ -286,74 +282,33 @@ void evq__io_blocked(evq_t *q, evq_fd_t fd, uint32_t directions) {
 
 /* ---- waiting ----------------------------------------------------------- */
 
-/* Under q->lock: the flags of one raw event that reach the caller, after
- * emulated edge and oneshot (emulated: the backend's emulated_modes); 0 for
- * none. */
-static inline uint32_t deliverable(evq_t *q, evq__reg_t *reg,
-                                   uint32_t raw_flags, uint32_t emulated) {
-  uint32_t flags = raw_flags & (reg->interests | ~(uint32_t)EVQ__DIRECTIONS);
-  flags &= EVQ__RESULTS;
-  if (emulated == 0 || !((emulated >> reg->mode) & 1u)) return flags;
-  /* Only a delivered armed direction disarms: a raw event for directions
-   * no longer armed (the caller modified the registration while the kernel
-   * reported) must not silence the new ones. */
-  uint32_t dirs = flags & reg->armed & EVQ__DIRECTIONS;
-  if (dirs) {
-    reg->armed = reg->mode == EVQ_ONESHOT ? 0 : reg->armed & ~dirs;
-    q->ops->rearm(q->b, reg);
-  }
-  return dirs ? dirs | (flags & ~(uint32_t)EVQ__DIRECTIONS) : 0;
+static int take_wake(evq_t *q, evq_event_t *out) {
+  if (!atomic_load(&q->wake_pending) || !atomic_exchange(&q->wake_pending, 0))
+    return 0;
+  out->token = q->wake_token;
+  out->flags = EVQ_WAKE;
+  out->data = 0;
+  return 1;
 }
 
-/* Under q->lock: lets the backend finish the kernel request behind each
- * raw event (complete()), keeping those it does not drop. */
-static int complete_all(evq_t *q, evq__raw_t *raw, int count) {
+/* Under the lock: signals and children, which need q->sig. */
+static int take_signals(evq_t *q, evq_event_t *out, int cap) {
   int n = 0;
-  for (int i = 0; i < count; i++)
-    if (q->ops->complete(q->b, &raw[i])) raw[n++] = raw[i];
+  if (n < cap) n += evq__signals_take(q, out + n, cap - n);
+  if (n < cap) n += evq__children_take(q, out + n, cap - n);
   return n;
 }
 
-static void report_stale(evq_t *q, uint64_t key) {
-  if (q->ops->stale) q->ops->stale(q->b, key);
-}
-
-/* reg->merge: the round (one per translation) and the index of the event a
- * registration got in it. Rounds never wrap in practice (2^44); indexes are
- * below raw_cap, at most LIMIT_MAX_EVENTS. */
-#define MERGE_INDEX_BITS 20
-_Static_assert(LIMIT_MAX_EVENTS <= (1u << MERGE_INDEX_BITS), "merge index");
-
-/* translate() for a kernel that reports read and write apart: one event
- * per registration, carrying every flag seen. A second report in the same
- * round adds its flags whatever the first disarmed: it was armed when the
- * round began. */
-static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
-                             evq_event_t *out) {
-  const uint32_t emulated = q->emulated;
-  const uint64_t round = ++q->round;
-  int n = 0;
-  for (int i = 0; i < count; i++) {
-    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) {
-      report_stale(q, raw[i].key);
-      continue;
-    }
-    if (reg->kind != EVQ__KIND_FD) {
-      n += evq__child_event(q, reg, out + n);
-      continue;
-    }
-    if (reg->merge >> MERGE_INDEX_BITS == round) {
-      out[reg->merge & ((1u << MERGE_INDEX_BITS) - 1)].flags |=
-          raw[i].flags & EVQ__RESULTS &
-          (reg->interests | ~(uint32_t)EVQ__DIRECTIONS);
-      continue;
-    }
-    uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);
-    if (flags == 0) continue;
-    reg->merge = round << MERGE_INDEX_BITS | (uint32_t)n;
-    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
-  }
+/* Under the lock: what is pending without the kernel's help. Inline, with
+ * the calls behind one test: a queue that never watched a signal or used
+ * the SIGCHLD fallback has no q->sig, and each wait (which asks twice)
+ * would otherwise pay about 75 instructions, a sixth of a one-connection
+ * round trip (docs/performance.md). */
+static inline int take_pending(evq_t *q, evq_event_t *out, int cap) {
+  if (cap < 1) return 0;
+  int n = take_wake(q, out);
+  if (atomic_load_explicit(&q->sig, memory_order_acquire))
+    n += take_signals(q, out + n, cap - n);
   return n;
 }
 
@@ -366,63 +321,16 @@ static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
     if (!reg) {
-      report_stale(q, raw[i].key);
+      evq__report_stale(q, raw[i].key);
       continue;
     }
-    uint32_t flags = deliverable(q, reg, raw[i].flags, 0);
+    uint32_t flags = evq__wanted_flags(reg, raw[i].flags);
     if (flags == 0) continue;
     /* A native oneshot is disarmed by the kernel; the core notes it too,
      * so a backend rebuilding its kernel state leaves it out. */
     if (reg->mode == EVQ_ONESHOT) reg->armed = 0;
     out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
   }
-  return n;
-}
-
-/* Under q->lock: turns raw kernel events into caller events, dropping any
- * whose registration is gone (deregistered or replaced meanwhile),
- * applying emulated modes, merging split reports, and handing events of
- * other kinds (a child's exit) to their own code. */
-static int translate(evq_t *q, evq__raw_t *raw, int count,
-                     evq_event_t *out) {
-  if (q->plain) return translate_plain(q, raw, count, out);
-  if (q->ops->complete) count = complete_all(q, raw, count);
-  if (q->ops->splits_directions)
-    return translate_merging(q, raw, count, out);
-  const uint32_t emulated = q->emulated;
-  int n = 0;
-  for (int i = 0; i < count; i++) {
-    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) {
-      report_stale(q, raw[i].key);
-      continue;
-    }
-    if (reg->kind != EVQ__KIND_FD) {
-      n += evq__child_event(q, reg, out + n);
-      continue;
-    }
-    uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);
-    if (flags == 0) continue;
-    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
-  }
-  return n;
-}
-
-static int take_wake(evq_t *q, evq_event_t *out) {
-  if (!atomic_load(&q->wake_pending) || !atomic_exchange(&q->wake_pending, 0))
-    return 0;
-  out->token = q->wake_token;
-  out->flags = EVQ_WAKE;
-  out->data = 0;
-  return 1;
-}
-
-/* Under the lock: what is pending without the kernel's help. */
-static int take_pending(evq_t *q, evq_event_t *out, int cap) {
-  int n = 0;
-  if (n < cap) n += take_wake(q, out + n);
-  if (n < cap) n += evq__signals_take(q, out + n, cap - n);
-  if (n < cap) n += evq__children_take(q, out + n, cap - n);
   return n;
 }
 
@@ -459,7 +367,9 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     evq__mutex_lock(&q->lock);
     atomic_store(&q->sleeping, 0);
     q->sleep_until = -1;
-    if (r > 0) n += translate(q, q->raw, r, ev + n);
+    if (r > 0)
+      n += q->plain ? translate_plain(q, q->raw, r, ev + n)
+                    : evq__translate(q, q->raw, r, ev + n);
     /* Timers that came due while we slept; not when this round already
      * collected some, or a short period could report twice in a batch. */
     if (timers == 0 && n < cap && q->timers.root)

@@ -8,6 +8,7 @@
  * they mark it stale and kick the waiter. */
 #define _GNU_SOURCE
 #include "unix.h"
+#include "pollmask.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -15,9 +16,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#ifndef POLLRDHUP
-#define POLLRDHUP 0 /* not Linux: hang-up still arrives as POLLHUP */
-#endif
 
 typedef struct poll_state {
   evq_t *q; /* for the registry walk in prepare() */
@@ -65,24 +63,8 @@ static int pl_target(const evq__reg_t *reg) {
 }
 
 static short to_poll(const evq__reg_t *reg) {
-  uint32_t watch = reg->mode == EVQ_LEVEL ? reg->interests : reg->armed;
-  short e = 0;
-  if (watch & EVQ_READABLE) e |= POLLIN | POLLRDHUP;
-  if (watch & EVQ_WRITABLE) e |= POLLOUT;
-  if (watch & EVQ_PRIORITY) e |= POLLPRI;
-  return e;
-}
-
-static uint32_t from_poll(short e) {
-  uint32_t f = 0;
-  if (e & POLLIN) f |= EVQ_READABLE;
-  if (e & POLLOUT) f |= EVQ_WRITABLE;
-  if (e & POLLPRI) f |= EVQ_PRIORITY;
-  if (e & POLLRDHUP) f |= EVQ_READ_CLOSED;
-  if (e & POLLHUP)
-    f |= EVQ_READ_CLOSED | EVQ_WRITE_CLOSED | EVQ_READABLE | EVQ_WRITABLE;
-  if (e & POLLERR) f |= EVQ_ERROR | EVQ_READABLE | EVQ_WRITABLE;
-  return f;
+  return (short)evq__poll_mask(reg->mode == EVQ_LEVEL ? reg->interests
+                                                      : reg->armed);
 }
 
 /* Under the lock: makes sure the next rebuild has room for want entries,
@@ -217,7 +199,7 @@ static int pl_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
       continue;
     }
     raw[n].key = s->keys[i];
-    raw[n].flags = from_poll(s->pfd[i].revents);
+    raw[n].flags = evq__poll_results((uint16_t)s->pfd[i].revents);
     raw[n].data = 0;
     n++;
     s->next = (start + k + 1) % count;

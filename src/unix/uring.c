@@ -34,11 +34,11 @@
 #define _GNU_SOURCE
 #include "unix.h"
 
+#include "pollmask.h"
 #include "ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,27 +96,6 @@ static void todo_remove(ur_reg_t *r) {
 
 /* ---- flags ------------------------------------------------------------- */
 
-static uint32_t poll_mask(uint32_t dirs) {
-  uint32_t m = 0;
-  if (dirs & EVQ_READABLE) m |= POLLIN | POLLRDHUP;
-  if (dirs & EVQ_WRITABLE) m |= POLLOUT;
-  if (dirs & EVQ_PRIORITY) m |= POLLPRI;
-  return m;
-}
-
-/* As epoll.c: hang-up and error also count as readable and writable. */
-static uint32_t from_poll(uint32_t e) {
-  uint32_t f = 0;
-  if (e & POLLIN) f |= EVQ_READABLE;
-  if (e & POLLOUT) f |= EVQ_WRITABLE;
-  if (e & POLLPRI) f |= EVQ_PRIORITY;
-  if (e & POLLRDHUP) f |= EVQ_READ_CLOSED;
-  if (e & POLLHUP)
-    f |= EVQ_READ_CLOSED | EVQ_WRITE_CLOSED | EVQ_READABLE | EVQ_WRITABLE;
-  if (e & POLLERR) f |= EVQ_ERROR | EVQ_READABLE | EVQ_WRITABLE;
-  return f;
-}
-
 /* ---- submissions (the waiter only, under the lock) --------------------- */
 
 static struct io_uring_sqe *sqe_get(uring_state_t *s) {
@@ -160,7 +139,7 @@ static void prep_update(struct io_uring_sqe *sqe, uint64_t target,
 
 static uint32_t want(const ur_reg_t *r) {
   if (r->st.key == 0 || r->fired) return 0;
-  return poll_mask(r->dirs);
+  return evq__poll_mask(r->dirs);
 }
 
 /* Makes the ring hold the request r needs: submits one, or removes the one
@@ -365,7 +344,7 @@ static bool ur_complete(void *b, evq__raw_t *raw) {
   /* The kernel may add bits not asked for (a peer's RDHUP on a write-only
    * poll); epoll does not, so neither does this backend. */
   uint32_t flags =
-      from_poll((uint32_t)res & (r->polled | POLLHUP | POLLERR));
+      evq__poll_results((uint32_t)res & (r->polled | POLLHUP | POLLERR));
   /* A request from before a modify may complete after it: it counts as the
    * oneshot's event only if it reports something now wanted. */
   if (r->mode == EVQ_ONESHOT &&
