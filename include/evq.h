@@ -104,9 +104,12 @@ EVQ_API const char *evq_version_string(void);
  * Closing. Deregister a descriptor before closing it (or use
  * evq_deregister_close()). evq cannot see a close, so a descriptor closed
  * while registered stays in evq's table until deregistered, and meanwhile:
- *  - a new file that gets its number is never reported under it (except
- *    on io_uring before Linux 5.13, where a level registration is polled
- *    again by number);
+ *  - a new file that gets its number is never reported under it, except
+ *    on io_uring: its poll request names the descriptor by number when it
+ *    reaches the kernel, with the first wait after evq_register() or
+ *    evq_modify(), after an edge re-arm, and (before Linux 5.13) after each
+ *    level event; a number closed and reused before then may report the
+ *    new file;
  *  - the closed file itself reports nothing on poll and kqueue (they watch
  *    numbers), nor on epoll unless another descriptor keeps the file open
  *    (a dup, a copy inherited by a child); epoll then, and io_uring always
@@ -310,8 +313,13 @@ typedef enum evq_mode {
    * on it has returned would-block: read or write until EVQ_EAGAIN. Do the
    * I/O through evq_read(), evq_write(), evq_accept() (which tell evq), or
    * call evq_rearm() after your own I/O returned EAGAIN. A backend whose
-   * kernel tracks edges (epoll) may report new readiness earlier; portable
-   * code must not rely on it.
+   * kernel tracks edges (epoll) may report new readiness earlier, and
+   * reports a ready direction once more after evq had to rebuild its
+   * epoll instance (a descriptor closed while registered while a dup
+   * kept its file open: see "Closing"); portable code must not rely on
+   * either, and must not mind them. Where evq emulates edge (poll,
+   * io_uring, IOCP), a hang-up or error, which stays, ends the reports of
+   * the registration until evq_rearm() or evq_modify().
    */
   EVQ_EDGE = 1,
   /** Level: every evq_wait() reports the descriptor while it is ready. */

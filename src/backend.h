@@ -18,6 +18,8 @@
 
 /* Directions a registration can ask for, and every result flag. */
 #define EVQ__DIRECTIONS (EVQ_READABLE | EVQ_WRITABLE | EVQ_PRIORITY)
+/* Both halves closed: what a hang-up (POLLHUP, EPOLLHUP) reports. */
+#define EVQ__HANGUP (EVQ_READ_CLOSED | EVQ_WRITE_CLOSED)
 #define EVQ__RESULTS \
   (EVQ__DIRECTIONS | EVQ_ERROR | EVQ_READ_CLOSED | EVQ_WRITE_CLOSED)
 
@@ -159,6 +161,12 @@ typedef struct evq__backend {
   /* A state made with evq__state_new is about to be freed: let go of what
    * the backend hangs on it. May be NULL. */
   void (*release)(void *b, evq__state_t *st);
+  /* Under the lock, after a round that delivered nothing: true when
+   * changes made in that round (a kernel request replaced for a modify)
+   * are still to be submitted, and a poll without waiting could report at
+   * once; the core then goes round again even when the wait's time is up,
+   * so a wait of 0 sees what a modify made ready. May be NULL. */
+  bool (*unsettled)(void *b);
 } evq__backend_t;
 
 /* Services for init() only: the modes this queue's backend emulates, when

@@ -339,6 +339,10 @@ static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
  * and go round again after a kick or EINTR with the time that is left
  * (or, with EVQ_OPT_EINTR, return EVQ_EINTR after a signal handler ran). */
 static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
+  /* Rounds past the deadline for a backend with changes in flight: a few
+   * suffice (a replaced request settles in one), and a bound keeps a
+   * kernel that disagrees from turning a wait of 0 into a spin. */
+  int extra = 4;
   for (;;) {
     evq__mutex_lock(&q->lock);
     /* The clock is read only when a timer or a deadline needs it. */
@@ -349,7 +353,8 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
      * the wake-up before looking at this: one of the two always sees the
      * other, so evq_wake can skip the syscall when we are not asleep. */
     atomic_store(&q->sleeping, 1);
-    n += take_pending(q, ev + n, cap - n);
+    int pending = take_pending(q, ev + n, cap - n);
+    n += pending;
     int64_t until = deadline, first = evq__timers_next(&q->timers);
     if (first >= 0 && (until < 0 || first < until)) until = first;
     int64_t timeout = n > 0 ? 0 : until < 0 ? -1 : until > now ? until - now : 0;
@@ -374,12 +379,21 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
      * collected some, or a short period could report twice in a batch. */
     if (timers == 0 && n < cap && q->timers.root)
       n += evq__timers_expire(q, ev + n, cap - n, evq_now());
-    n += take_pending(q, ev + n, cap - n);
+    /* Once per round: a signal or wake-up taken before the poll and
+     * arriving again during it would be a second event for one token in
+     * one batch. What arrives now waits for the next round. */
+    if (pending == 0) n += take_pending(q, ev + n, cap - n);
+    bool again = n == 0 && r > 0 && q->ops->unsettled && extra > 0 &&
+                 q->ops->unsettled(q->b);
     evq__mutex_unlock(&q->lock);
 
     if (n > 0) return n;
     if (r < 0) return r;
     if (interrupted && (q->options & EVQ_OPT_EINTR)) return EVQ_EINTR;
+    if (again) {
+      extra--;
+      continue;
+    }
     if (deadline >= 0 && evq_now() >= deadline) return 0;
   }
 }

@@ -22,8 +22,14 @@ static inline uint32_t deliverable(evq_t *q, evq__reg_t *reg,
    * no longer armed (the caller modified the registration while the kernel
    * reported) must not silence the new ones. */
   uint32_t dirs = flags & reg->armed & EVQ__DIRECTIONS;
-  if (dirs) {
-    reg->armed = reg->mode == EVQ_ONESHOT ? 0 : reg->armed & ~dirs;
+  /* Hang-up and error are reported whatever is asked, and stay: once they
+   * come, an emulated registration stops watching until re-armed, or a
+   * poll that asks only for what is not armed (priority, say) would wake
+   * at once, every round, and deliver nothing: a spin. */
+  bool final = (raw_flags & EVQ_ERROR) ||
+               (raw_flags & EVQ__HANGUP) == EVQ__HANGUP;
+  if (dirs || (final && reg->armed)) {
+    reg->armed = reg->mode == EVQ_ONESHOT || final ? 0 : reg->armed & ~dirs;
     q->ops->rearm(q->b, reg);
   }
   return dirs ? dirs | (flags & ~(uint32_t)EVQ__DIRECTIONS) : 0;

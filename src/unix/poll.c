@@ -11,6 +11,7 @@
 #include "pollmask.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -50,6 +51,16 @@ static uintptr_t file_id(int fd, int *err) {
     return 0;
   }
   uint64_t h = ((uint64_t)st.st_dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)st.st_ino;
+  /* A pipe's two ends share one inode: the end also tells them apart (a
+   * dup2 of the write end over a registered read end's number). */
+  if (S_ISFIFO(st.st_mode)) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0) {
+      *err = evq__from_errno(errno);
+      return 0;
+    }
+    h += (uint64_t)(fl & O_ACCMODE) << 61;
+  }
   uintptr_t id = (uintptr_t)(h ^ (h >> 32));
   *err = 0;
   return id < 2 ? id + 2 : id;

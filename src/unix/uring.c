@@ -58,7 +58,10 @@ typedef struct ur_reg {
   uint8_t mode;
   bool on_todo;
   bool fired;        /* oneshot: reported, silent until modify */
-  bool cancelling;   /* a removal of the request in flight was submitted */
+  bool closed;       /* the number was closed: silent until modify */
+  bool live;         /* the current request is in flight */
+  bool orphan;       /* a replaced request is still in flight */
+  uint8_t gen;       /* the current request's parity, in its user_data */
   bool ms;           /* the request in flight is multishot */
   bool again;        /* level: have the kernel look at the file again */
 } ur_reg_t;
@@ -138,35 +141,46 @@ static void prep_update(struct io_uring_sqe *sqe, uint64_t target,
 }
 
 static uint32_t want(const ur_reg_t *r) {
-  if (r->st.key == 0 || r->fired) return 0;
+  if (r->st.key == 0 || r->fired || r->closed) return 0;
   return evq__poll_mask(r->dirs);
 }
 
-/* Makes the ring hold the request r needs: submits one, or removes the one
- * in flight when it no longer fits (its last completion brings r back to
- * the list, and the next round submits the right one). */
+/* A request's user_data: r, with the parity of its generation in the low
+ * bit (r is at least 8-aligned), so that the completions of a request
+ * replaced for a modify are told from those of its successor. */
+static uint64_t ud_of(const ur_reg_t *r) {
+  return (uint64_t)(uintptr_t)r | r->gen;
+}
+
+/* Makes the ring hold the request r needs: an update of the live request,
+ * or a removal of it and, in the same submission, the new request (a wait
+ * of 0 right after a modify sees what the new one reports). One replaced
+ * request at a time: while one is still in flight, the next replacement
+ * waits for its end, which brings r back to the list. */
 static void sync_reg(uring_state_t *s, ur_reg_t *r) {
   uint32_t w = want(r);
   bool ms = s->multishot && r->mode == EVQ_LEVEL;
-  if (r->st.inflight) {
+  if (r->live) {
     bool replace = w == 0 || w != r->polled || ms != r->ms;
-    if (r->cancelling || (!replace && !r->again)) return;
+    if (!replace && !r->again) return;
+    if (replace && r->orphan) return;
     struct io_uring_sqe *sqe = sqe_get(s);
     if (!sqe) {
       todo_add(s, r); /* no room even after a submit: next round */
       return;
     }
-    if (replace) {
-      prep_remove(sqe, (uint64_t)(uintptr_t)r);
-      r->cancelling = true;
-    } else {
-      prep_update(sqe, (uint64_t)(uintptr_t)r, w);
+    if (!replace) {
+      prep_update(sqe, ud_of(r), w);
       /* The update's own completion says nothing worth a slot (5.17+). */
       if (s->ring.features & IORING_FEAT_CQE_SKIP)
         sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
       r->again = false;
+      return;
     }
-    return;
+    prep_remove(sqe, ud_of(r));
+    r->live = false;
+    r->orphan = true;
+    r->gen ^= 1;
   }
   if (w == 0) return;
   struct io_uring_sqe *sqe = sqe_get(s);
@@ -174,11 +188,11 @@ static void sync_reg(uring_state_t *s, ur_reg_t *r) {
     todo_add(s, r);
     return;
   }
-  prep_poll(sqe, r->fd, w, ms, (uint64_t)(uintptr_t)r);
+  prep_poll(sqe, r->fd, w, ms, ud_of(r));
   r->polled = w;
   r->ms = ms;
   r->again = false;
-  r->cancelling = false;
+  r->live = true;
   evq__state_submitted(&r->st);
 }
 
@@ -206,6 +220,14 @@ static int target(const evq__reg_t *reg) {
   return reg->kind == EVQ__KIND_FD ? evq__reg_fd(reg) : (int)reg->handle;
 }
 
+/* Priority is not offered (EVQ_ENOTSUP, as on kqueue and IOCP): a poll
+ * request completes with the mask of the wake-up that ended it, and a
+ * socket's data wake-up names POLLPRI along with POLLIN, so ordinary data
+ * would be reported as priority. */
+static bool asks_priority(const evq__reg_t *reg) {
+  return reg->kind == EVQ__KIND_FD && (reg->interests & EVQ_PRIORITY);
+}
+
 static int ur_add(void *b, evq__reg_t *reg) {
   uring_state_t *s = b;
   int fd = target(reg);
@@ -214,6 +236,7 @@ static int ur_add(void *b, evq__reg_t *reg) {
    * late for this call to say so: one cheap check now. */
   int rc = evq__check_fd(fd);
   if (rc != 0) return rc;
+  if (asks_priority(reg)) return EVQ_ENOTSUP; /* after EBADF, as elsewhere */
   ur_reg_t *r = evq__state_new(s->q, reg, sizeof *r);
   if (!r) return EVQ_ENOMEM;
   r->fd = fd;
@@ -228,9 +251,11 @@ static int ur_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   (void)old; /* the next sync compares the request in flight */
   int rc = evq__check_fd(r->fd);
   if (rc != 0) return rc;
+  if (asks_priority(reg)) return EVQ_ENOTSUP;
   r->dirs = reg->interests;
   r->mode = reg->mode;
   r->fired = false;
+  r->closed = false;
   todo_add(b, r);
   return 0;
 }
@@ -325,12 +350,37 @@ static int ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
  * round submits what it needs (level: the same poll again). */
 static bool ur_complete(void *b, evq__raw_t *raw) {
   uring_state_t *s = b;
-  ur_reg_t *r = (ur_reg_t *)(uintptr_t)raw->key;
+  ur_reg_t *r = (ur_reg_t *)(uintptr_t)(raw->key & ~(uint64_t)1);
+  bool current = (raw->key & 1) == r->gen;
   int res = (int)raw->flags;
   bool last = !(raw->data & IORING_CQE_F_MORE);
-  if (last ? !evq__state_completed(s->q, &r->st) : r->st.key == 0)
-    return false; /* deregistered: r may be gone */
-  if (last) r->cancelling = false;
+  if (!last && r->st.key == 0) return false; /* deregistered */
+  if (last) {
+    bool stays = r->st.inflight > 1; /* another request keeps r alive */
+    if (!evq__state_completed(s->q, &r->st)) {
+      /* Deregistered. If the replaced request just ended, the live one
+       * still waits for its removal, which waited for this end. */
+      if (stays) {
+        if (current) r->live = false;
+        else r->orphan = false;
+        todo_add(s, r);
+      }
+      return false;
+    }
+  }
+  if (!current) { /* replaced: its successor reports what is ready now */
+    if (last) {
+      r->orphan = false;
+      todo_add(s, r); /* a replacement may have waited for this end */
+    }
+    return false;
+  }
+  if (last) r->live = false;
+  /* A poll on a number closed before it went in fails at once, and would
+   * again each round: as on poll, the registration stays quiet until
+   * modify or re-registration (evq.h: a closed descriptor reports
+   * nothing). */
+  if (last && res == -EBADF) r->closed = true;
   /* A delivered level event asks the kernel to look again next round. */
   if (!last && res > 0 && r->mode == EVQ_LEVEL) r->again = true;
   if (last || r->again) {
@@ -354,6 +404,11 @@ static bool ur_complete(void *b, evq__raw_t *raw) {
   raw->flags = flags;
   raw->data = 0;
   return flags != 0;
+}
+
+static bool ur_unsettled(void *b) {
+  uring_state_t *s = b;
+  return s->todo.todo_next != &s->todo;
 }
 
 static void ur_kick(void *b) {
@@ -471,4 +526,5 @@ const evq__backend_t evq__backend_io_uring = {
     .kick = ur_kick,
     .fd = ur_fd,
     .release = ur_release,
+    .unsettled = ur_unsettled,
 };

@@ -153,6 +153,8 @@ SITE(sigaction, "sig_child", "")
 /* The identity of a descriptor poll(2) has just reported: only the
  * kernel's memory can be short (EBADF would be a close, a real one). */
 SITE(fstat, "pl_poll", "ENOMEM")
+/* The access mode of a pipe poll(2) has just reported: cannot fail. */
+SITE(fcntl, "pl_poll", "")
 
 /* Code no backend of a Linux build runs. */
 DEAD("evq__state_new", calloc, "evq__state_t *st = calloc(1, size < sizeof *st ? sizeof *st : size);",

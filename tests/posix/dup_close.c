@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -145,6 +146,100 @@ static void close_reuse(int deliver_first) {
 
 TEST(close_reuse_number) { close_reuse(0); }
 TEST(close_reuse_number_after_event) { close_reuse(1); }
+
+/* The number of a registered pipe read end taken by the same pipe's write
+ * end (dup2): one inode for both ends, so a backend that tells files apart
+ * by identity must also tell the ends apart. The write end, its reader
+ * gone, reports an error; not under the old registration. */
+TEST(close_reuse_by_other_pipe_end) {
+  evq_t *q = tq_queue();
+  int p[2];
+  pipe_nb(p);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  evq_event_t ev[8];
+  CHECK_EQ(tq_wait(q, ev, 8, 0), 0);
+  int number = p[0];
+  CHECK_EQ(dup2(p[1], number), number); /* closes the read end */
+  int n = tq_count_events(q, 1, 50 * MS, NULL);
+  if (strcmp(tq_backend, "io_uring") != 0) CHECK_EQ(n, 0); /* evq.h */
+  CHECK_OK(evq_deregister(q, number));
+  check_sleeps(q);
+  close(number);
+  close(p[1]);
+  evq_free(q);
+}
+
+/* Closed before any wait: a backend that hands its changes to the kernel
+ * with the next wait (io_uring) finds the number closed then, and must
+ * keep quiet rather than fail again at every wait. */
+TEST(close_before_first_wait) {
+  evq_t *q = tq_queue();
+  evq_fd_t s[2];
+  tq_pair(s);
+  tq_send(s[1], 1);
+  CHECK_OK(evq_register(q, s[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  int number = s[0];
+  CHECK(close(number) == 0);
+  check_sleeps(q);
+  CHECK_OK(evq_deregister(q, number));
+  evq_close(s[1]);
+  evq_free(q);
+}
+
+/* Closed and the number reused before any wait. io_uring names the
+ * descriptor by number when its request reaches the kernel, at that wait,
+ * and may watch the new file (evq.h, "Closing"); the others must not. */
+TEST(close_reuse_before_first_wait) {
+  evq_t *q = tq_queue();
+  evq_fd_t s[2];
+  tq_pair(s);
+  CHECK_OK(evq_register(q, s[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  int number = s[0];
+  int p[2];
+  pipe_nb(p);
+  CHECK(close(number) == 0);
+  CHECK_EQ(dup2(p[0], number), number);
+  close(p[0]);
+  CHECK_EQ(write(p[1], "y", 1), 1);
+  int n = tq_count_events(q, 1, 50 * MS, NULL);
+  if (strcmp(tq_backend, "io_uring") != 0) CHECK_EQ(n, 0);
+  CHECK_OK(evq_deregister(q, number));
+  check_sleeps(q);
+  close(number);
+  close(p[1]);
+  evq_close(s[1]);
+  evq_free(q);
+}
+
+/* A hang-up while an edge registration has only priority armed (readable
+ * was reported and not re-armed): hang-up is reported whatever is asked,
+ * so a backend that emulates edge must stop watching, not wake at every
+ * wait. kqueue and io_uring have no priority interest (evq.h:
+ * EVQ_ENOTSUP). */
+TEST(edge_hangup_priority_left_armed) {
+  evq_t *q = tq_queue();
+  int sp[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+                   sp) == 0);
+  int rc = evq_register(q, sp[0], EVQ_READABLE | EVQ_PRIORITY, EVQ_EDGE, 1);
+  if (strcmp(tq_backend, "kqueue") == 0 ||
+      strcmp(tq_backend, "io_uring") == 0) {
+    CHECK_EQ(rc, EVQ_ENOTSUP);
+  } else {
+    CHECK_OK(rc);
+    CHECK(close(sp[1]) == 0);
+    sp[1] = -1;
+    uint32_t seen = 0;
+    CHECK_EQ(tq_count_events(q, 1, 50 * MS, &seen), 1);
+    CHECK(seen & EVQ_READABLE);
+    CHECK(seen & EVQ_READ_CLOSED);
+    check_sleeps(q);
+    CHECK_OK(evq_deregister(q, sp[0]));
+  }
+  close(sp[0]);
+  if (sp[1] >= 0) close(sp[1]);
+  evq_free(q);
+}
 
 /* evq_deregister_close while a dup keeps the file open: epoll skipped the
  * removal (the close usually does it), so the entry it leaves must be found
