@@ -291,7 +291,11 @@ enum evq_flag {
 
 /**
  * One event: which source, and what happened to it. A wait reports each
- * registration at most once, with every flag seen.
+ * registration at most once, with every flag seen. Readiness is what the
+ * kernel saw; on io_uring, what it saw when a poll request completed,
+ * which may be before your own I/O since the last wait consumed it: the
+ * I/O call then returns EVQ_EAGAIN (as after any spurious event, which
+ * every caller must handle anyway).
  */
 typedef struct evq_event {
   uintptr_t token; /**< The token given at registration, timer start or
