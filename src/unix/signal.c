@@ -63,7 +63,8 @@ static void sig_quiesce(void) {
 
 /* fork(): the child gets the parent's handlers and list, which point at
  * queues (and wake descriptors) the child must not use. It puts back every
- * disposition evq changed and forgets the list. */
+ * disposition evq changed and frees the list (no handler can walk it: the
+ * child has this one thread, and evq's handlers are gone). */
 static void sig_prepare(void) { pthread_mutex_lock(&sig_lock); }
 static void sig_parent(void) { pthread_mutex_unlock(&sig_lock); }
 static void sig_child(void) {
@@ -72,7 +73,12 @@ static void sig_child(void) {
       sigaction(signo, &sig_table[signo].old, NULL);
       sig_table[signo].queues = 0;
     }
-  atomic_store(&sig_head, NULL);
+  sig_node_t *n = atomic_exchange(&sig_head, NULL);
+  while (n) {
+    sig_node_t *next = atomic_load(&n->next);
+    free(n);
+    n = next;
+  }
   pthread_mutex_unlock(&sig_lock);
 }
 static void sig_atfork(void) {
