@@ -511,7 +511,9 @@ EVQ_API int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions);
  *                    nothing to report
  * \return the number of events stored, 0 on timeout, or EVQ_EINVAL (NULL,
  *         capacity < 1, timeout < -1), EVQ_EBUSY (another thread is
- *         waiting on q), EVQ_EINTR (see below).
+ *         waiting on q), EVQ_EINTR (see below), EVQ_ENOMEM (the kernel
+ *         had no memory for the wait, as poll(2) may say; nothing is
+ *         lost: wait again).
  *
  * Signals do not end a wait: on EINTR it resumes with the time left (a
  * signal handler that wants the wait to return calls evq_wake()), unless
@@ -774,7 +776,9 @@ EVQ_API int evq_socket_error(evq_fd_t fd);
 /** The local port a socket is bound to, or a negative code. */
 EVQ_API int evq_socket_port(evq_fd_t fd);
 
-/** Closes a socket made by these helpers (or any descriptor on POSIX). */
+/** Closes a socket made by these helpers (or any descriptor on POSIX).
+ * A close interrupted by a signal counts as done (the descriptor is closed
+ * then on Linux, macOS and the BSDs): never retry it. */
 EVQ_API int evq_close(evq_fd_t fd);
 
 /** @} */

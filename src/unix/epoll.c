@@ -148,8 +148,11 @@ static int new_instance(epoll_state_t *s) {
 /* Under the lock, on the waiter before it waits: a new instance with every
  * live registration (a oneshot that fired stays out until modify), in
  * place of the old one and whatever it held that no number could reach.
- * Adds that fail (a descriptor closed while registered) leave that
- * registration silent, as a closed descriptor is. */
+ * Adds that fail for a descriptor closed while registered leave that
+ * registration silent, as a closed descriptor is; an add the kernel
+ * refuses for want of memory (ENOMEM, ENOSPC) keeps the old instance, which
+ * still works, and the next wait tries again: a live registration is never
+ * dropped. */
 static void rebuild(epoll_state_t *s) {
   int fd = new_instance(s);
   if (fd < 0) return; /* no descriptor or memory now: try again later */
@@ -159,7 +162,11 @@ static void rebuild(epoll_state_t *s) {
     if (reg->mode == EVQ_ONESHOT && reg->armed == 0) continue;
     struct epoll_event ev = {.events = to_epoll(reg),
                              .data.u64 = evq__key(reg->id, reg->gen)};
-    epoll_ctl(fd, EPOLL_CTL_ADD, ep_target(reg), &ev);
+    if (epoll_ctl(fd, EPOLL_CTL_ADD, ep_target(reg), &ev) != 0 &&
+        (errno == ENOMEM || errno == ENOSPC)) {
+      close(fd);
+      return;
+    }
   }
   /* Same number as before: the caller may have taken the number the new
    * instance got (it is one they just freed) for a dup2 of their own. The

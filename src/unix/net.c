@@ -136,7 +136,9 @@ static ssize_t writev_nosigpipe(int fd, const struct iovec *iov, int n) {
   do r = writev(fd, iov, n);
   while (r < 0 && errno == EINTR);
   int err = errno;
-  if (r < 0 && err == EPIPE && !was_pending) {
+  /* Only if one is pending: an EPIPE that raised none must not block. */
+  if (r < 0 && err == EPIPE && !was_pending && sigpending(&pending) == 0 &&
+      sigismember(&pending, SIGPIPE)) {
     int sig;
     sigwait(&pipe_only, &sig);
   }
@@ -240,6 +242,8 @@ int evq_socket_port(evq_fd_t fd) {
   return rc != 0 ? rc : evq_addr_port(&a);
 }
 
+/* EINTR: Linux, the BSDs and macOS have closed the descriptor anyway, and
+ * closing again could close a number another thread just got. */
 int evq_close(evq_fd_t fd) {
-  return close(fd) == 0 ? 0 : evq__net_error(errno);
+  return close(fd) == 0 || errno == EINTR ? 0 : evq__net_error(errno);
 }

@@ -44,7 +44,9 @@ typedef struct poll_state {
  * numbers, so a descriptor closed while registered and its number taken
  * by a new file would report the new file; an event whose file no longer
  * has that identity is the old registration's no more (as if closed). */
-static uintptr_t file_id(int fd, int *err) {
+/* Inline: the fault walk (tests/fault) tells its calls apart by caller. */
+static inline __attribute__((always_inline)) uintptr_t file_id(int fd,
+                                                               int *err) {
   struct stat st;
   if (fstat(fd, &st) != 0) {
     *err = evq__from_errno(errno);
@@ -202,9 +204,16 @@ static int pl_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
     uint32_t i = 1 + (start + k) % count;
     if (!s->pfd[i].revents) continue;
     r--;
-    int err;
-    if ((s->pfd[i].revents & POLLNVAL) ||
-        file_id(s->pfd[i].fd, &err) != s->ids[i]) {
+    /* Closed (POLLNVAL), or its number now names another file. A file
+     * whose identity the kernel cannot give now (ENOMEM) is taken to be
+     * the same: silencing it would lose its events. */
+    bool gone = s->pfd[i].revents & POLLNVAL;
+    if (!gone) {
+      int err;
+      uintptr_t id = file_id(s->pfd[i].fd, &err);
+      gone = err == 0 ? id != s->ids[i] : err == EVQ_EBADF;
+    }
+    if (gone) {
       s->pfd[i].fd = -1; /* poll() skips it from now on */
       s->saw_closed = true;
       continue;
@@ -230,6 +239,9 @@ static int pl_init(evq_t *q, uint32_t max_events, void **out) {
     free(s->pfd);
     free(s->keys);
     free(s->ids);
+    free(s->spare_pfd); /* a reserve that failed half way */
+    free(s->spare_keys);
+    free(s->spare_ids);
     free(s);
     return rc;
   }

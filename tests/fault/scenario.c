@@ -71,7 +71,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
 #define DOC_MODIFY (DOC_REGISTER | B(EVQ_ENOENT))
 #define DOC_DEREGISTER (B(EVQ_EINVAL) | B(EVQ_ENOENT))
 #define DOC_REARM (B(EVQ_EINVAL) | B(EVQ_ENOENT))
-#define DOC_WAIT (B(EVQ_EINVAL) | B(EVQ_EBUSY))
+#define DOC_WAIT (B(EVQ_EINVAL) | B(EVQ_EBUSY) | B(EVQ_ENOMEM))
 #define DOC_WAKE B(EVQ_EINVAL)
 #define DOC_FD (B(EVQ_EINVAL) | B(EVQ_ENOTSUP))
 #define DOC_TIMER_START (B(EVQ_EINVAL) | B(EVQ_EBUSY))
@@ -523,6 +523,13 @@ static bool phase_many(void) {
  * io_uring's request) comes back and is cleared (epoll rebuilds its
  * instance); nothing is reported after the deregistration; the dup can be
  * registered, and evq_deregister_close ends it. */
+static void drop_live(evq_fd_t live[2], uintptr_t token) {
+  if (evq_deregister(q, live[0]) != 0) die("evq_deregister failed");
+  token_dead(token);
+  evq_close(live[0]);
+  evq_close(live[1]);
+}
+
 static bool phase_dup_close(void) {
   int p[2];
   if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) die("pipe2: %s", strerror(errno));
@@ -548,6 +555,7 @@ static bool phase_dup_close(void) {
   if (write(p[1], "x", 1) != 1) die("write: %s", strerror(errno));
   int rc = evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, k);
   if (!ok("evq_register", rc, DOC_REGISTER)) {
+    drop_live(live, kl);
     close(p[0]);
     close(p[1]);
     return false;
@@ -568,18 +576,25 @@ static bool phase_dup_close(void) {
   }
   rc = evq_register(q, d, EVQ_READABLE, EVQ_LEVEL, k2);
   if (!ok("evq_register", rc, DOC_REGISTER)) {
+    drop_live(live, kl);
     close(d);
     close(p[1]);
     return false;
+  }
+  /* A modify of a pipe's registration (poll checks a pipe's end then). */
+  uintptr_t k3 = next_token++;
+  rc = evq_modify(q, d, EVQ_READABLE, EVQ_LEVEL, k3);
+  if (ok("evq_modify", rc, DOC_MODIFY)) {
+    token_dead(k2);
+    k2 = k3;
+  } else {
+    good = false;
   }
   if (!wait_for(q, k2, NULL)) good = false;
   /* The live registration still reports. */
   if (!ok("evq_write", evq_write(q, live[1], "y", 1), ANY) || !wait_for(q, kl, NULL))
     good = false;
-  if (evq_deregister(q, live[0]) != 0) die("evq_deregister failed");
-  token_dead(kl);
-  evq_close(live[0]);
-  evq_close(live[1]);
+  drop_live(live, kl);
   rc = evq_deregister_close(q, d);
   token_dead(k2);
   if (!ok("evq_deregister_close", rc, ANY)) good = false;

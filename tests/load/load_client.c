@@ -444,6 +444,7 @@ int main(int argc, char **argv) {
            "every byte checked by both ends: 0 lost, 0 corrupted, 0 errors\n",
            (now_ms() - t0) / 1000.0, (unsigned long long)cn, (unsigned long long)rounds,
            conns, (unsigned long long)total);
+    free(w);
     return 0;
   }
 
@@ -502,5 +503,6 @@ int main(int argc, char **argv) {
   printf("load: %d connections held at once through evq, %llu bytes each way checked by both "
          "ends: 0 lost, 0 corrupted (%.1f s)\n",
          conns, (unsigned long long)total, (now_ms() - t0) / 1000.0);
+  free(w);
   return 0;
 }
