@@ -58,7 +58,8 @@ test-asan:
 	  sh tools/test-all.sh
 
 test-tsan:
-	@BUILD=build-tsan JOBS="$(JOBS)" LEGS=native \
+	@TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp $$TSAN_OPTIONS" \
+	  BUILD=build-tsan JOBS="$(JOBS)" LEGS=native \
 	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DEVQ_SANITIZE=thread" \
 	  sh tools/test-all.sh
 
