@@ -747,6 +747,11 @@ EVQ_API int evq_tcp_connect(evq_fd_t *out, const char *host, uint16_t port);
  * Accepts one connection into out. Errors: EVQ_EAGAIN when none is
  * pending; EVQ_EMFILE when out of descriptors (see "Accepting when out of
  * descriptors" below: the pending connections were closed).
+ * A TCP socket accepted from a listener made by evq has TCP_NODELAY on,
+ * as the listener has. Linux passes the listener's setting on to each
+ * accepted socket, so evq spends no system call on it there; from a
+ * listener made elsewhere, a socket accepted on Linux keeps that
+ * listener's setting (set EVQ_SO_NODELAY on the listener or the socket).
  */
 EVQ_API int evq_accept(evq_t *q, evq_fd_t listener, evq_fd_t *out);
 
