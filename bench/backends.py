@@ -121,6 +121,8 @@ def main():
                                                   "results", "backends.md"))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--backends", default="epoll,io_uring")
+    ap.add_argument("--only", default="",
+                    help="run only the cases whose name starts with this (e.g. churn)")
     a = ap.parse_args()
     args = Args()
     args.bin, args.out, args.quick = a.bin, os.path.dirname(a.out), False
@@ -132,6 +134,7 @@ def main():
              ("churn 16 conns", "connections/s", "connection", ("churn", 16))]
     if env.wrk:
         cases.append(("http wrk c=100", "requests/s", "request", ("http", 100)))
+    cases = [c for c in cases if c[0].startswith(a.only)]
     res = {}
     for name, _, _, net in cases:
         for b in backends:
@@ -149,7 +152,7 @@ def main():
                 res[name, b]["rates"].append(m["rate"])
             R.log(f"{name}: round {r + 1}/{a.rounds}")
     raw = None
-    if env.prog("churn", "epoll"):
+    if env.prog("churn", "epoll") and any(c[0].startswith("churn") for c in cases):
         os.environ.pop("EVQ_BACKEND", None)
         raw = network(env, "churn", "epoll", 16, "raw")
         raw["rates"] = [network(env, "churn", "epoll", 16, "raw", True)["rate"]
