@@ -82,6 +82,7 @@ while :; do
   [ $real = 0 ] || break
   mkdir -p "$dir/noise"
   mv "$a" "$dir/noise/"
+  status=0 # set aside: if no time is left, the run ends clean
   echo "fuzz: a spin report that three replays of its input did not reproduce (a loaded machine), set aside in $dir/noise"
   n=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -n 's/^#\([0-9]*\).*/\1/p')
   execs_before=$((execs_before + ${n:-0}))
