@@ -135,17 +135,22 @@ for lib in $libs; do
   for b in pingpong http; do
     s=$bin/${b}_$lib
     [ -x "$s" ] || continue
-    "$s" port=0 >"$out/srv" 2>&1 &
+    # A file of its own, emptied first: the server's shell may not have
+    # truncated it yet when the loop below reads it, and the previous
+    # server's port, still in it, would be taken (seen under load).
+    rm -f "$out/srv.$b"
+    : >"$out/srv.$b"
+    "$s" port=0 >>"$out/srv.$b" 2>&1 &
     spid=$!
     port=
     i=0
     while [ $i -lt 100 ] && [ -z "$port" ]; do
-      port=$(sed -n 's/^port=//p' "$out/srv")
+      port=$(sed -n 's/^port=//p' "$out/srv.$b")
       [ -n "$port" ] || sleep 0.05
       i=$((i + 1))
     done
     if [ -z "$port" ]; then
-      bad "${b}_$lib: no port announced: $(cat "$out/srv")"
+      bad "${b}_$lib: no port announced: $(cat "$out/srv.$b")"
     elif [ $b = pingpong ]; then
       run "pingpong_$lib" "$bin/pingpong_client" port="$port" conns=3 ms=100
     else
