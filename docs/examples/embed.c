@@ -20,6 +20,12 @@
     }                                                                     \
   } while (0)
 
+/* The suite's libkqueue builds define it: kqueue there has no descriptor
+ * to nest either (evq.h, evq_fd). */
+#ifndef GUIDE_LIBKQUEUE
+#define GUIDE_LIBKQUEUE 0
+#endif
+
 enum { SOCKET_TOKEN = 1, TIMER_TOKEN = 2 };
 static int socket_events, timer_events;
 
@@ -55,9 +61,10 @@ int main(void) {
      * of its own instead, or pick epoll, io_uring or kqueue */
   }
   /* guide:end fd */
-  if (rc == EVQ_ENOTSUP) { /* documented for these two only */
+  if (rc == EVQ_ENOTSUP) { /* documented for these only (evq.h) */
     const char *name = evq_backend(q);
-    CHECK(strcmp(name, "poll") == 0 || strcmp(name, "iocp") == 0);
+    CHECK(strcmp(name, "poll") == 0 || strcmp(name, "iocp") == 0 ||
+          (GUIDE_LIBKQUEUE && strcmp(name, "kqueue") == 0));
     printf("embed: %s has no descriptor to nest (EVQ_ENOTSUP)\n", name);
     evq_free(q);
     return 0;
