@@ -995,8 +995,12 @@ static void do_wait(run_t *r, int64_t timeout, int cap, bool single) {
                   flags_str(S.before[f]), flags_str(S.after[f]));
       if (g->mode == EVQ_ONESHOT && g->fired)
         breach(r, "oneshot", "oneshot fd %d reported again before evq_modify", t->idx);
+      /* An error is a state, not an edge: a pipe whose reader went away
+       * was seen to report W|ERR to an edge registration at two waits in
+       * a row with nothing done between; evq.h lets a kernel that tracks
+       * edges report more. */
       if (g->mode == EVQ_EDGE && g->alt < 0 &&
-          r->files[f].kind != K_TCP) {
+          r->files[f].kind != K_TCP && !(e->flags & EVQ_ERROR)) {
         uint64_t act = activity_of(r, f);
         for (int d = 0; d < 3; d++)
           if ((e->flags & (1u << d)) && (g->delivered & (1u << d)) &&
