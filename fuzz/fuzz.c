@@ -93,6 +93,9 @@ typedef struct {
   uint64_t activity;   /* bumped by every operation on it or its peer */
   uint64_t tx, rx;     /* bytes written through it, read from it */
   uint64_t io_wait;    /* r->waits when it or its peer last saw I/O */
+  bool orphaned;       /* a number of it was closed while it stayed open:
+                          epoll may hold an entry for it that no number
+                          reaches, until evq rebuilds */
 } file_t;
 
 typedef struct {
@@ -163,6 +166,8 @@ typedef struct run {
   uint64_t wake_done_before_last;  /* wake-ups made before that wait */
   int64_t sleep_left;              /* ns of timed-out waits left */
   uint64_t waits; /* waits done */
+  uint64_t rebuild_until; /* an orphaned file closed: a rebuild its stale
+                             key asked for may come up to this wait */
   const op_t *ops;
   int nops, cur;
   atomic_int b_done;
@@ -360,20 +365,38 @@ static void fd_unbind(run_t *r, int fd) {
   if (file < 0) return;
   r->fd_file[fd] = -1;
   uint64_t s = tick(r);
-  if (--r->files[file].refs == 0) r->files[file].closed_seq = s;
-  else if (r->watch == WATCH_FILE)
+  reg_t *g = &r->regs[fd];
+  file_t *fl = &r->files[file];
+  if (--fl->refs == 0) {
+    fl->closed_seq = s;
+    if (fl->orphaned) r->rebuild_until = r->waits + 2;
+  } else if (r->watch == WATCH_FILE) {
     /* A close that leaves the file open may leave an epoll entry no
-     * number reaches, and evq then rebuilds the instance: every edge
-     * registration reports its readiness again. */
+     * number reaches (evq_deregister_close leaves the entry to the close,
+     * so even a number no longer registered may), and evq then rebuilds
+     * the instance: every edge registration live then reports its
+     * readiness again, those made until the rebuild too (rebuild_may_come). */
+    fl->orphaned = true;
     for (int i = 0; i <= r->max_fd; i++)
       if (r->regs[i].live && r->regs[i].mode == EVQ_EDGE)
         r->regs[i].may_repeat = DIRS;
+  }
   bump(r, file);
-  reg_t *g = &r->regs[fd];
   if (g->live && g->file == file && !g->unbound_seq) {
     g->unbound_seq = s;
     g->tainted = true;
   }
+}
+
+/* Whether epoll may still rebuild for an entry a close left behind: while
+ * such a file is open, and until the wait after its last close (the
+ * stale key seen in one wait has the next one rebuild). */
+static bool rebuild_may_come(const run_t *r) {
+  if (r->watch != WATCH_FILE) return false;
+  if (r->waits <= r->rebuild_until) return true;
+  for (int i = 0; i < r->nfiles; i++)
+    if (r->files[i].orphaned && r->files[i].refs > 0) return true;
+  return false;
 }
 
 static int any_fd(run_t *r, int file) {
@@ -613,6 +636,7 @@ static void op_register(run_t *r, int fd, uint32_t interests, int mode,
   g->fired = false;
   g->delivered = 0;
   g->must = mode == EVQ_EDGE ? interests : 0;
+  if (mode == EVQ_EDGE && rebuild_may_come(r)) g->may_repeat = DIRS;
 }
 
 static void op_deregister(run_t *r, int fd) {

@@ -224,6 +224,30 @@ int main(int argc, char **argv) {
   WAIT(T1);
   save("close-then-deregister");
 
+  /* A close that a dup outlives leaves an epoll entry no number reaches;
+   * when its stale key comes back evq rebuilds the instance, and an edge
+   * registration made after that close reports its readiness once more
+   * (evq.h, EVQ_EDGE). Found by a 60 s CI run. */
+  op(FZ_PIPE, 0, 0, 0);
+  op(FZ_REGISTER, 0, R, LEVEL);
+  op(FZ_WRITE, 1, 1, 0);
+  op(FZ_DUP, 0, 0, 0);
+  op(FZ_CLOSE, 0, 0, 0);
+  WAIT(T1);
+  op(FZ_DEREGISTER, 0, 0, 0);
+  op(FZ_PIPE, 0, 0, 0);
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_REGISTER, 0, R, LEVEL);
+  op(FZ_REGISTER, 1, W, LEVEL);
+  op(FZ_REGISTER, 2, RW, EDGE);
+  op(FZ_CLOSE, 3, 0, 0);
+  op(FZ_CLOSE, 1, 0, 0);
+  WAIT(T1);
+  op(FZ_CLOSE, 0, 0, 0);
+  WAIT(T1);
+  WAIT(T1);
+  save("edge-after-orphan");
+
   /* Edge, interests R|P, peer gone: R is reported and disarmed, P stays
    * armed; a hang-up maps to no armed direction, yet poll(2) reports it
    * whatever was asked: an emulated edge must not spin on it. */
