@@ -32,31 +32,6 @@ static int bind_options(int fd, int af, uint32_t flags) {
   return 0;
 }
 
-int evq__net_bound(int type, const evq_addr_t *addr, uint32_t flags,
-                   int *out) {
-  int af = AF_UNSPEC;
-  if (!out || evq__addr_check(addr, &af) != 0) return EVQ_EINVAL;
-  if ((flags & ~(uint32_t)(EVQ_SOCK_REUSEPORT | EVQ_SOCK_DUALSTACK)) ||
-      ((flags & EVQ_SOCK_DUALSTACK) && af != AF_INET6) ||
-      ((flags & EVQ_SOCK_REUSEPORT) && af == AF_UNIX))
-    return EVQ_EINVAL;
-  int fd, rc = evq__net_socket(af, type, &fd);
-  if (rc != 0) return rc;
-  if (type == SOCK_STREAM && af != AF_UNIX) {
-    int one = 1; /* rebind a port whose old connections are in TIME_WAIT */
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  }
-  rc = bind_options(fd, af, flags);
-  if (rc == 0 && bind(fd, evq__sa(addr), (socklen_t)evq__caddr(addr)->len))
-    rc = evq__net_error(errno);
-  if (rc != 0) {
-    close(fd);
-    return rc;
-  }
-  *out = fd;
-  return 0;
-}
-
 /* Linux hands an accepted socket its listener's TCP_NODELAY, so a listener
  * that has it saves evq_accept a system call per connection (a sixth of
  * what accepting, serving and closing one costs). Elsewhere evq_accept
@@ -72,13 +47,38 @@ static void no_delay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+int evq__net_bound(int type, const evq_addr_t *addr, uint32_t flags,
+                   int *out) {
+  int af = AF_UNSPEC;
+  if (!out || evq__addr_check(addr, &af) != 0) return EVQ_EINVAL;
+  if ((flags & ~(uint32_t)(EVQ_SOCK_REUSEPORT | EVQ_SOCK_DUALSTACK)) ||
+      ((flags & EVQ_SOCK_DUALSTACK) && af != AF_INET6) ||
+      ((flags & EVQ_SOCK_REUSEPORT) && af == AF_UNIX))
+    return EVQ_EINVAL;
+  int fd, rc = evq__net_socket(af, type, &fd);
+  if (rc != 0) return rc;
+  if (type == SOCK_STREAM && af != AF_UNIX) {
+    int one = 1; /* rebind a port whose old connections are in TIME_WAIT */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    no_delay(fd); /* for the accepted sockets (above) */
+  }
+  rc = bind_options(fd, af, flags);
+  if (rc == 0 && bind(fd, evq__sa(addr), (socklen_t)evq__caddr(addr)->len))
+    rc = evq__net_error(errno);
+  if (rc != 0) {
+    close(fd);
+    return rc;
+  }
+  *out = fd;
+  return 0;
+}
+
 int evq_listen(evq_fd_t *out, const evq_addr_t *addr, int backlog,
                uint32_t flags) {
   if (!out) return EVQ_EINVAL;
   evq__spare_ensure();
-  int af = AF_UNSPEC, fd, rc = evq__net_bound(SOCK_STREAM, addr, flags, &fd);
+  int fd, rc = evq__net_bound(SOCK_STREAM, addr, flags, &fd);
   if (rc != 0) return rc;
-  if (evq__addr_check(addr, &af) == 0 && af != AF_UNIX) no_delay(fd);
   if (listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
     rc = evq__net_error(errno);
     close(fd);
