@@ -148,8 +148,12 @@ static int new_instance(epoll_state_t *s) {
 /* Under the lock, on the waiter before it waits: a new instance with every
  * live registration (a oneshot that fired stays out until modify), in
  * place of the old one and whatever it held that no number could reach.
- * Adds that fail for a descriptor closed while registered leave that
- * registration silent, as a closed descriptor is; an add the kernel
+ * Only what the old instance watches under that number moves: a number
+ * closed while registered may name another file by now (a dup2, a new
+ * socket), which the registration never watched, and a no-op
+ * EPOLL_CTL_MOD on the old instance finds no entry for it (ENOENT; EBADF
+ * if closed). Such registrations stay silent, as closed ones; an add the
+ * kernel
  * refuses for want of memory (ENOMEM, ENOSPC) keeps the old instance, which
  * still works, and the next wait tries again: a live registration is never
  * dropped. */
@@ -162,6 +166,7 @@ static void rebuild(epoll_state_t *s) {
     if (reg->mode == EVQ_ONESHOT && reg->armed == 0) continue;
     struct epoll_event ev = {.events = to_epoll(reg),
                              .data.u64 = evq__key(reg->id, reg->gen)};
+    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, ep_target(reg), &ev) != 0) continue;
     if (epoll_ctl(fd, EPOLL_CTL_ADD, ep_target(reg), &ev) != 0 &&
         (errno == ENOMEM || errno == ENOSPC)) {
       close(fd);

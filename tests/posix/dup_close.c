@@ -267,6 +267,79 @@ TEST(deregister_close_with_dup) {
   evq_free(q);
 }
 
+/* evq_deregister, then close while a dup keeps the file open, then the
+ * number reused and registered, all before a wait: on epoll the removal
+ * waits for the next wait (a re-registration takes the entry over), so
+ * this close, too, leaves an entry behind that must be found and cleared;
+ * the new file reports under its own token, the old one not at all. */
+TEST(deregister_close_reuse_with_dup) {
+  evq_t *q = tq_queue();
+  int p[2], n[2];
+  pipe_nb(p);
+  CHECK_EQ(write(p[1], "x", 1), 1);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+  int copy = dup(p[0]);
+  CHECK(copy >= 0);
+  CHECK_OK(evq_deregister(q, p[0]));
+  CHECK(close(p[0]) == 0);
+  pipe_nb(n);
+  CHECK_EQ(n[0], p[0]); /* the lowest free number */
+  CHECK_OK(evq_register(q, n[0], EVQ_READABLE, EVQ_LEVEL, 2));
+  CHECK_EQ(tq_count_events(q, 1, 50 * MS, NULL), 0);
+#ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
+  if (strcmp(tq_backend, "kqueue") != 0)
+#endif
+    check_sleeps(q);
+  CHECK_EQ(write(n[1], "y", 1), 1);
+  CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_OK(evq_deregister_close(q, n[0]));
+  close(n[1]);
+  close(copy);
+  close(p[1]);
+  evq_free(q);
+}
+
+/* A registration whose number was closed and taken by another file stays
+ * silent through a rebuild of the kernel's state (on epoll, which
+ * re-adds every registration by number after a close left an entry
+ * behind): it must not start watching the file that took its number. */
+TEST(rebuild_skips_reused_number) {
+  evq_t *q = tq_queue();
+  int a[2], b[2];
+  pipe_nb(a);
+  pipe_nb(b);
+  CHECK_OK(evq_register(q, a[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  evq_event_t ev[8];
+  CHECK_EQ(tq_wait(q, ev, 8, 0), 0);
+  CHECK_EQ(write(b[1], "x", 1), 1);
+  CHECK_EQ(dup2(b[0], a[0]), a[0]); /* a ready file on the number */
+  /* An entry left behind: a ready pipe, deregistered by closing while a
+   * dup keeps it open. */
+  int c[2];
+  pipe_nb(c);
+  CHECK_EQ(write(c[1], "x", 1), 1);
+  CHECK_OK(evq_register(q, c[0], EVQ_READABLE, EVQ_LEVEL, 3));
+  int copy = dup(c[0]);
+  CHECK(copy >= 0);
+  CHECK_OK(evq_deregister_close(q, c[0]));
+  int n = tq_count_events(q, 1, 100 * MS, NULL);
+  if (strcmp(tq_backend, "io_uring") != 0) CHECK_EQ(n, 0); /* evq.h */
+  CHECK_OK(evq_deregister(q, a[0]));
+  CHECK_OK(evq_register(q, a[0], EVQ_READABLE, EVQ_LEVEL, 2));
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1); /* now it is its file */
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_OK(evq_deregister_close(q, a[0]));
+  close(a[1]);
+  close(b[0]);
+  close(b[1]);
+  close(c[1]);
+  close(copy);
+  evq_free(q);
+}
+
 /* A host loop keeps working through a rebuild of the kernel's state (on
  * epoll, after a closed descriptor's leftover showed up): the descriptor
  * it watches stays the same and keeps reporting. */
