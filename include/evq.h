@@ -319,8 +319,9 @@ typedef enum evq_mode {
    * call evq_rearm() after your own I/O returned EAGAIN. A backend whose
    * kernel tracks edges (epoll) may report new readiness earlier, and
    * reports a ready direction once more after evq had to rebuild its
-   * epoll instance (a descriptor closed while registered while a dup
-   * kept its file open: see "Closing"); portable code must not rely on
+   * epoll instance (a descriptor closed while registered, or deregistered
+   * and closed before the next wait, while a dup kept its file open: see
+   * "Closing"); portable code must not rely on
    * either, and must not mind them. Where evq emulates edge (poll,
    * io_uring, IOCP), a hang-up or error, which stays, ends the reports of
    * the registration until evq_rearm() or evq_modify().

@@ -15,14 +15,24 @@
  * EPOLL_CTL_ADD that finds such an entry (EEXIST for a number the registry
  * does not have) deletes it first. A host loop given evq_fd() watches a
  * front epoll instance that holds the real one, so a rebuild does not
- * change the descriptor it watches. */
+ * change the descriptor it watches.
+ *
+ * Deregistration is lazy, as libev's stop is: EPOLL_CTL_DEL waits for the
+ * next wait, and a number registered again before then gets EPOLL_CTL_MOD
+ * (one call instead of two: deregister + register is how a server hands a
+ * descriptor between roles). The key's generation already keeps the old
+ * registration's events out; the DEL before the wait keeps its entry from
+ * waking it. Not while a thread sleeps in epoll_wait (it must see the
+ * change at once) nor once a host loop watches evq_fd(). */
 #define _GNU_SOURCE
 #include "unix.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -31,6 +41,8 @@
 #define WAKE_KEY UINT64_MAX
 
 #define SUSPECTS 8 /* stale keys remembered, to see one come back */
+#define LAZY_FDS (1 << 20) /* numbers above are removed at once */
+enum { LAZY_NONE, LAZY_DEL, LAZY_KEPT };
 
 typedef struct epoll_state {
   evq_t *q;
@@ -44,6 +56,13 @@ typedef struct epoll_state {
     uint32_t round;
   } suspect[SUSPECTS];
   uint32_t next_suspect;
+  atomic_bool sleeping; /* the waiter is in epoll_wait: no lazy removal */
+  /* Lazy removals (the top): their numbers, and by number NONE, DEL (to
+   * delete at the next wait) or KEPT (registered again since). */
+  int *lazy;
+  uint32_t nlazy, lazy_cap;
+  uint8_t *lazy_state;
+  uint32_t lazy_states;
   evq__wakefd_t wake;
   struct epoll_event events[]; /* max_events of them */
 } epoll_state_t;
@@ -100,6 +119,14 @@ static int ep_ctl(epoll_state_t *s, int op, evq__reg_t *reg) {
 static int ep_add(void *b, evq__reg_t *reg) {
   epoll_state_t *s = b;
   if (reg->kind == EVQ__KIND_CHILD && reg->handle < 0) return EVQ_ENOTSUP;
+  int fd = ep_target(reg);
+  if ((uint32_t)fd < s->lazy_states && s->lazy_state[fd] == LAZY_DEL) {
+    /* Its entry is still there: take it over, unless the number is
+     * another file's by now (ENOENT, our EBADF), which ADD then names. */
+    s->lazy_state[fd] = LAZY_KEPT;
+    int rc = ep_ctl(s, EPOLL_CTL_MOD, reg);
+    if (rc != EVQ_EBADF) return rc;
+  }
   int rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
   if (rc == EVQ_EEXIST) {
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, ep_target(reg), NULL);
@@ -108,8 +135,6 @@ static int ep_add(void *b, evq__reg_t *reg) {
   return rc;
 }
 
-/* EPOLL_CTL_MOD takes the whole new set and mode, so the old one does not
- * matter. */
 /* EPOLL_CTL_MOD takes the whole new set and mode, so the old one does not
  * matter. ENOENT: a rebuild left out a oneshot that had fired; add it. */
 static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
@@ -123,11 +148,54 @@ static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   return evq__from_errno(errno);
 }
 
+/* Notes fd's removal for the next wait (the top); false: do it now (a
+ * thread sleeps in epoll_wait, a host loop watches, or no memory). */
+static bool lazy_remove(epoll_state_t *s, int fd) {
+  if (s->front >= 0 || fd < 0 || fd >= LAZY_FDS ||
+      atomic_load_explicit(&s->sleeping, memory_order_acquire))
+    return false;
+  if ((uint32_t)fd >= s->lazy_states) {
+    uint32_t n = s->lazy_states ? s->lazy_states : 64;
+    while (n <= (uint32_t)fd) n *= 2;
+    uint8_t *st = realloc(s->lazy_state, n);
+    if (!st) return false;
+    memset(st + s->lazy_states, LAZY_NONE, n - s->lazy_states);
+    s->lazy_state = st;
+    s->lazy_states = n;
+  }
+  if (s->lazy_state[fd] == LAZY_NONE) {
+    if (s->nlazy == s->lazy_cap) {
+      uint32_t n = s->lazy_cap ? 2 * s->lazy_cap : 64;
+      int *l = realloc(s->lazy, n * sizeof *l);
+      if (!l) return false;
+      s->lazy = l;
+      s->lazy_cap = n;
+    }
+    s->lazy[s->nlazy++] = fd;
+  }
+  s->lazy_state[fd] = LAZY_DEL;
+  return true;
+}
+
+/* Before a wait: the removals noted since the last one. Errors mean the
+ * number was closed (the close took the entry, or left it to a rebuild)
+ * or is another file's, which has no entry under it. */
+static void lazy_flush(epoll_state_t *s) {
+  for (uint32_t i = 0; i < s->nlazy; i++) {
+    int fd = s->lazy[i];
+    if (s->lazy_state[fd] == LAZY_DEL)
+      epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+    s->lazy_state[fd] = LAZY_NONE;
+  }
+  s->nlazy = 0;
+}
+
 /* closing: the close drops the entry, unless another descriptor keeps the
  * file open; such a leftover is found and cleared as any other (the top). */
 static int ep_remove(void *b, evq__reg_t *reg, bool closing) {
   epoll_state_t *s = b;
   if (closing) return 0;
+  if (reg->kind == EVQ__KIND_FD && lazy_remove(s, evq__reg_fd(reg))) return 0;
   return epoll_ctl(s->epfd, EPOLL_CTL_DEL, ep_target(reg), NULL) == 0
              ? 0 : evq__from_errno(errno);
 }
@@ -190,7 +258,9 @@ static void rebuild(epoll_state_t *s) {
 
 static void ep_prepare(void *b) {
   epoll_state_t *s = b;
+  lazy_flush(s);
   if (s->rebuild) rebuild(s);
+  atomic_store_explicit(&s->sleeping, true, memory_order_relaxed);
 }
 
 /* Under the lock: a reported key no registration has. Once, it is an
@@ -236,6 +306,8 @@ static void ep_destroy(void *b) {
   evq__wakefd_close(&s->wake);
   close(s->epfd);
   if (s->front >= 0) close(s->front);
+  free(s->lazy);
+  free(s->lazy_state);
   free(s);
 }
 
@@ -257,6 +329,7 @@ static int ep_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   epoll_state_t *s = b;
   s->round++;
   int r = ep_syscall(s, cap, timeout_ns);
+  atomic_store_explicit(&s->sleeping, false, memory_order_release);
   if (r < 0) return evq__from_errno(errno); /* EINTR: EVQ_EINTR */
   int n = 0;
   for (int i = 0; i < r; i++) {
@@ -289,6 +362,7 @@ static intptr_t ep_fd(void *b) {
       return -1;
     }
     s->front = fd;
+    lazy_flush(s); /* the host loop must not be woken by them */
   }
   return s->front;
 }

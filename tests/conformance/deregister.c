@@ -63,6 +63,39 @@ TEST(same_batch_close_reuse) {
   evq_free(q);
 }
 
+/* Deregister and register the same descriptor again before a wait (a
+ * server handing a connection between roles): the new registration's
+ * token, mode and interests hold at once, and nothing of the old one
+ * comes back. */
+TEST(reregister_before_wait) {
+  evq_t *q = tq_queue();
+  evq_fd_t p[2];
+  tq_pair(p);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  tq_send(p[1], 1);
+  evq_event_t ev[8];
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+  CHECK_OK(evq_deregister(q, p[0]));
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_EDGE, 2));
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1); /* the data is news to it */
+  CHECK_EQ(ev[0].token, 2);
+  CHECK_EQ(tq_count_events(q, 2, 30 * MS, NULL), 0); /* edge: once */
+  CHECK_OK(evq_deregister(q, p[0]));
+  CHECK_OK(evq_register(q, p[0], EVQ_WRITABLE, EVQ_LEVEL, 3));
+  CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 3);
+  CHECK(ev[0].flags & EVQ_WRITABLE);
+  CHECK(!(ev[0].flags & EVQ_READABLE));
+  CHECK_OK(evq_deregister(q, p[0]));
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 4));
+  CHECK_OK(evq_deregister(q, p[0]));
+  CHECK_EQ(tq_count_events(q, 4, 30 * MS, NULL), 0);
+  CHECK_EQ(evq_deregister(q, p[0]), EVQ_ENOENT);
+  evq_close(p[0]);
+  evq_close(p[1]);
+  evq_free(q);
+}
+
 /* A descriptor closed while registered can still be deregistered, and
  * its number then registered again. */
 TEST(close_then_deregister) {
