@@ -9,9 +9,12 @@
  * another descriptor keeps open (a dup, a child's copy), leaves its entry
  * behind, and no EPOLL_CTL_DEL can reach it any more: it has no number. A
  * level entry then reports at every wait, under a key evq dropped, and the
- * wait would spin. So a key that is still reported in a later wait after
- * its registration went (stale) makes the backend rebuild the epoll
- * instance from the registry, which leaves such entries behind; and an
+ * wait would spin. A key no registration has (stale) is legitimate only
+ * for a registration removed since the wait began (the kernel had queued
+ * its event); so more stale keys in a wait than removals since it began
+ * make the backend rebuild the epoll instance from the registry, which
+ * leaves such entries behind (counting, not remembering keys: any number
+ * of entries, reported in any order, is found in one wait); and an
  * EPOLL_CTL_ADD that finds such an entry (EEXIST for a number the registry
  * does not have) deletes it first. A host loop given evq_fd() watches a
  * front epoll instance that holds the real one, so a rebuild does not
@@ -40,7 +43,6 @@
 
 #define WAKE_KEY UINT64_MAX
 
-#define SUSPECTS 8 /* stale keys remembered, to see one come back */
 #define LAZY_FDS (1 << 20) /* numbers above are removed at once */
 enum { LAZY_NONE, LAZY_DEL, LAZY_KEPT };
 
@@ -49,13 +51,8 @@ typedef struct epoll_state {
   int epfd;
   int front; /* evq_fd()'s descriptor: an epoll holding epfd; -1 until asked */
   bool no_pwait2;
-  bool rebuild; /* a stale key came back: rebuild before the next wait */
-  uint32_t round; /* waits so far (the waiter's) */
-  struct {
-    uint64_t key;
-    uint32_t round;
-  } suspect[SUSPECTS];
-  uint32_t next_suspect;
+  bool rebuild; /* an entry was left behind: rebuild before the next wait */
+  uint32_t removed, stale; /* since the current wait began (prepare) */
   atomic_bool sleeping; /* the waiter is in epoll_wait: no lazy removal */
   /* Lazy removals (the top): their numbers, and by number NONE, DEL (to
    * delete at the next wait) or KEPT (registered again since). */
@@ -194,6 +191,7 @@ static void lazy_flush(epoll_state_t *s) {
  * file open; such a leftover is found and cleared as any other (the top). */
 static int ep_remove(void *b, evq__reg_t *reg, bool closing) {
   epoll_state_t *s = b;
+  s->removed++;
   if (closing) return 0;
   if (reg->kind == EVQ__KIND_FD && lazy_remove(s, evq__reg_fd(reg))) return 0;
   return epoll_ctl(s->epfd, EPOLL_CTL_DEL, ep_target(reg), NULL) == 0
@@ -261,22 +259,17 @@ static void ep_prepare(void *b) {
   epoll_state_t *s = b;
   if (s->nlazy) lazy_flush(s); /* the test keeps a wait's cost as it was */
   if (s->rebuild) rebuild(s);
+  s->removed = s->stale = 0;
   atomic_store_explicit(&s->sleeping, true, memory_order_relaxed);
 }
 
-/* Under the lock: a reported key no registration has. Once, it is an
- * event the kernel queued before a deregistration; in a later wait too,
- * it is an entry left behind by a close (see the top). */
+/* Under the lock: a reported key no registration has. epoll reports an
+ * entry once per wait, so each removal since the wait began accounts for
+ * one; one more is an entry left behind by a close (see the top). */
 static void ep_stale(void *b, uint64_t key) {
   epoll_state_t *s = b;
-  for (int i = 0; i < SUSPECTS; i++)
-    if (s->suspect[i].key == key && s->suspect[i].round != s->round) {
-      s->rebuild = true;
-      return;
-    }
-  s->suspect[s->next_suspect].key = key;
-  s->suspect[s->next_suspect].round = s->round;
-  s->next_suspect = (s->next_suspect + 1) % SUSPECTS;
+  (void)key;
+  if (++s->stale > s->removed) s->rebuild = true;
 }
 
 static int ep_init(evq_t *q, uint32_t max_events, void **out) {
@@ -328,7 +321,6 @@ static int ep_syscall(epoll_state_t *s, int cap, int64_t timeout_ns) {
 
 static int ep_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   epoll_state_t *s = b;
-  s->round++;
   int r = ep_syscall(s, cap, timeout_ns);
   atomic_store_explicit(&s->sleeping, false, memory_order_release);
   if (r < 0) return evq__from_errno(errno); /* EINTR: EVQ_EINTR */

@@ -302,6 +302,40 @@ TEST(deregister_close_reuse_with_dup) {
   evq_free(q);
 }
 
+/* Many entries left behind at once (deregister, then close, while a dup
+ * keeps each file open; epoll's removal waited for the next wait, when
+ * the number was closed already): all found, in one wait, however many
+ * and in whatever order epoll reports them, and no wait spins. Twelve:
+ * more than a ring of remembered keys would hold. */
+TEST(many_left_behind) {
+  enum { N = 12 };
+  evq_t *q = tq_queue();
+  int p[N][2], copy[N];
+  for (int i = 0; i < N; i++) {
+    pipe_nb(p[i]);
+    CHECK_EQ(write(p[i][1], "x", 1), 1);
+    CHECK_OK(evq_register(q, p[i][0], EVQ_READABLE, EVQ_LEVEL, (uintptr_t)i + 1));
+  }
+  evq_event_t ev[4]; /* fewer than the entries: epoll hands them out in turn */
+  CHECK(tq_wait(q, ev, 4, 5000 * MS) > 0);
+  for (int i = 0; i < N; i++) {
+    copy[i] = dup(p[i][0]);
+    CHECK(copy[i] >= 0);
+    CHECK_OK(evq_deregister(q, p[i][0]));
+    CHECK(close(p[i][0]) == 0);
+  }
+  CHECK_EQ(tq_wait(q, ev, 4, 50 * MS), 0);
+#ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
+  if (strcmp(tq_backend, "kqueue") != 0)
+#endif
+    check_sleeps(q);
+  for (int i = 0; i < N; i++) {
+    close(copy[i]);
+    close(p[i][1]);
+  }
+  evq_free(q);
+}
+
 /* A registration whose number was closed and taken by another file stays
  * silent through a rebuild of the kernel's state (on epoll, which
  * re-adds every registration by number after a close left an entry
