@@ -85,6 +85,9 @@ function scan_names(f,    line, in_enum, body, parts, i, k) {
       }
       continue
     }
+    # An attribute names nothing: "static inline __attribute__((x)) int f("
+    # declares f.
+    gsub(/__attribute__[ \t]*\(\([^)]*\)\)/, "", line)
     if (line ~ /^static[ \t]/) add_name(f, declared(line))
     else if (line ~ /^typedef[ \t]/ && line !~ /\{/) add_name(f, declared(line))
     if (match(line, /^(typedef[ \t]+)?(struct|union|enum)[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*\{/)) {
