@@ -718,7 +718,14 @@ static void op_write(run_t *r, int fd, size_t n, bool fill) {
       continue;
     }
     if (w == 0) breach(r, "rc", "evq_write wrote 0 bytes of %zu", chunk);
-    if (w == EVQ_EAGAIN) blocked(r, fd, EVQ_WRITABLE, false);
+    /* Linux wakes a pipe's readers on every write to it while epoll
+     * watches (pipe_write: "Epoll nonsensically wants a wakeup"), even one
+     * that found it full and wrote nothing: an edge registration on the
+     * read end may be reported again, as evq.h lets epoll do. */
+    if (w == EVQ_EAGAIN) {
+      bump(r, file);
+      blocked(r, fd, EVQ_WRITABLE, false);
+    }
     else if (w != EVQ_EPIPE && w != EVQ_ECONNRESET && w != EVQ_EBADF &&
              w != EVQ_ENOTCONN)
       breach(r, "rc", "evq_write: unexpected %s", evq_errname((int)w));
