@@ -295,7 +295,11 @@ enum evq_flag {
  * kernel saw; on io_uring, what it saw when a poll request completed,
  * which may be before your own I/O since the last wait consumed it: the
  * I/O call then returns EVQ_EAGAIN (as after any spurious event, which
- * every caller must handle anyway).
+ * every caller must handle anyway). One io_uring limit: a kernel whose poll
+ * requests always watch RDHUP but that has no multishot polls (only when
+ * EVQ_IO_URING_NO_MULTISHOT=1 forces that path, for testing) cannot wait
+ * for writability alone on a socket shut for reading: such a wait spins
+ * until the socket is writable.
  */
 typedef struct evq_event {
   uintptr_t token; /**< The token given at registration, timer start or

@@ -12,7 +12,11 @@
  * emulation over single-shot polls, submitted again once I/O hit
  * would-block: a multishot poll would be edge-triggered too, but the
  * kernel ends one when the completion queue is full, and the poll that
- * replaces it reports the same readiness a second time. Oneshot is a
+ * replaces it reports the same readiness a second time. (Except where a
+ * completion brought only bits not asked for: the kernel adds RDHUP to
+ * every poll, so a write-only poll on a socket shut for reading completes
+ * at once each time it is submitted; such a registration polls multishot,
+ * which completes on wake-ups only.) Oneshot is a
  * single-shot poll not submitted again until evq_modify. Before Linux 5.13
  * (no multishot polls) level is a single-shot poll submitted again after
  * each delivery.
@@ -64,6 +68,9 @@ typedef struct ur_reg {
   uint8_t gen;       /* the current request's parity, in its user_data */
   bool ms;           /* the request in flight is multishot */
   bool again;        /* level: have the kernel look at the file again */
+  bool sticky;       /* a completion brought only bits not asked for (the
+                        kernel always watches RDHUP): a single-shot poll
+                        would complete at once again, so poll multishot */
 } ur_reg_t;
 
 typedef struct uring_state {
@@ -159,7 +166,7 @@ static uint64_t ud_of(const ur_reg_t *r) {
  * waits for its end, which brings r back to the list. */
 static void sync_reg(uring_state_t *s, ur_reg_t *r) {
   uint32_t w = want(r);
-  bool ms = s->multishot && r->mode == EVQ_LEVEL;
+  bool ms = s->multishot && (r->mode == EVQ_LEVEL || r->sticky);
   if (r->live) {
     bool replace = w == 0 || w != r->polled || ms != r->ms;
     if (!replace && !r->again) return;
@@ -381,8 +388,16 @@ static bool ur_complete(void *b, evq__raw_t *raw) {
    * modify or re-registration (evq.h: a closed descriptor reports
    * nothing). */
   if (last && res == -EBADF) r->closed = true;
-  /* A delivered level event asks the kernel to look again next round. */
-  if (!last && res > 0 && r->mode == EVQ_LEVEL) r->again = true;
+  /* The kernel may add bits not asked for: it always watches RDHUP, so a
+   * write-only poll on a socket shut for reading completes with RDHUP
+   * alone. epoll reports no such thing, and neither does this backend. */
+  uint32_t flags = res <= 0 ? 0
+      : evq__poll_results((uint32_t)res & (r->polled | POLLHUP | POLLERR));
+  /* A delivered level event asks the kernel to look again next round;
+   * one that delivers nothing must not, or the look completes at once
+   * with the same bits, round after round: a spin. */
+  if (!last && flags && r->mode == EVQ_LEVEL) r->again = true;
+  if (res > 0 && !flags) r->sticky = true;
   if (last || r->again) {
     todo_add(s, r);
     if (s->embedded && !s->kicked) { /* the host must come back for it */
@@ -391,10 +406,6 @@ static bool ur_complete(void *b, evq__raw_t *raw) {
     }
   }
   if (res <= 0) return false; /* removed for a modify, or a bad file */
-  /* The kernel may add bits not asked for (a peer's RDHUP on a write-only
-   * poll); epoll does not, so neither does this backend. */
-  uint32_t flags =
-      evq__poll_results((uint32_t)res & (r->polled | POLLHUP | POLLERR));
   /* A request from before a modify may complete after it: it counts as the
    * oneshot's event only if it reports something now wanted. */
   if (r->mode == EVQ_ONESHOT &&
