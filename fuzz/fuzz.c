@@ -1049,7 +1049,12 @@ static void do_wait(run_t *r, int64_t timeout, int cap, bool single) {
           if (g->delivered & (1u << d)) g->may_repeat &= ~(1u << d);
           g->delivered |= 1u << d;
           g->must &= ~(1u << d);
-          g->act_at[d] = act;
+          /* With a second thread, I/O may have come between the kernel's
+           * report and this look at the model (which waits for that
+           * thread's operation to end), and its wake-up queued the edge
+           * again (Linux wakes a socket's readers with POLLPRI in the
+           * key, so a W|P registration sees every arrival): unknown. */
+          g->act_at[d] = single ? act : UINT64_MAX;
         }
     }
   }
