@@ -218,11 +218,10 @@ static int new_instance(epoll_state_t *s) {
  * closed while registered may name another file by now (a dup2, a new
  * socket), which the registration never watched, and a no-op
  * EPOLL_CTL_MOD on the old instance finds no entry for it (ENOENT; EBADF
- * if closed). Such registrations stay silent, as closed ones; an add the
- * kernel
- * refuses for want of memory (ENOMEM, ENOSPC) keeps the old instance, which
- * still works, and the next wait tries again: a live registration is never
- * dropped. */
+ * if closed). Such registrations stay silent, as closed ones. Any other
+ * failure (an add refused for want of memory, ENOMEM or ENOSPC) keeps the
+ * old instance, which still works, and the next wait tries again: a live
+ * registration is never dropped. */
 __attribute__((noinline)) /* rare: keep ep_prepare a few instructions */
 static void rebuild(epoll_state_t *s) {
   int fd = new_instance(s);
@@ -233,10 +232,11 @@ static void rebuild(epoll_state_t *s) {
     if (reg->mode == EVQ_ONESHOT && reg->armed == 0) continue;
     struct epoll_event ev = {.events = to_epoll(reg),
                              .data.u64 = evq__key(reg->id, reg->gen)};
-    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, ep_target(reg), &ev) != 0) continue;
-    if (epoll_ctl(fd, EPOLL_CTL_ADD, ep_target(reg), &ev) != 0 &&
-        (errno == ENOMEM || errno == ENOSPC)) {
-      close(fd);
+    bool moved = epoll_ctl(s->epfd, EPOLL_CTL_MOD, ep_target(reg), &ev) == 0;
+    if (!moved && (errno == ENOENT || errno == EBADF)) continue; /* not its */
+    if (!moved || (epoll_ctl(fd, EPOLL_CTL_ADD, ep_target(reg), &ev) != 0 &&
+                   (errno == ENOMEM || errno == ENOSPC))) {
+      close(fd); /* the kernel failed us: keep the old one, try again */
       return;
     }
   }
