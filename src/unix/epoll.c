@@ -126,7 +126,7 @@ static int ep_add(void *b, evq__reg_t *reg) {
   }
   int rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
   if (rc == EVQ_EEXIST) {
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, ep_target(reg), NULL);
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
     rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
   }
   return rc;
