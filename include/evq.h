@@ -364,8 +364,9 @@ typedef struct evq_options {
   /** Token carried by the event that evq_wake() produces. */
   uintptr_t wake_token;
   /**
-   * Kernel events fetched per evq_wait() at most; 0 means 256. Memory for
-   * them is allocated once, by evq_create().
+   * Kernel events fetched per evq_wait() at most; 0 means 256, and any
+   * value above 65,536 means 65,536, on every backend. Memory for them is
+   * allocated once, by evq_create().
    */
   uint32_t max_events;
   /** EVQ_OPT_* flags; 0 for the defaults. */

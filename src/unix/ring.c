@@ -62,7 +62,11 @@ int evq__ring_init(evq__ring_t *r, unsigned entries, unsigned cq_entries) {
   r->sq_map = r->cq_map = r->sqes = MAP_FAILED;
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
-  p.flags = IORING_SETUP_CQSIZE;
+  /* CLAMP: a completion queue asked for above the kernel's limit (65,536
+   * entries today) gets the limit instead of failing the set-up; the
+   * queue holds what overflows (IORING_FEAT_NODROP), so a smaller one
+   * costs a flush, never an event. */
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
   p.cq_entries = cq_entries;
   long fd = syscall(__NR_io_uring_setup, entries, &p);
   if (fd < 0) return -errno;

@@ -24,8 +24,8 @@ typedef struct evq__ring {
   size_t sq_len, cq_len, sqes_len;
 } evq__ring_t;
 
-/* Sets up a ring with entries submissions and cq_entries completions.
- * 0 or a negative errno value. */
+/* Sets up a ring with entries submissions and cq_entries completions, each
+ * clamped to the kernel's limit. 0 or a negative errno value. */
 int evq__ring_init(evq__ring_t *r, unsigned entries, unsigned cq_entries);
 void evq__ring_exit(evq__ring_t *r);
 

@@ -90,3 +90,34 @@ static void small_batches(evq_mode_t mode) {
 
 TEST(many_ready_small_batches_level) { small_batches(EVQ_LEVEL); }
 TEST(many_ready_small_batches_edge) { small_batches(EVQ_EDGE); }
+
+/* Any max_events works on every backend: values above the core's cap
+ * (65,536) are taken as the cap, so a queue made with one value on one
+ * backend is made on all (io_uring once asked the kernel for a completion
+ * queue of 4 x max_events and failed above 16,384). Each queue works: a
+ * ready pipe is reported. */
+TEST(max_events_any_value) {
+  static const uint32_t values[] = {1,     16384, 16385,     65536,
+                                    65537, 100000, UINT32_MAX};
+  for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+    evq_options_t o = {.backend = tq_backend, .wake_token = WAKE_TOKEN,
+                       .max_events = values[v]};
+    evq_t *q;
+    int rc = evq_create(&q, &o);
+    if (rc != 0)
+      fprintf(stderr, "max_events %lu: %s\n", (unsigned long)values[v],
+              evq_strerror(rc));
+    CHECK_OK(rc);
+    evq_fd_t p[2];
+    tq_pair(p);
+    CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 5));
+    tq_send(p[1], 1);
+    evq_event_t ev[4];
+    CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+    CHECK_EQ(ev[0].token, 5);
+    CHECK_OK(evq_deregister(q, p[0]));
+    evq_close(p[0]);
+    evq_close(p[1]);
+    evq_free(q);
+  }
+}
