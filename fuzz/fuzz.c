@@ -58,7 +58,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -146,8 +145,6 @@ enum watch {
 typedef struct run {
   const char *backend;
   enum watch watch;
-  bool reused_number_ok; /* io_uring before Linux 5.13: a level
-                            registration is polled again by number */
   evq_t *q;
   pthread_mutex_t mu; /* the model, between the waiter and the other thread */
   atomic_uint_fast64_t seq;
@@ -341,6 +338,13 @@ static void bump(run_t *r, int file) {
     r->files[r->files[file].peer].activity++;
     r->files[r->files[file].peer].io_wait = r->waits;
   }
+}
+
+/* io_uring reports readiness as it was when a poll request completed,
+ * which may be before I/O (or a close of its peer) since the last wait
+ * changed it (evq.h, "io_uring"). */
+static bool may_be_stale(const run_t *r, int file) {
+  return r->watch == HOLD_FILE && r->files[file].io_wait + 1 == r->waits;
 }
 
 static uint64_t activity_of(run_t *r, int file) {
@@ -913,7 +917,10 @@ static void do_wait(run_t *r, int64_t timeout, int cap, bool single) {
                                                : ready & g->must;
       if (!need) continue;
       must_tok[nmust] = g->token;
-      must_flags[nmust] = need;
+      /* A single-shot request (oneshot; edge, emulated) that completed
+       * before such a change reports what it saw then, and no more until
+       * re-armed: it must be reported, with some of what is ready. */
+      must_flags[nmust] = g->mode != EVQ_LEVEL && may_be_stale(r, f) ? 0 : need;
       must_why[nmust++] = g->mode == EVQ_LEVEL     ? "a ready level registration"
                           : g->mode == EVQ_ONESHOT ? "a ready oneshot registration not yet fired"
                                                    : "a ready, armed edge registration";
@@ -1008,13 +1015,10 @@ static void do_wait(run_t *r, int64_t timeout, int cap, bool single) {
      * which the model cannot see. */
     int pf = r->files[f].peer;
     bool peer_held = r->watch == HOLD_FILE && pf >= 0 && r->files[pf].closed_seq;
-    /* io_uring reports readiness as it was when a poll request completed,
-     * which may be before I/O since the last wait consumed it (evq.h,
-     * "io_uring"): what a file saw I/O since then may report is unknown. */
-    bool stale_ok = r->watch == HOLD_FILE && r->files[f].io_wait + 1 == r->waits;
-    bool unknown = held || peer_held || stale_ok ||
-                   (r->reused_number_ok && g->mode == EVQ_LEVEL &&
-                    g->unbound_seq && g->unbound_seq <= ws);
+    /* What a file that saw I/O since the last wait reports on io_uring
+     * is unknown (may_be_stale). */
+    bool stale_ok = may_be_stale(r, f);
+    bool unknown = held || peer_held || stale_ok;
     if (single && !unknown) {
       uint32_t allowed = visible(S.before[f] | S.after[f], g->interests);
       if (alt_open)
@@ -1270,14 +1274,6 @@ static enum watch backend_watch(const char *name) {
   return HOLD_FILE;
 }
 
-/* io_uring before Linux 5.13 polls a level registration again by number. */
-static bool old_uring_kernel(void) {
-  struct utsname u;
-  int major = 0, minor = 0;
-  if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2) return true;
-  return major < 5 || (major == 5 && minor < 13);
-}
-
 static void run_one(const char *backend, const op_t *ops, int nops) {
   run_t *r = &R;
   int fds_before = count_fds();
@@ -1285,7 +1281,6 @@ static void run_one(const char *backend, const op_t *ops, int nops) {
   pthread_mutex_init(&r->mu, NULL);
   r->backend = backend;
   r->watch = backend_watch(backend);
-  r->reused_number_ok = !strcmp(backend, "io_uring") && old_uring_kernel();
   r->ops = ops;
   r->nops = nops;
   r->cur = -1;

@@ -104,17 +104,14 @@ EVQ_API const char *evq_version_string(void);
  * Closing. Deregister a descriptor before closing it (or use
  * evq_deregister_close()). evq cannot see a close, so a descriptor closed
  * while registered stays in evq's table until deregistered, and meanwhile:
- *  - a new file that gets its number is never reported under it, except
- *    on io_uring: its poll request names the descriptor by number when it
- *    reaches the kernel, with the first wait after evq_register() or
- *    evq_modify(), after an edge re-arm, and (before Linux 5.13) after each
- *    level event; a number closed and reused before then may report the
- *    new file;
+ *  - a new file that gets its number is never reported under it, on every
+ *    backend, even when the number is reused before the first wait;
  *  - the closed file itself reports nothing on poll and kqueue (they watch
  *    numbers), nor on epoll unless another descriptor keeps the file open
  *    (a dup, a copy inherited by a child); epoll then, and io_uring always
- *    (its poll request holds the file), may go on reporting it under the
- *    registration until you deregister it;
+ *    (it holds the file from evq_register() until the first wait after
+ *    evq_deregister(), so the file does not close before), may go on
+ *    reporting it under the registration until you deregister it;
  *  - evq_deregister() succeeds; after it nothing more is reported, no later
  *    wait spins because of it, and the number can be registered again.
  *
@@ -293,13 +290,15 @@ enum evq_flag {
  * One event: which source, and what happened to it. A wait reports each
  * registration at most once, with every flag seen. Readiness is what the
  * kernel saw; on io_uring, what it saw when a poll request completed,
- * which may be before your own I/O since the last wait consumed it: the
- * I/O call then returns EVQ_EAGAIN (as after any spurious event, which
- * every caller must handle anyway). One io_uring limit: a kernel whose poll
- * requests always watch RDHUP but that has no multishot polls (only when
- * EVQ_IO_URING_NO_MULTISHOT=1 forces that path, for testing) cannot wait
- * for writability alone on a socket shut for reading: such a wait spins
- * until the socket is writable.
+ * which may be before your own I/O since the last wait consumed it (the
+ * I/O call then returns EVQ_EAGAIN, as after any spurious event, which
+ * every caller must handle anyway), or before a change since then added
+ * to it (data, the peer's close): an edge or oneshot registration then
+ * reports the rest once re-armed, a level one at the next wait. One
+ * io_uring limit: a kernel whose poll requests always watch RDHUP but that
+ * has no multishot polls (only when EVQ_IO_URING_NO_MULTISHOT=1 forces
+ * that path, for testing) cannot wait for writability alone on a socket
+ * shut for reading: such a wait spins until the socket is writable.
  */
 typedef struct evq_event {
   uintptr_t token; /**< The token given at registration, timer start or

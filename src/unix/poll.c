@@ -39,34 +39,11 @@ typedef struct poll_state {
 /* reg->bstate: a registration whose descriptor was closed under it. */
 #define CLOSED_UNDER_US ((void *)1)
 
-/* reg->bstate otherwise: the identity of the file the registration was
- * made with (device and inode, mixed; never 0 or 1). poll() watches
- * numbers, so a descriptor closed while registered and its number taken
- * by a new file would report the new file; an event whose file no longer
- * has that identity is the old registration's no more (as if closed). */
-/* Inline: the fault walk (tests/fault) tells its calls apart by caller. */
-static inline __attribute__((always_inline)) uintptr_t file_id(int fd,
-                                                               int *err) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    *err = evq__from_errno(errno);
-    return 0;
-  }
-  uint64_t h = ((uint64_t)st.st_dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)st.st_ino;
-  /* A pipe's two ends share one inode: the end also tells them apart (a
-   * dup2 of the write end over a registered read end's number). */
-  if (S_ISFIFO(st.st_mode)) {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0) {
-      *err = evq__from_errno(errno);
-      return 0;
-    }
-    h += (uint64_t)(fl & O_ACCMODE) << 61;
-  }
-  uintptr_t id = (uintptr_t)(h ^ (h >> 32));
-  *err = 0;
-  return id < 2 ? id + 2 : id;
-}
+/* reg->bstate otherwise: the file's identity when it was registered
+ * (evq__file_id). poll() watches numbers, so a descriptor closed while
+ * registered and its number taken by a new file would report the new
+ * file; an event whose file no longer has that identity is the old
+ * registration's no more (as if closed). */
 
 /* What poll() watches: the descriptor, or a child's pidfd; -1 for a
  * registration it does not watch (a signal, a child without a pidfd). */
@@ -123,7 +100,7 @@ static int pl_add(void *b, evq__reg_t *reg) {
   poll_state_t *s = b;
   if (pl_target(reg) < 0) return EVQ_ENOTSUP; /* a child without a pidfd */
   int rc;
-  reg->bstate = (void *)file_id(pl_target(reg), &rc);
+  reg->bstate = (void *)evq__file_id(pl_target(reg), &rc);
   if (rc == 0) rc = pl_reserve(s, evq__registry_count(s->q) + 1);
   s->stale = true;
   return rc;
@@ -136,7 +113,7 @@ static int pl_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   (void)old;
   s->stale = true;
   int rc;
-  reg->bstate = (void *)file_id(pl_target(reg), &rc);
+  reg->bstate = (void *)evq__file_id(pl_target(reg), &rc);
   return rc;
 }
 
@@ -210,7 +187,7 @@ static int pl_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
     bool gone = s->pfd[i].revents & POLLNVAL;
     if (!gone) {
       int err;
-      uintptr_t id = file_id(s->pfd[i].fd, &err);
+      uintptr_t id = evq__file_id(s->pfd[i].fd, &err);
       gone = err == 0 ? id != s->ids[i] : err == EVQ_EBADF;
     }
     if (gone) {

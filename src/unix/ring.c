@@ -106,6 +106,12 @@ int evq__ring_enter(evq__ring_t *r, unsigned submit, unsigned min_complete,
   return rc < 0 ? -errno : (int)rc;
 }
 
+int evq__ring_register(evq__ring_t *r, unsigned opcode, const void *arg,
+                       unsigned nr) {
+  long rc = syscall(__NR_io_uring_register, r->fd, opcode, arg, nr);
+  return rc < 0 ? -errno : (int)rc;
+}
+
 unsigned evq__ring_peek(evq__ring_t *r, struct io_uring_cqe **out,
                         unsigned max) {
   unsigned head = *r->cq_head, tail = load_acquire(r->cq_tail);

@@ -40,6 +40,11 @@ unsigned evq__ring_flush(evq__ring_t *r);
 int evq__ring_enter(evq__ring_t *r, unsigned submit, unsigned min_complete,
                     unsigned flags, const void *arg, size_t arg_size);
 
+/* io_uring_register(2): its result (>= 0), or a negative errno value.
+ * Any thread: the kernel serialises it with the waiter's enter. */
+int evq__ring_register(evq__ring_t *r, unsigned opcode, const void *arg,
+                       unsigned nr);
+
 /* Up to max completions, in order, left in place until evq__ring_seen;
  * completions the kernel kept aside when the queue was full are fetched
  * first. */

@@ -40,6 +40,7 @@
 
 #include "pollmask.h"
 #include "ring.h"
+#include "uring_files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,12 +52,17 @@
 
 #define UD_IGNORE 0 /* removals: their own completion says nothing */
 #define UD_WAKE 1   /* the poll on the wake eventfd */
+/* (2 in the low bits: a pinned file's clear, uring_files.h) */
 #define SQ_ENTRIES 256
+#define PINNED_FILES 32768 /* the table's size at most (uring_files.h) */
 
 typedef struct ur_reg {
   evq__state_t st; /* first: the core's lifetime record */
   struct ur_reg *todo_next, *todo_prev; /* on the to-do list when linked */
   int fd;            /* what is polled: the descriptor, or a child's pidfd */
+  uint32_t slot;     /* its file's slot in the table, or EVQ__NO_SLOT */
+  uintptr_t ident;   /* no slot: the file's identity (evq__file_id) that
+                        each request by number checks first; 0: none */
   uint32_t dirs;     /* EVQ directions wanted */
   uint32_t polled;   /* poll mask of the request in flight */
   uint8_t mode;
@@ -77,6 +83,7 @@ typedef struct uring_state {
   evq_t *q;
   evq__ring_t ring;
   evq__wakefd_t wake;
+  evq__ufiles_t files;
   bool multishot;    /* the kernel has multishot polls (5.13+) */
   bool wake_armed;   /* the wake eventfd's poll is in flight */
   bool embedded;     /* evq_fd() handed out the ring's descriptor */
@@ -159,6 +166,19 @@ static uint64_t ud_of(const ur_reg_t *r) {
   return (uint64_t)(uintptr_t)r | r->gen;
 }
 
+/* A request by number polls whatever file the number names when it
+ * reaches the kernel: only the file the registration was made with may be.
+ * A file whose identity the kernel cannot give now (ENOMEM) is taken to be
+ * the same: silencing it would lose its events. */
+static bool same_file(ur_reg_t *r) {
+  if (r->slot != EVQ__NO_SLOT || r->ident == 0) return true;
+  int err;
+  uintptr_t id = evq__file_id(r->fd, &err);
+  if (err == 0 ? id == r->ident : err != EVQ_EBADF) return true;
+  r->closed = true; /* as a closed number: quiet until modify */
+  return false;
+}
+
 /* Makes the ring hold the request r needs: an update of the live request,
  * or a removal of it and, in the same submission, the new request (a wait
  * of 0 right after a modify sees what the new one reports). One replaced
@@ -189,13 +209,17 @@ static void sync_reg(uring_state_t *s, ur_reg_t *r) {
     r->orphan = true;
     r->gen ^= 1;
   }
-  if (w == 0) return;
+  if (w == 0 || !same_file(r)) return;
   struct io_uring_sqe *sqe = sqe_get(s);
   if (!sqe) {
     todo_add(s, r);
     return;
   }
   prep_poll(sqe, r->fd, w, ms, ud_of(r));
+  if (r->slot != EVQ__NO_SLOT) {
+    sqe->fd = (int)r->slot;
+    sqe->flags |= IOSQE_FIXED_FILE;
+  }
   r->polled = w;
   r->ms = ms;
   r->again = false;
@@ -210,10 +234,24 @@ static void arm_wake(uring_state_t *s) {
   s->wake_armed = true;
 }
 
+/* Pinned files of deregistrations go with this submission. */
+static void clear_files(uring_state_t *s) {
+  uint32_t slot;
+  while ((slot = evq__ufiles_take_clear(&s->files)) != EVQ__NO_SLOT) {
+    struct io_uring_sqe *sqe = sqe_get(s);
+    if (!sqe) {
+      evq__ufiles_unpin(&s->files, slot); /* next round */
+      return;
+    }
+    evq__ufiles_prep_clear(sqe, slot);
+  }
+}
+
 static void ur_prepare(void *b) {
   uring_state_t *s = b;
   if (!s->wake_armed) arm_wake(s);
   s->kicked = false;
+  clear_files(s);
   while (s->todo.todo_next != &s->todo) {
     ur_reg_t *r = s->todo.todo_next;
     todo_remove(r);
@@ -235,18 +273,40 @@ static bool asks_priority(const evq__reg_t *reg) {
   return reg->kind == EVQ__KIND_FD && (reg->interests & EVQ_PRIORITY);
 }
 
+/* Pins the file reg names now (uring_files.h); where it cannot, keeps the
+ * file's identity for the requests by number to check. Either way a bad
+ * descriptor is found now: a poll request would report it only when it
+ * completes, too late for evq_register to say so. A child's pidfd is
+ * evq's own, and its number cannot change files. */
+static int pin(uring_state_t *s, const evq__reg_t *reg, uint32_t *slot,
+               uintptr_t *ident) {
+  int fd = target(reg), rc = 0;
+  *slot = EVQ__NO_SLOT;
+  *ident = 0;
+  if (reg->kind != EVQ__KIND_FD) return evq__check_fd(fd);
+  *slot = evq__ufiles_pin(&s->files, &s->ring, fd);
+  if (*slot == EVQ__NO_SLOT) *ident = evq__file_id(fd, &rc);
+  return rc;
+}
+
 static int ur_add(void *b, evq__reg_t *reg) {
   uring_state_t *s = b;
   int fd = target(reg);
   if (fd < 0) return EVQ_ENOTSUP; /* a child without a pidfd */
-  /* The poll request reports a bad descriptor only when it completes, too
-   * late for this call to say so: one cheap check now. */
-  int rc = evq__check_fd(fd);
+  if (asks_priority(reg)) /* after EBADF, as elsewhere */
+    return evq__check_fd(fd) ? EVQ_EBADF : EVQ_ENOTSUP;
+  uint32_t slot;
+  uintptr_t ident;
+  int rc = pin(s, reg, &slot, &ident);
   if (rc != 0) return rc;
-  if (asks_priority(reg)) return EVQ_ENOTSUP; /* after EBADF, as elsewhere */
   ur_reg_t *r = evq__state_new(s->q, reg, sizeof *r);
-  if (!r) return EVQ_ENOMEM;
+  if (!r) {
+    if (slot != EVQ__NO_SLOT) evq__ufiles_unpin(&s->files, slot);
+    return EVQ_ENOMEM;
+  }
   r->fd = fd;
+  r->slot = slot;
+  r->ident = ident;
   r->dirs = reg->interests;
   r->mode = reg->mode;
   todo_add(s, r);
@@ -271,7 +331,11 @@ static int ur_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
  * flight, else once the removal's completion of the request comes. */
 static int ur_remove(void *b, evq__reg_t *reg, bool closing) {
   (void)closing; /* the poll holds the file: it must be removed anyway */
-  todo_add(b, reg->bstate);
+  uring_state_t *s = b;
+  ur_reg_t *r = reg->bstate;
+  if (r->slot != EVQ__NO_SLOT) evq__ufiles_unpin(&s->files, r->slot);
+  r->slot = EVQ__NO_SLOT;
+  todo_add(s, r);
   return 0;
 }
 
@@ -357,6 +421,10 @@ static int ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
  * round submits what it needs (level: the same poll again). */
 static bool ur_complete(void *b, evq__raw_t *raw) {
   uring_state_t *s = b;
+  if (evq__ufiles_is_clear(raw->key)) {
+    evq__ufiles_cleared(&s->files, raw->key, (int)raw->flags);
+    return false;
+  }
   ur_reg_t *r = (ur_reg_t *)(uintptr_t)(raw->key & ~(uint64_t)1);
   bool current = (raw->key & 1) == r->gen;
   int res = (int)raw->flags;
@@ -495,6 +563,7 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
    * so the suite can run it here. */
   const char *no_ms = evq__getenv("EVQ_IO_URING_NO_MULTISHOT");
   s->multishot = kernel_at_least(5, 13) && !(no_ms && *no_ms == '1');
+  evq__ufiles_init(&s->files, &s->ring, PINNED_FILES);
   /* The wake-up's poll goes in now, not with the first wait: a host loop
    * (evq_fd) must see kicks before it ever calls evq_wait. */
   arm_wake(s);
@@ -514,6 +583,7 @@ static void ur_destroy(void *b) {
     (void)evq__state_completed(s->q, st);
   }
   evq__wakefd_close(&s->wake);
+  evq__ufiles_free(&s->files);
   free(s->cqes);
   free(s);
 }
