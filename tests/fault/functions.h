@@ -87,6 +87,7 @@ N(htonl, "pure (a call only in unoptimised builds)")
 N(ntohl, "pure (a call only in unoptimised builds)")
 N(__isoc99_sscanf, "pure")
 N(uname, "cannot fail (EFAULT only)")
+N(getrlimit, "cannot fail for RLIMIT_NOFILE (EFAULT, EINVAL only for bad arguments)")
 
 /* Signals and processes. */
 F(sigaction, "EINVAL")
@@ -155,6 +156,10 @@ SITE(sigaction, "sig_child", "")
 SITE(fstat, "pl_poll", "ENOMEM")
 /* The access mode of a pipe poll(2) has just reported: cannot fail. */
 SITE(fcntl, "pl_poll", "")
+/* The same, of a registered file io_uring is about to poll by number
+ * (uring.c, same_file): EBADF would be a close, a real one. */
+SITE(fstat, "same_file", "ENOMEM")
+SITE(fcntl, "same_file", "")
 
 /* Code no backend of a Linux build runs. */
 DEAD("evq__state_new", calloc, "evq__state_t *st = calloc(1, size < sizeof *st ? sizeof *st : size);",

@@ -738,6 +738,75 @@ out:
   return good;
 }
 
+/* A queue made while RLIMIT_NOFILE was too low for io_uring's table of
+ * pinned files (under 64): a pipe there is polled by number, its file's
+ * identity taken at registration and checked before each request
+ * (src/unix/uring_files.h). The other backends do not mind. */
+static bool phase_unpinned(void) {
+  struct rlimit old, low;
+  getrlimit(RLIMIT_NOFILE, &old);
+  low = old;
+  low.rlim_cur = 48;
+  if (setrlimit(RLIMIT_NOFILE, &low) != 0) die("setrlimit: %s", strerror(errno));
+  evq_t *u;
+  bool made = make_queue(&u, 0);
+  setrlimit(RLIMIT_NOFILE, &old);
+  if (!made) return false;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) die("pipe2: %s", strerror(errno));
+  uintptr_t k = next_token++;
+  bool good = false;
+  if (ok("evq_register", evq_register(u, p[0], EVQ_READABLE, EVQ_EDGE, k),
+         DOC_REGISTER)) {
+    good = ok("evq_write", evq_write(u, p[1], "x", 1), ANY) &&
+           wait_for(u, k, NULL);
+    if (evq_deregister(u, p[0]) != 0) die("evq_deregister failed");
+  }
+  token_dead(k);
+  close(p[0]);
+  close(p[1]);
+  evq_free(u);
+  return good;
+}
+
+/* UDP to the other family (evq.h, evq_sendto): an IPv6-only socket
+ * refuses an IPv4 host once the OS has (EVQ_EINVAL); a dual-stack one
+ * sends to it, and sends again, mapped, when the first try fails (as on
+ * Windows; here, when a fault makes it fail). */
+static bool phase_dgram_family(void) {
+  evq_addr_t lo, any6, to;
+  evq_fd_t rx, v6 = EVQ_INVALID_FD, d = EVQ_INVALID_FD;
+  uintptr_t k = next_token++;
+  bool good = false, reg = false;
+  char buf[8];
+  if (evq_addr_parse(&lo, "127.0.0.1:0") != 0 ||
+      evq_addr_parse(&any6, "[::]:0") != 0)
+    die("address");
+  if (!ok("evq_dgram_bind", evq_dgram_bind(&rx, &lo, 0), ANY)) return false;
+  if (!ok("evq_local_addr", evq_local_addr(rx, &to), ANY)) goto out;
+  if (!ok("evq_register", evq_register(q, rx, EVQ_READABLE, EVQ_LEVEL, k), DOC_REGISTER))
+    goto out;
+  reg = true;
+  if (!ok("evq_dgram_open", evq_dgram_open(&v6, EVQ_AF_INET6), ANY)) goto out;
+  ptrdiff_t refused = evq_sendto(q, v6, "x", 1, &to);
+  if (refused >= 0) die("an IPv6-only socket sent to an IPv4 address");
+  ok("evq_sendto", refused, ANY);
+  if (!ok("evq_dgram_bind", evq_dgram_bind(&d, &any6, EVQ_SOCK_DUALSTACK), ANY))
+    goto out;
+  if (!ok("evq_sendto", evq_sendto(q, d, "dual", 4, &to), ANY)) goto out;
+  if (!wait_for(q, k, NULL)) goto out;
+  ptrdiff_t r = evq_recvfrom(q, rx, buf, sizeof buf, NULL);
+  if (!ok("evq_recvfrom", r, ANY)) goto out;
+  good = refused == EVQ_EINVAL && r == 4 && memcmp(buf, "dual", 4) == 0;
+out:
+  if (reg && evq_deregister(q, rx) != 0) die("evq_deregister failed");
+  token_dead(k);
+  if (d != EVQ_INVALID_FD) ok("evq_close", evq_close(d), ANY);
+  if (v6 != EVQ_INVALID_FD) ok("evq_close", evq_close(v6), ANY);
+  ok("evq_close", evq_close(rx), ANY);
+  return good;
+}
+
 /* Accept when the process has no descriptor left: evq's spare takes the
  * connection and closes it (EVQ_EMFILE), instead of a spin or a stall. */
 static bool phase_emfile(void) {
@@ -792,7 +861,9 @@ static const phase_t phases[] = {
     {"signals", phase_signals}, {"children", phase_children},
     {"embed", phase_embed},     {"many", phase_many},
     {"dup_close", phase_dup_close}, {"stream", phase_stream},
-    {"dgram", phase_dgram},     {"emfile", phase_emfile},
+    {"dgram", phase_dgram},     {"dgram_family", phase_dgram_family},
+    {"emfile", phase_emfile},
+    {"unpinned", phase_unpinned},
 };
 
 int main(int argc, char **argv) {
