@@ -43,6 +43,11 @@ enum fz_op {
  * operation, the backend and the rule broken) on any violation. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The backends every input runs on, best first: each compiled in (or
+ * those EVQ_FUZZ_BACKENDS names, comma-separated), and io_uring's
+ * single-shot path as "io_uring_singleshot". Returns how many. */
+int evqfuzz_backends(const char **names, int cap);
+
 /* Prints an input's operations, one a line, to stdout. */
 void evqfuzz_print(const uint8_t *data, size_t size);
 

@@ -106,7 +106,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   const char *names[16];
-  int nb = evq_backends(names, 16);
+  int nb = evqfuzz_backends(names, 16);
   printf("fuzz_replay: %ld inputs, %ld operations, each on %d backends (", inputs,
          ops, nb);
   for (int i = 0; i < nb && i < 16; i++) printf("%s%s", i ? ", " : "", names[i]);

@@ -59,34 +59,8 @@ run_for() {
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     nice "$dir/fuzz/fuzz_evq" "$@" "$dir/corpus" "$src/fuzz/corpus" >"$log" 2>&1
 }
-# The spin rule measures CPU time, which a loaded machine (CI, under the
-# sanitizers) was seen to charge to a thread sleeping in a wait. A spin
-# report counts only if a replay of its input spins too (a real spin does,
-# every time); one that three replays do not reproduce is set aside in
-# $dir/noise and the run goes on for the time left. Every other report
-# counts at once.
 status=0
-start=$(date +%s)
-execs_before=0
-while :; do
-  left=$((seconds - ($(date +%s) - start)))
-  [ "$left" -gt 0 ] || break
-  status=0
-  run_for "$left" || status=$?
-  [ $status != 0 ] || break
-  grep -q 'VIOLATION .*\[spin\]' "$log" || break
-  a=$(ls -t "$dir"/artifacts/* 2>/dev/null | head -n 1)
-  [ -n "$a" ] || break
-  real=0
-  for i in 1 2 3; do "$dir/fuzz/fuzz_replay" "$a" >/dev/null 2>&1 || real=1; done
-  [ $real = 0 ] || break
-  mkdir -p "$dir/noise"
-  mv "$a" "$dir/noise/"
-  status=0 # set aside: if no time is left, the run ends clean
-  echo "fuzz: a spin report that three replays of its input did not reproduce (a loaded machine), set aside in $dir/noise"
-  n=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -n 's/^#\([0-9]*\).*/\1/p')
-  execs_before=$((execs_before + ${n:-0}))
-done
+run_for "$seconds" || status=$?
 if [ $status != 0 ]; then
   # The violation (or sanitizer report) and the input that caused it.
   grep -v '^#[0-9]' "$log" | tail -n 60
@@ -102,7 +76,6 @@ fi
 last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 [ -n "$execs" ] || execs=$(printf '%s\n' "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
-execs=$((${execs:-0} + execs_before))
 cov=$(printf '%s\n' "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 ft=$(printf '%s\n' "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
 corp=$(printf '%s\n' "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')

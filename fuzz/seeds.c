@@ -119,6 +119,19 @@ int main(int argc, char **argv) {
   WAIT(T0);
   save("oneshot-modify");
 
+  /* Oneshot with I/O between waits: no second event before evq_modify,
+   * even where readiness may be stale (io_uring), which relaxes what an
+   * event's flags may be, never whether it may come again. A planted
+   * io_uring oneshot that never disarms passed the model when that
+   * relaxation also skipped the oneshot rule (issue 18). */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_REGISTER, 0, R, ONESHOT);
+  op(FZ_WRITE, 1, 0, 0);
+  WAIT(T1);
+  op(FZ_WRITE, 1, 0, 0);
+  WAIT(T1);
+  save("oneshot-again-after-io");
+
   /* Timers: oneshot, periodic, restart, stop; next timeout. */
   op(FZ_TIMER_START, 0, 1, 0);
   op(FZ_TIMER_START, 1, 0, 3);

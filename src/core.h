@@ -111,6 +111,7 @@ struct evq {
   evq__raw_t *raw;
   uint32_t raw_cap;
   uint64_t round;          /* translations so far: tags merged events */
+  uint64_t rounds;         /* turns of the wait loop: evq__wait_rounds */
   uintptr_t wake_token;
   atomic_int waiting;      /* a thread is inside evq_wait() */
   atomic_int sleeping;     /* that thread is (about to be) blocked in poll */
@@ -125,6 +126,13 @@ struct evq {
   int options;             /* EVQ_OPT_* */
   char why[96];            /* evq_create: why the backend is unavailable */
 };
+
+/* The turns the wait loop has made, for the suite's spin rule
+ * (docs/reliability.md): a wait that reports nothing sleeps in the backend
+ * once, and a few more turns at most (a kick, a completion that carries
+ * nothing for the caller), so many turns in one empty wait are a spin,
+ * whatever the machine's load, which CPU time could not tell. */
+uint64_t evq__wait_rounds(evq_t *q);
 
 /* Under the lock: makes a change visible to a waiter blocked in the kernel
  * (a nearer timer; a change the backend applies in prepare()). */

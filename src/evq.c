@@ -345,6 +345,7 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
   int extra = 4;
   for (;;) {
     evq__mutex_lock(&q->lock);
+    q->rounds++;
     /* The clock is read only when a timer or a deadline needs it. */
     int64_t now = q->timers.root || deadline >= 0 ? evq_now() : 0;
     int timers = q->timers.root ? evq__timers_expire(q, ev, cap, now) : 0;
@@ -396,6 +397,13 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     }
     if (deadline >= 0 && evq_now() >= deadline) return 0;
   }
+}
+
+uint64_t evq__wait_rounds(evq_t *q) {
+  evq__mutex_lock(&q->lock);
+  uint64_t n = q->rounds;
+  evq__mutex_unlock(&q->lock);
+  return n;
 }
 
 int evq_wait(evq_t *q, evq_event_t *events, int capacity,

@@ -130,6 +130,17 @@ int tq_wait(evq_t *q, evq_event_t *ev, int cap, int64_t timeout_ns) {
   return n;
 }
 
+void tq_check_sleeps(evq_t *q) {
+  evq_event_t ev[8];
+  uint64_t before = evq__wait_rounds(q);
+  CHECK_EQ(tq_wait(q, ev, 8, 200 * MS), 0);
+  uint64_t rounds = evq__wait_rounds(q) - before;
+  if (rounds > TQ_SPIN_ROUNDS)
+    fprintf(stderr, "an empty wait of 200 ms went round %llu times: it spins\n",
+            (unsigned long long)rounds);
+  CHECK(rounds <= TQ_SPIN_ROUNDS);
+}
+
 int tq_find(const evq_event_t *ev, int n, uintptr_t token) {
   for (int i = 0; i < n; i++)
     if (ev[i].token == token) return i;

@@ -5,6 +5,7 @@
 #define EVQ_HARNESS_H
 
 #include "evq.h"
+#include "spin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,8 @@ int tq_find(const evq_event_t *ev, int n, uintptr_t token);
 int tq_count_events(evq_t *q, uintptr_t token, int64_t timeout_ns,
                     uint32_t *flags_seen);
 void tq_sleep_ms(int ms);
+/* A wait of 200 ms with nothing to report, which must sleep (spin.h). */
+void tq_check_sleeps(evq_t *q);
 /* Portable setenv and shutdown(SHUT_WR); 0 on success. */
 int tq_setenv(const char *name, const char *value);
 int tq_shutdown_write(evq_fd_t fd);

@@ -18,26 +18,7 @@
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-static int64_t cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* A wait of 200 ms with nothing to report must sleep, not burn a core: a
- * spinning wait uses about all of it, a sleeping one next to nothing. Half
- * is far from both, on any machine. */
-static void check_sleeps(evq_t *q) {
-  evq_event_t ev[8];
-  int64_t wall = evq_now(), cpu = cpu_ns();
-  CHECK_EQ(tq_wait(q, ev, 8, 200 * MS), 0);
-  wall = evq_now() - wall;
-  cpu = cpu_ns() - cpu;
-  CHECK(cpu < wall / 2);
-}
 
 static void pipe_nb(int p[2]) {
   CHECK(pipe(p) == 0);
@@ -71,7 +52,7 @@ TEST(dup_close_deregister) {
    * at close. docs/kqueue.md lists this. */
   if (strcmp(tq_backend, "kqueue") != 0)
 #endif
-    check_sleeps(q); /* and no spin */
+    tq_check_sleeps(q); /* and no spin */
   /* The copy back on the old number registers as new, and reports. */
   CHECK_EQ(dup2(copy, number), number);
   int rc = evq_register(q, number, EVQ_READABLE, EVQ_LEVEL, 2);
@@ -124,7 +105,7 @@ static void close_reuse(int deliver_first) {
   CHECK_EQ(write(p[1], "y", 1), 1);
   CHECK_EQ(tq_count_events(q, 1, 50 * MS, NULL), 0);
   CHECK_OK(evq_deregister(q, number)); /* succeeds on the old registration */
-  check_sleeps(q);
+  tq_check_sleeps(q);
   CHECK_OK(evq_register(q, number, EVQ_READABLE, EVQ_LEVEL, 2));
   CHECK_EQ(tq_wait(q, ev, 8, 5000 * MS), 1);
   CHECK_EQ(ev[0].token, 2);
@@ -154,7 +135,7 @@ TEST(close_reuse_by_other_pipe_end) {
   int n = tq_count_events(q, 1, 50 * MS, NULL);
   if (strcmp(tq_backend, "io_uring") != 0) CHECK_EQ(n, 0); /* evq.h */
   CHECK_OK(evq_deregister(q, number));
-  check_sleeps(q);
+  tq_check_sleeps(q);
   close(number);
   close(p[1]);
   evq_free(q);
@@ -175,9 +156,9 @@ TEST(close_before_first_wait) {
   CHECK_OK(evq_register(q, s[0], EVQ_READABLE, EVQ_LEVEL, 1));
   int number = s[0];
   CHECK(close(number) == 0);
-  if (strcmp(tq_backend, "io_uring") != 0) check_sleeps(q);
+  if (strcmp(tq_backend, "io_uring") != 0) tq_check_sleeps(q);
   CHECK_OK(evq_deregister(q, number));
-  check_sleeps(q);
+  tq_check_sleeps(q);
   evq_close(s[1]);
   evq_free(q);
 }
@@ -204,7 +185,7 @@ TEST(edge_hangup_priority_left_armed) {
     CHECK_EQ(tq_count_events(q, 1, 50 * MS, &seen), 1);
     CHECK(seen & EVQ_READABLE);
     CHECK(seen & EVQ_READ_CLOSED);
-    check_sleeps(q);
+    tq_check_sleeps(q);
     CHECK_OK(evq_deregister(q, sp[0]));
   }
   close(sp[0]);
@@ -228,7 +209,7 @@ TEST(deregister_close_with_dup) {
 #ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
   if (strcmp(tq_backend, "kqueue") != 0)
 #endif
-    check_sleeps(q);
+    tq_check_sleeps(q);
   CHECK_OK(evq_register(q, copy, EVQ_READABLE, EVQ_LEVEL, 2));
   evq_event_t ev[4];
   CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
@@ -262,7 +243,7 @@ TEST(deregister_close_reuse_with_dup) {
 #ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
   if (strcmp(tq_backend, "kqueue") != 0)
 #endif
-    check_sleeps(q);
+    tq_check_sleeps(q);
   CHECK_EQ(write(n[1], "y", 1), 1);
   CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
   CHECK_EQ(ev[0].token, 2);
@@ -299,7 +280,7 @@ TEST(many_left_behind) {
 #ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
   if (strcmp(tq_backend, "kqueue") != 0)
 #endif
-    check_sleeps(q);
+    tq_check_sleeps(q);
   for (int i = 0; i < N; i++) {
     close(copy[i]);
     close(p[i][1]);
@@ -365,7 +346,7 @@ static void write_only_shut_read(evq_mode_t mode) {
    * every poll): no way to wait for writability alone (evq.h). */
   const char *ss = getenv("EVQ_IO_URING_NO_MULTISHOT");
   if (!(strcmp(tq_backend, "io_uring") == 0 && ss && *ss == '1'))
-    check_sleeps(q);
+    tq_check_sleeps(q);
   while (read(s[1], buf, sizeof buf) > 0) { /* room again: now it reports */
   }
   uint32_t seen = 0;
