@@ -151,15 +151,17 @@ int tq_count_events(evq_t *q, uintptr_t token, int64_t timeout_ns,
                     uint32_t *flags_seen) {
   evq_event_t ev[64];
   int count = 0;
-  int64_t end = evq_now() + timeout_ns;
-  for (int64_t left; (left = end - evq_now()) > 0;) {
-    int n = tq_wait(q, ev, 64, left);
+  int64_t end = evq_now() + timeout_ns, left = timeout_ns;
+  /* At least one wait, even when this thread was preempted past the end
+   * before making one: what is ready already is always collected. */
+  do {
+    int n = tq_wait(q, ev, 64, left > 0 ? left : 0);
     for (int i = 0; i < n; i++)
       if (ev[i].token == token) {
         count++;
         if (flags_seen) *flags_seen |= ev[i].flags;
       }
-  }
+  } while ((left = end - evq_now()) > 0);
   return count;
 }
 

@@ -64,7 +64,8 @@ size_t tq_drain(evq_t *q, evq_fd_t fd);
 int tq_wait(evq_t *q, evq_event_t *ev, int cap, int64_t timeout_ns);
 /* Index of the first event with this token, or -1. */
 int tq_find(const evq_event_t *ev, int n, uintptr_t token);
-/* Events with this token over waits totalling about timeout_ns. */
+/* Events with this token over waits totalling about timeout_ns, at least
+ * one wait however late this thread runs. */
 int tq_count_events(evq_t *q, uintptr_t token, int64_t timeout_ns,
                     uint32_t *flags_seen);
 void tq_sleep_ms(int ms);

@@ -102,3 +102,28 @@ TEST(free_while_pending) {
     }
   }
 }
+
+/* evq_free leaves registered descriptors open (evq.h): the caller's, to
+ * use and close, registered on another queue as if new. */
+TEST(free_leaves_descriptors_open) {
+  evq_t *q = tq_queue();
+  evq_fd_t p[2];
+  tq_pair(p);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  CHECK_OK(evq_register(q, p[1], EVQ_WRITABLE, EVQ_EDGE, 2));
+  evq_event_t ev[4];
+  CHECK(tq_wait(q, ev, 4, 5000 * MS) >= 1); /* p[1] is writable */
+  evq_free(q);
+  CHECK_EQ(evq_write(NULL, p[1], "x", 1), 1);
+  q = tq_queue();
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 3));
+  CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, 3);
+  char c;
+  CHECK_EQ(evq_read(q, p[0], &c, 1), 1);
+  CHECK_EQ(c, 'x');
+  CHECK_OK(evq_deregister(q, p[0]));
+  evq_close(p[0]);
+  evq_close(p[1]);
+  evq_free(q);
+}

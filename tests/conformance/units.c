@@ -129,3 +129,19 @@ UNIT(registry_model) {
   CHECK_EQ(r.count, live);
   evq__registry_free(&r);
 }
+
+/* The harness itself: tq_count_events waits at least once, so an event
+ * that is ready already is counted even when the thread reaches the loop
+ * after its end (preempted on a loaded machine; here, a budget of 0). */
+TEST(harness_counts_ready_event) {
+  evq_t *q = tq_queue();
+  evq_fd_t p[2];
+  tq_pair(p);
+  CHECK_OK(evq_register(q, p[0], EVQ_READABLE, EVQ_LEVEL, 1));
+  tq_send(p[1], 1);
+  CHECK_EQ(tq_count_events(q, 1, 0, NULL), 1);
+  CHECK_OK(evq_deregister(q, p[0]));
+  evq_close(p[0]);
+  evq_close(p[1]);
+  evq_free(q);
+}
