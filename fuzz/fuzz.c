@@ -1006,7 +1006,14 @@ static void do_wait(run_t *r, int64_t timeout, int cap, bool single) {
     bool alt_open = r->watch != WATCH_NUMBER && g->alt >= 0 &&
                     (r->watch == HOLD_FILE || !(r->files[g->alt].closed_seq &&
                                                 r->files[g->alt].closed_seq <= ws));
-    bool held = false; /* io_uring reporting a file only its request holds */
+    bool held = false; /* io_uring reporting a file only it holds */
+    /* The file before the modify, which io_uring goes on watching (it holds
+     * a registration's file from evq_register on), may be one no descriptor
+     * of ours refers to any more: what it reports cannot be asked of the
+     * kernel. */
+    if (alt_open && r->watch == HOLD_FILE && r->files[g->alt].closed_seq &&
+        r->files[g->alt].closed_seq <= ws)
+      held = true;
     if (!alt_open) {
       file_t *fl = &r->files[f];
       if (fl->closed_seq && fl->closed_seq <= ws && r->watch == HOLD_FILE) {
