@@ -6,11 +6,13 @@
 #
 # LIB is one of evq, epoll, libuv, libev, libevent (that library's
 # programs) or run.py (bench/run.py still parses). The suite runs one case
-# per LIB (bench.smoke.<lib>); when LIB cannot be used here (its -dev
-# package is missing, or a program using it does not compile and link) the
-# case prints "SKIP: <reason>" and exits 77, which ctest reports as
-# skipped. Without LIB every library is tried and the missing ones are only
-# named. Anything else that fails makes the script exit 1.
+# per LIB (bench.smoke.<lib>); when LIB is not installed here (its header
+# is missing: the -dev package is not there) the case prints "SKIP:
+# <reason>" and exits 77, which ctest reports as skipped. A LIB that is
+# installed but whose probe program does not compile and link is a
+# failure, not a skip: the probe or the Makefile's flags are broken. Without
+# LIB every library is tried and the missing ones are only named. Anything
+# else that fails makes the script exit 1.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d "${TMPDIR:-/tmp}/evq-bench-smoke.XXXXXX")
@@ -37,31 +39,36 @@ cflags="-O2 -g"
 [ -n "$san" ] && cflags="-O1 -g -fno-omit-frame-pointer -fsanitize=$san"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 
-# usable LIB: a program calling LIB compiles and links here, with the flags
-# bench/Makefile links it with (a header that exists but is empty or broken
-# does not count). Sets why= to the first error otherwise.
+# usable LIB: 0 if a program calling LIB compiles and links here, with the
+# flags bench/Makefile links it with; 1 (why= says so) if LIB is not
+# installed (its header is missing); 2 (why= has the first error) if it is
+# installed and the program still does not build.
 usable() {
   case $1 in
   evq) return 0 ;;
   epoll)
-    pkg=linux-libc-dev
+    pkg=linux-libc-dev hdr=sys/epoll.h
     src='#include <sys/epoll.h>
 int main(void) { return epoll_create1(0) < 0; }' ;;
   libuv)
-    pkg=libuv1-dev
+    pkg=libuv1-dev hdr=uv.h
     src='#include <uv.h>
 int main(void) { uv_loop_t l; return uv_loop_init(&l) || uv_loop_close(&l); }' ;;
   libev)
-    pkg=libev-dev
+    pkg=libev-dev hdr=ev.h
     src='#include <ev.h>
 int main(void) { return ev_loop_new(0) == 0; }' ;;
   libevent)
-    pkg=libevent-dev
+    pkg=libevent-dev hdr=event2/event.h
     src='#include <event2/event.h>
 #include <event2/thread.h>
 int main(void) { return evthread_use_pthreads() || !event_base_new(); }' ;;
   *) bad "unknown library $1"; exit 1 ;;
   esac
+  if ! printf '#include <%s>\n' "$hdr" | ${CC:-cc} -E -x c - >/dev/null 2>&1; then
+    why="$1 not installed (Debian: $pkg)"
+    return 1
+  fi
   # As bench/common.h does, before any header.
   printf '#define _GNU_SOURCE\n%s\n' "$src" >"$out/probe_$1.c"
   # shellcheck disable=SC2046 # the Makefile's flags are a list of words
@@ -71,9 +78,9 @@ int main(void) { return evthread_use_pthreads() || !event_base_new(); }' ;;
     >"$out/probe_$1.log" 2>&1; then
     return 0
   fi
-  why="$1 not installed or not usable (Debian: $pkg): $(grep -m 1 -i 'error' \
+  why="$1 is installed ($hdr found) but a program using it does not build: $(grep -m 1 -i 'error' \
     "$out/probe_$1.log" | sed -e 's/^.*error: //' -e 's/ \[-W[^]]*\]$//')"
-  return 1
+  return 2
 }
 
 if [ "$only" = run.py ]; then
@@ -87,8 +94,13 @@ fi
 
 libs=
 for lib in ${only:-evq epoll libuv libev libevent}; do
-  if usable "$lib"; then
+  rc=0
+  usable "$lib" || rc=$?
+  if [ $rc = 0 ]; then
     libs="$libs $lib"
+  elif [ $rc = 2 ]; then
+    bad "$why"
+    exit 1
   elif [ -n "$only" ]; then
     echo "SKIP: $why"
     exit 77

@@ -115,13 +115,15 @@ cpid=""
 cat "$dir/client"
 show_server
 
+# The server's status first: a client that skips (77) must not hide a
+# server that failed.
+if [ "$server_rc" -ne 0 ]; then
+  echo "FAIL: server exited $server_rc"; exit 1
+fi
 if [ "$client_rc" -eq 77 ]; then exit 77; fi
 status=0
 if [ "$client_rc" -ne 0 ]; then
   echo "FAIL: client exited $client_rc"; status=1
-fi
-if [ "$server_rc" -ne 0 ]; then
-  echo "FAIL: server exited $server_rc"; status=1
 fi
 # The expectations, one per line (an ERE may contain spaces).
 set -f
