@@ -82,7 +82,15 @@ function read_junit(file, leg,    line, n, text, in_out, p) {
   return n
 }
 
-BEGIN { FS = "|" }
+# EVQ_REQUIRE_LEGS (names, space- or comma-separated): legs that must run.
+# CI names those it installed the tools for, so a broken probe (mingw, wine)
+# that turns a leg into "not run" fails the run instead of passing with 0
+# failed.
+BEGIN {
+  FS = "|"
+  n = split(ENVIRON["EVQ_REQUIRE_LEGS"], req, /[ ,]+/)
+  for (i = 1; i <= n; i++) if (req[i] != "") required[req[i]] = 1
+}
 
 NR == 1 { native = $1 }
 
@@ -91,8 +99,14 @@ NR == 1 { native = $1 }
   label = backends == "" ? name : name "[" backends "]"
   if (state == "skipped") {
     notrun = add(notrun, name " - " why)
+    if (name in required) {
+      failed++
+      failures = add(failures, name " leg did not run, and EVQ_REQUIRE_LEGS requires it: " why)
+    }
+    delete required[name]
     next
   }
+  delete required[name]
   if (state == "failed") {
     failed++
     failures = add(failures, name " leg: " why)
@@ -120,6 +134,10 @@ NR == 1 { native = $1 }
 }
 
 END {
+  for (name in required) {
+    failed++
+    failures = add(failures, name " leg, which EVQ_REQUIRE_LEGS requires, is unknown to make test")
+  }
   gsub(/; /, ", ", ran)
   line = sprintf("evq tests: %d passed, %d failed, %d skipped (legs run: %s",
                  passed, failed, skipped, ran == "" ? "none" : ran)

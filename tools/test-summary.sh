@@ -7,6 +7,9 @@
 #   evq tests: P passed, F failed, S skipped (legs run: ...; not run: ...;
 #   skipped: case - reason; ...)
 #
+# EVQ_REQUIRE_LEGS=windows,... makes a leg that did not run a failure (CI
+# sets it for the legs it installed the tools for).
+#
 # Exits 1 if anything failed. Stricter than ctest on purpose: a case that
 # passed but printed a "SKIP:" line, or was skipped without one, counts as
 # failed (a skip must be visible, and must say why).
