@@ -922,7 +922,8 @@ enum evq_sock_flag {
    * An IPv6 socket also takes IPv4 traffic, whose addresses then appear as
    * IPv4-mapped IPv6 ("[::ffff:1.2.3.4]:80"). Without it an IPv6 socket is
    * IPv6 only, on every OS (the OSes differ in their default). IPv6
-   * addresses only.
+   * addresses only. A dual-stack UDP socket also sends to IPv4 addresses:
+   * see evq_sendto.
    */
   EVQ_SOCK_DUALSTACK = 1u << 1
 };
@@ -992,8 +993,11 @@ EVQ_API int evq_dgram_bind(evq_fd_t *out, const evq_addr_t *addr,
  * Makes an unbound datagram socket of a family (EVQ_AF_INET, EVQ_AF_INET6
  * or EVQ_AF_UNIX), for sending; an IP one gets a free port at its first
  * send and can then receive the answers, a Unix one cannot be answered
- * (bind it for that). Errors: EVQ_EINVAL (NULL, unknown family),
- * EVQ_ENOTSUP, EVQ_EMFILE, EVQ_ENOMEM.
+ * (bind it for that). An IPv6 one is IPv6 only on every OS, as one bound
+ * without EVQ_SOCK_DUALSTACK (Linux's own default is dual-stack, Windows'
+ * and the BSDs' is not); for a dual-stack one, bind "[::]:0" with the
+ * flag. Errors: EVQ_EINVAL (NULL, unknown family), EVQ_ENOTSUP,
+ * EVQ_EMFILE, EVQ_ENOMEM.
  */
 EVQ_API int evq_dgram_open(evq_fd_t *out, int family);
 
@@ -1002,10 +1006,12 @@ EVQ_API int evq_dgram_open(evq_fd_t *out, int family);
  * only datagrams from there are received. May be called again to change
  * the peer. A connected UDP socket reports an ICMP "port unreachable"
  * answer to an earlier send as EVQ_ECONNREFUSED from a later send or
- * receive (POSIX; Windows reports it too, but wine does not). Errors:
- * EVQ_EINVAL (NULL, empty address, not a datagram socket, addr of another
- * family), EVQ_EBADF, EVQ_ENOENT, EVQ_ECONNREFUSED (a Unix path nobody is
- * bound to), EVQ_EHOSTUNREACH.
+ * receive (POSIX; Windows reports it too, but wine does not). addr may be
+ * any address evq_sendto's `to` may be: an IPv4 one on a dual-stack socket
+ * is connected to as its IPv4-mapped form, which evq_peer_addr reports.
+ * Errors: EVQ_EINVAL (NULL, empty address, not a datagram socket, addr of
+ * a family the socket does not take), EVQ_EBADF, EVQ_ENOENT,
+ * EVQ_ECONNREFUSED (a Unix path nobody is bound to), EVQ_EHOSTUNREACH.
  */
 EVQ_API int evq_dgram_connect(evq_fd_t fd, const evq_addr_t *addr);
 
@@ -1017,10 +1023,32 @@ EVQ_API int evq_dgram_connect(evq_fd_t fd, const evq_addr_t *addr);
  * on a socket with no peer; any send on a listening socket),
  * EVQ_ECONNREFUSED (see evq_dgram_connect), EVQ_EACCES (a broadcast
  * address without EVQ_SO_BROADCAST), EVQ_EHOSTUNREACH, EVQ_EINVAL (NULL
- * buffer with len > 0; `to` of another family; `to` on a connected socket,
- * except on Linux, which sends there: portable code passes NULL). On a
- * stream socket it is evq_write (to is ignored) and may send less than
- * len.
+ * buffer with len > 0; `to` of a family the socket does not take, below;
+ * `to` on a connected socket, except on Linux, which sends there: portable
+ * code passes NULL). On a stream socket it is evq_write (to is ignored)
+ * and may send less than len.
+ *
+ * The addresses a UDP socket takes, the same on every OS:
+ * - an IPv4 socket: IPv4 ones;
+ * - an IPv6-only socket (bound without EVQ_SOCK_DUALSTACK, or made by
+ *   evq_dgram_open): IPv6 ones, but no IPv4-mapped one ("[::ffff:1.2.3.4]",
+ *   an IPv4 host);
+ * - a dual-stack socket bound to "[::]": both. An IPv4 `to` is sent to as
+ *   its IPv4-mapped form, over IPv4: the receiver sees an IPv4 sender.
+ *   Bound to an IPv6 address ("[::1]") it has no IPv4 source and takes
+ *   IPv6 ones only; bound to a mapped one, IPv4 ones only.
+ *
+ * Any other `to` is EVQ_EINVAL, a mistake in the program, not the
+ * network's EVQ_EHOSTUNREACH (which Linux says of an IPv4 host from an
+ * IPv6-only socket): nothing is sent and the socket is as it was, except
+ * that the failed send may have bound it to a free port, as any first
+ * send does. Why a dual-stack socket takes plain IPv4 addresses, and not
+ * only mapped ones: the flag says the socket speaks IPv4, and an IPv4
+ * address from a resolver or a configuration should not need rewriting.
+ * Linux sends to it; FreeBSD and Windows refuse it (their IPv6 sockets
+ * take IPv6 socket addresses only), so there evq sends to the mapped
+ * form. Boost.Asio, libuv and mio hand the address to the OS, so that the
+ * same call sends on Linux and fails elsewhere; evq gives one answer.
  */
 EVQ_API ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf,
                              size_t len, const evq_addr_t *to);
@@ -1032,7 +1060,9 @@ EVQ_API ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf,
  * longer than len: its first len bytes are in buf, *from is set, the rest
  * is lost (the same on every OS); EVQ_ECONNREFUSED (see
  * evq_dgram_connect); EVQ_ENOTCONN (a listening socket); EVQ_EINVAL (NULL
- * buffer with len > 0). On a stream socket it is evq_read (0 is then the
+ * buffer with len > 0). On a dual-stack socket an IPv4 sender is its
+ * IPv4-mapped address ("[::ffff:1.2.3.4]:80", EVQ_AF_INET6) on every OS,
+ * to answer as it is. On a stream socket it is evq_read (0 is then the
  * end of the stream) and *from is made empty.
  */
 EVQ_API ptrdiff_t evq_recvfrom(evq_t *q, evq_fd_t fd, void *buf, size_t len,

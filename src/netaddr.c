@@ -1,5 +1,6 @@
-/* IP addresses as text: see netaddr.h. No OS calls, so the core's rules
- * apply: this file is the same on every platform. */
+/* IP addresses as text, and which destinations a UDP socket takes: see
+ * netaddr.h. No OS calls (the platform files fetch what the rule needs),
+ * so the core's rules apply: this file is the same on every platform. */
 #include "netaddr.h"
 #include "backend.h"
 
@@ -185,9 +186,12 @@ static void put_quad(out_t *o, const uint8_t *b) {
   }
 }
 
+/* The first 12 bytes of an IPv4-mapped IPv6 address, ::ffff:a.b.c.d. */
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0,
+                                             0, 0, 0, 0, 0xff, 0xff};
+
 static void put_v6(out_t *o, const uint8_t *b) {
-  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (memcmp(b, mapped, 12) == 0) {
+  if (memcmp(b, v4_mapped_prefix, 12) == 0) {
     put(o, "::ffff:");
     put_quad(o, b + 12);
     return;
@@ -240,4 +244,49 @@ int evq__ip_format(const evq__ip_t *ip, char *buf, size_t cap) {
   }
   buf[o.len] = 0;
   return (int)o.len;
+}
+
+static int ip_is_mapped(const evq__ip_t *ip) {
+  return ip->v6 && memcmp(ip->bytes, v4_mapped_prefix, 12) == 0;
+}
+
+static int ip_is_any6(const evq__ip_t *ip) {
+  static const uint8_t zeros[16];
+  return ip->v6 && memcmp(ip->bytes, zeros, 16) == 0;
+}
+
+/* The OSes agree where this refuses (each fails such a send, if with
+ * another code: EAFNOSUPPORT, ENETUNREACH, WSAEFAULT...) and differ only
+ * on a plain IPv4 `to` on a dual-stack socket, which Linux sends and
+ * FreeBSD and Windows refuse (their IPv6 sockets take IPv6 socket
+ * addresses only): evq sends it, mapped, everywhere. */
+int evq__ip_dest(const evq__ip_t *local, int v6only, const evq__ip_t *to) {
+  /* An IPv4 socket: to the OS a mapped address is IPv6 like any other. */
+  if (!local->v6) return to->v6 ? EVQ__DEST_REFUSE : EVQ__DEST_AS_IS;
+  /* An IPv6 host: not from a socket bound to an IPv4-mapped address. */
+  if (to->v6 && !ip_is_mapped(to))
+    return ip_is_mapped(local) ? EVQ__DEST_REFUSE : EVQ__DEST_AS_IS;
+  /* An IPv4 host, plain or mapped: only a dual-stack socket with an IPv4
+   * source (bound to [::] or to a mapped address) can reach it; one bound
+   * to an IPv6 address such as ::1 has none. */
+  if (v6only || !(ip_is_any6(local) || ip_is_mapped(local)))
+    return EVQ__DEST_REFUSE;
+  return to->v6 ? EVQ__DEST_AS_IS : EVQ__DEST_MAP;
+}
+
+int evq__dgram_dest(evq_fd_t fd, const evq_addr_t *to, evq_addr_t *mapped) {
+  evq__ip_t local, dest;
+  int v6only = 0;
+  if (evq__addr_to_ip(to, &dest) != 0 ||
+      evq__dgram_self(fd, &local, &v6only) != 0)
+    return EVQ__DEST_AS_IS;
+  int rule = evq__ip_dest(&local, v6only, &dest);
+  if (rule == EVQ__DEST_MAP) {
+    memmove(dest.bytes + 12, dest.bytes, 4);
+    memcpy(dest.bytes, v4_mapped_prefix, 12);
+    dest.v6 = 1;
+    dest.scope = 0;
+    evq__addr_from_ip(mapped, &dest);
+  }
+  return rule;
 }

@@ -55,6 +55,32 @@ static int get_ip(const evq__addr_t *a, evq__ip_t *ip) {
   return EVQ_EINVAL;
 }
 
+int evq__addr_to_ip(const evq_addr_t *a, evq__ip_t *ip) {
+  return get_ip(evq__caddr(a), ip);
+}
+
+void evq__addr_from_ip(evq_addr_t *a, const evq__ip_t *ip) {
+  set_ip(evq__addr(a), ip);
+}
+
+int evq__dgram_self(evq_fd_t fd, evq__ip_t *local, int *v6only) {
+  evq__addr_t self;
+  memset(&self, 0, sizeof self);
+  socklen_t len = sizeof self.ss;
+  int type = 0, v6 = 0;
+  socklen_t tlen = sizeof type, vlen = sizeof v6;
+  if (getsockname(fd, (struct sockaddr *)&self.ss, &len) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
+      type != SOCK_DGRAM)
+    return EVQ_EINVAL;
+  self.len = len > sizeof self.ss ? (uint32_t)sizeof self.ss : (uint32_t)len;
+  if (get_ip(&self, local) != 0 ||
+      (local->v6 && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, &vlen)))
+    return EVQ_EINVAL;
+  *v6only = v6 != 0;
+  return 0;
+}
+
 int evq__addr_check(const evq_addr_t *a, int *af) {
   if (!a) return EVQ_EINVAL;
   const evq__addr_t *ad = evq__caddr(a);

@@ -4,6 +4,7 @@
  * takes recvmsg()'s MSG_TRUNC rather than recvfrom(). */
 #define _GNU_SOURCE
 #include "net.h"
+#include "netaddr.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,7 +20,20 @@ int evq_dgram_open(evq_fd_t *out, int family) {
            : family == EVQ_AF_UNIX  ? AF_UNIX
                                     : -1;
   if (!out || af < 0) return EVQ_EINVAL;
-  return evq__net_socket(af, SOCK_DGRAM, out);
+  int fd, rc = evq__net_socket(af, SOCK_DGRAM, &fd);
+  if (rc != 0) return rc;
+  /* IPv6 only, as a socket bound without EVQ_SOCK_DUALSTACK: Linux's
+   * default (dual-stack) would send an IPv4 `to` that Windows and the BSDs
+   * refuse. */
+  int one = 1;
+  if (af == AF_INET6 &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) {
+    rc = evq__net_error(errno);
+    close(fd);
+    return rc;
+  }
+  *out = fd;
+  return 0;
 }
 
 int evq_dgram_connect(evq_fd_t fd, const evq_addr_t *addr) {
@@ -27,10 +41,42 @@ int evq_dgram_connect(evq_fd_t fd, const evq_addr_t *addr) {
   if (evq__addr_check(addr, &af) != 0) return EVQ_EINVAL;
   int rc = evq__net_kind(fd, &sock_af, &type);
   if (rc != 0) return rc;
-  if (type != SOCK_DGRAM || sock_af != af) return EVQ_EINVAL;
-  if (connect(fd, evq__sa(addr), (socklen_t)evq__caddr(addr)->len) != 0)
+  if (type != SOCK_DGRAM || (sock_af == AF_UNIX) != (af == AF_UNIX))
+    return EVQ_EINVAL;
+  /* The peer may be any destination evq_sendto takes (netaddr.h). */
+  evq_addr_t mapped;
+  int rule = evq__dgram_dest(fd, addr, &mapped);
+  if (rule == EVQ__DEST_REFUSE) return EVQ_EINVAL;
+  const evq_addr_t *peer = rule == EVQ__DEST_MAP ? &mapped : addr;
+  if (connect(fd, evq__sa(peer), (socklen_t)evq__caddr(peer)->len) != 0)
     return evq__net_error(errno);
   return 0;
+}
+
+/* sendto(): the bytes sent, or -errno. Only a failed send with an address
+ * asks which family the socket takes (asking first would cost every
+ * datagram system calls): a family evq.h's rule refuses, which the OS has
+ * refused too under one code or another, is EAFNOSUPPORT (EVQ_EINVAL); an
+ * IPv4 `to` on a dual-stack socket that the OS refused (FreeBSD does;
+ * Linux sends it as it is) goes again, mapped. One sendto() call site,
+ * which the fault walk reaches. */
+static ssize_t send_dgram(int fd, const void *buf, size_t len,
+                          const evq_addr_t *to) {
+  evq_addr_t mapped;
+  const evq_addr_t *dest = to;
+  for (;;) {
+    ssize_t r;
+    do r = sendto(fd, buf, len, MSG_NOSIGNAL, dest ? evq__sa(dest) : NULL,
+                  dest ? (socklen_t)evq__caddr(dest)->len : 0);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0) return r;
+    int err = errno;
+    if (!to || dest != to || err == EAGAIN || err == EWOULDBLOCK) return -err;
+    int rule = evq__dgram_dest(fd, to, &mapped);
+    if (rule != EVQ__DEST_MAP)
+      return rule == EVQ__DEST_REFUSE ? -EAFNOSUPPORT : -err;
+    dest = &mapped;
+  }
 }
 
 ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
@@ -38,12 +84,9 @@ ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
   int af = AF_UNSPEC;
   if ((!buf && len) || (to && evq__addr_check(to, &af) != 0))
     return EVQ_EINVAL;
-  ssize_t r;
-  do r = sendto(fd, buf, len, MSG_NOSIGNAL, to ? evq__sa(to) : NULL,
-                to ? (socklen_t)evq__caddr(to)->len : 0);
-  while (r < 0 && errno == EINTR);
+  ssize_t r = send_dgram(fd, buf, len, to);
   if (r >= 0) return r;
-  int err = errno, rc = evq__net_error(err);
+  int err = (int)-r, rc = evq__net_error(err);
   if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
   /* Linux says EPIPE for a send on a listening socket; others ENOTCONN. */
   if (err == EPIPE && rc == EVQ_EPIPE && evq__net_listening(fd) == 1)

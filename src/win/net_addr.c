@@ -186,3 +186,32 @@ static int name_of(evq_fd_t fd, evq_addr_t *a, int peer) {
 int evq_local_addr(evq_fd_t fd, evq_addr_t *a) { return name_of(fd, a, 0); }
 
 int evq_peer_addr(evq_fd_t fd, evq_addr_t *a) { return name_of(fd, a, 1); }
+
+int evq__addr_to_ip(const evq_addr_t *a, evq__ip_t *ip) {
+  return get_ip(evq__caddr(a), ip);
+}
+
+void evq__addr_from_ip(evq_addr_t *a, const evq__ip_t *ip) {
+  set_ip(evq__addr(a), ip);
+}
+
+int evq__dgram_self(evq_fd_t fd, evq__ip_t *local, int *v6only) {
+  SOCKET s = (SOCKET)fd;
+  int af, type, len = sizeof(SOCKADDR_STORAGE);
+  DWORD v6 = 0;
+  int vlen = sizeof v6;
+  evq__addr_t self;
+  memset(&self, 0, sizeof self);
+  if (evq__net_kind(s, &af, &type) != 0 || type != SOCK_DGRAM)
+    return EVQ_EINVAL;
+  if (getsockname(s, (struct sockaddr *)&self.ss, &len) == 0)
+    self.len = (uint32_t)len;
+  else if (unbound_name(s, &self) != 0)
+    return EVQ_EINVAL;
+  if (get_ip(&self, local) != 0 ||
+      (local->v6 && getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (char *)&v6,
+                               &vlen) != 0))
+    return EVQ_EINVAL;
+  *v6only = v6 != 0;
+  return 0;
+}

@@ -5,6 +5,7 @@
  * socket (Windows says WSAECONNRESET) and nothing on an unconnected one
  * (evq__net_bound turns SIO_UDP_CONNRESET off). */
 #include "net.h"
+#include "netaddr.h"
 
 #include <string.h>
 
@@ -31,6 +32,16 @@ int evq_dgram_open(evq_fd_t *out, int family) {
   int rc = evq__net_socket(af, SOCK_DGRAM, &s);
   if (rc != 0) return rc;
   udp_connreset(s, FALSE);
+  /* IPv6 only, as a socket bound without EVQ_SOCK_DUALSTACK: Windows'
+   * default already, set all the same, as on POSIX, where defaults differ
+   * (Linux's is dual-stack). */
+  DWORD one = 1;
+  if (af == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY,
+                                   (const char *)&one, sizeof one) != 0) {
+    rc = evq__net_last_error();
+    closesocket(s);
+    return rc;
+  }
   *out = (evq_fd_t)s;
   return 0;
 }
@@ -40,8 +51,14 @@ int evq_dgram_connect(evq_fd_t fd, const evq_addr_t *addr) {
   if (evq__addr_check(addr, &af) != 0) return EVQ_EINVAL;
   int rc = evq__net_kind((SOCKET)fd, &sock_af, &type);
   if (rc != 0) return rc;
-  if (type != SOCK_DGRAM || sock_af != af) return EVQ_EINVAL;
-  if (connect((SOCKET)fd, evq__sa(addr), (int)evq__caddr(addr)->len) != 0)
+  if (type != SOCK_DGRAM || (sock_af == AF_UNIX) != (af == AF_UNIX))
+    return EVQ_EINVAL;
+  /* The peer may be any destination evq_sendto takes (netaddr.h). */
+  evq_addr_t mapped;
+  int rule = evq__dgram_dest(fd, addr, &mapped);
+  if (rule == EVQ__DEST_REFUSE) return EVQ_EINVAL;
+  const evq_addr_t *peer = rule == EVQ__DEST_MAP ? &mapped : addr;
+  if (connect((SOCKET)fd, evq__sa(peer), (int)evq__caddr(peer)->len) != 0)
     return evq__net_last_error();
   udp_connreset((SOCKET)fd, TRUE);
   return 0;
@@ -58,15 +75,40 @@ static int dgram_error(SOCKET s, DWORD err, int stream_reset) {
   return evq__net_error(err);
 }
 
+/* sendto(): the bytes sent, or -1 with the error in *err. Only a failed
+ * send with an address asks which family the socket takes (asking first
+ * would cost every datagram system calls): a family evq.h's rule refuses,
+ * which the OS has refused too under one code or another (wine:
+ * WSAEOPNOTSUPP, WSAENETUNREACH), is WSAEAFNOSUPPORT (EVQ_EINVAL); an
+ * IPv4 `to` on a dual-stack socket, which Windows refuses (WSAEFAULT: too
+ * short for IPv6; wine hands it to Linux, which sends it), goes again,
+ * mapped. */
+static int send_dgram(SOCKET s, const void *buf, size_t len,
+                      const evq_addr_t *to, DWORD *err) {
+  evq_addr_t mapped;
+  const evq_addr_t *dest = to;
+  for (;;) {
+    int r = sendto(s, buf, evq__clamp_len(len), 0,
+                   dest ? evq__sa(dest) : NULL,
+                   dest ? (int)evq__caddr(dest)->len : 0);
+    if (r >= 0) return r;
+    *err = (DWORD)WSAGetLastError();
+    if (!to || dest != to || *err == (DWORD)WSAEWOULDBLOCK) return r;
+    int rule = evq__dgram_dest((evq_fd_t)s, to, &mapped);
+    if (rule == EVQ__DEST_REFUSE) *err = (DWORD)WSAEAFNOSUPPORT;
+    if (rule != EVQ__DEST_MAP) return r;
+    dest = &mapped;
+  }
+}
+
 ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
                      const evq_addr_t *to) {
   int af = AF_UNSPEC;
+  DWORD err = 0;
   if ((!buf && len) || (to && evq__addr_check(to, &af) != 0))
     return EVQ_EINVAL;
-  int r = sendto((SOCKET)fd, buf, evq__clamp_len(len), 0,
-                 to ? evq__sa(to) : NULL, to ? (int)evq__caddr(to)->len : 0);
+  int r = send_dgram((SOCKET)fd, buf, len, to, &err);
   if (r >= 0) return r;
-  DWORD err = (DWORD)WSAGetLastError();
   int rc = dgram_error((SOCKET)fd, err, EVQ_EPIPE);
   if (rc == EVQ_EAGAIN) evq__io_blocked(q, fd, EVQ_WRITABLE);
   /* No peer to send to: a listener (WSAESHUTDOWN, WSAENOTCONN) or a
@@ -74,11 +116,6 @@ ptrdiff_t evq_sendto(evq_t *q, evq_fd_t fd, const void *buf, size_t len,
    * and Windows call "not connected"). */
   if (!to && (rc == EVQ_EPIPE || rc == EVQ_EINVAL) && evq__net_no_peer(fd))
     return EVQ_ENOTCONN;
-  /* An address of another family: wine says WSAEOPNOTSUPP, POSIX EINVAL. */
-  int sock_af, type;
-  if (to && rc == EVQ_ENOTSUP &&
-      evq__net_kind((SOCKET)fd, &sock_af, &type) == 0 && sock_af != af)
-    return EVQ_EINVAL;
   return rc;
 }
 

@@ -790,7 +790,9 @@ static bool phase_dgram_family(void) {
   if (!ok("evq_dgram_open", evq_dgram_open(&v6, EVQ_AF_INET6), ANY)) goto out;
   ptrdiff_t refused = evq_sendto(q, v6, "x", 1, &to);
   if (refused >= 0) die("an IPv6-only socket sent to an IPv4 address");
-  ok("evq_sendto", refused, ANY);
+  /* The refusal is the answer wanted, no error; another code is a fault's
+   * (the rule could not ask the socket), which may fail the phase. */
+  if (refused != EVQ_EINVAL) ok("evq_sendto", refused, ANY);
   if (!ok("evq_dgram_bind", evq_dgram_bind(&d, &any6, EVQ_SOCK_DUALSTACK), ANY))
     goto out;
   if (!ok("evq_sendto", evq_sendto(q, d, "dual", 4, &to), ANY)) goto out;
