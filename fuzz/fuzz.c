@@ -45,6 +45,7 @@
 #include "fuzz.h"
 
 #include "evq.h"
+#include "../tests/fd_race.h"
 #include "../tests/spin.h"
 
 #include <errno.h>
@@ -767,7 +768,7 @@ static void op_read(run_t *r, int fd, size_t n, bool drain, bool raw) {
 
 static void op_close(run_t *r, int fd) {
   int file = r->fd_file[fd];
-  if (close(fd) != 0) violation(r, "close(%d): %s", fd, strerror(errno));
+  if (tq_fd_close(fd) != 0) violation(r, "close(%d): %s", fd, strerror(errno));
   fd_unbind(r, fd);
   trace(r, "  closed fd %d (file %d, %d left)", fd, file, r->files[file].refs);
   if (r->files[file].refs == 0) settle_tcp(r, file, true);
@@ -779,7 +780,7 @@ static void op_dup2(run_t *r, int src, int target) {
    * model does not own (the listener, the queue's own). */
   if (r->fd_file[target] < 0 && fcntl(target, F_GETFD) != -1) return;
   int file = r->fd_file[src];
-  if (dup3(src, target, O_CLOEXEC) != target)
+  if (tq_fd_dup3(src, target) != target)
     violation(r, "dup3(%d, %d): %s", src, target, strerror(errno));
   fd_unbind(r, target);
   fd_bind(r, target, file);
@@ -1147,14 +1148,14 @@ static void exec_op(run_t *r, const op_t *o, bool concurrent) {
   switch (op) {
   case FZ_SOCKETPAIR: {
     evq_fd_t p[2];
-    int rc = evq_socketpair(p);
+    int rc = tq_fd_socketpair(p);
     if (rc != 0) violation(r, "evq_socketpair: %s", evq_strerror(rc));
     add_pair(r, p[0], p[1], K_UNIX, K_UNIX);
     break;
   }
   case FZ_PIPE: {
     int p[2];
-    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+    if (tq_fd_pipe(p) != 0)
       violation(r, "pipe2: %s", strerror(errno));
     add_pair(r, p[0], p[1], K_PIPE_R, K_PIPE_W);
     break;
@@ -1201,7 +1202,7 @@ static void exec_op(run_t *r, const op_t *o, bool concurrent) {
     if (file >= 0) {
       int slot = free_slot(r, -1);
       if (slot < 0) break;
-      int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      int d = tq_fd_dup(fd);
       if (d < 0) violation(r, "dup: %s", strerror(errno));
       if (d >= MAX_FD) {
         close(d);

@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include "evq.h"
+#include "../fd_race.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +97,7 @@ static uint32_t rnd(uint64_t *s) {
 
 static void new_pair(slot_t *s) {
   pthread_rwlock_rdlock(&numbers);
-  ok("evq_socketpair", evq_socketpair(s->p));
+  ok("evq_socketpair", tq_fd_socketpair(s->p));
   pthread_rwlock_unlock(&numbers);
 }
 
@@ -159,8 +160,8 @@ static void *mutator(void *arg) {
       break;
     case 7: /* a new pair in the slot */
       do_deregister(s);
-      evq_close(s->p[0]);
-      evq_close(s->p[1]);
+      tq_fd_close(s->p[0]);
+      tq_fd_close(s->p[1]);
       new_pair(s);
       atomic_fetch_add(&n_replace, 1);
       break;
@@ -169,7 +170,7 @@ static void *mutator(void *arg) {
       /* No other thread may get the number before it is deregistered:
        * its registration would (rightly) fail with EEXIST. */
       pthread_rwlock_wrlock(&numbers);
-      evq_close(s->p[0]);
+      tq_fd_close(s->p[0]);
       {
         int rc = evq_deregister(q, s->p[0]);
         if (rc != 0) fail("evq_deregister after close: %s", evq_errname(rc));
@@ -177,7 +178,7 @@ static void *mutator(void *arg) {
       pthread_rwlock_unlock(&numbers);
       retire(&s->retired, s->gen);
       s->registered = false;
-      evq_close(s->p[1]);
+      tq_fd_close(s->p[1]);
       new_pair(s);
       atomic_fetch_add(&n_close_reg, 1);
       break;
@@ -186,7 +187,7 @@ static void *mutator(void *arg) {
       pthread_rwlock_wrlock(&numbers);
       int d = fcntl(s->p[0], F_DUPFD_CLOEXEC, 0);
       if (d < 0) fail("dup: %s", strerror(errno));
-      evq_close(s->p[0]);
+      tq_fd_close(s->p[0]);
       int rc = evq_deregister(q, s->p[0]);
       if (rc != 0) fail("evq_deregister after dup and close: %s", evq_errname(rc));
       pthread_rwlock_unlock(&numbers);
@@ -194,8 +195,8 @@ static void *mutator(void *arg) {
       s->registered = false;
       /* The dup lives on, with data for it, while the others churn. */
       evq_write(q, s->p[1], buf, 64);
-      evq_close(d);
-      evq_close(s->p[1]);
+      tq_fd_close(d);
+      tq_fd_close(s->p[1]);
       new_pair(s);
       atomic_fetch_add(&n_dup_close, 1);
       break;
