@@ -190,13 +190,24 @@ static int kq_set(kq_state_t *s, evq__reg_t *reg, uint32_t old) {
 }
 
 /* A child is one EVFILT_PROC knote on its pid; the core reaps it when the
- * knote fires. */
+ * knote fires. A kernel records the exit in the knote, so the event comes
+ * even when the caller reaped the child first (the core's reap then finds
+ * ECHILD: EVQ_ERROR). libkqueue asks waitid(WNOWAIT) for the status when
+ * it reports the event instead, which fails for a reaped child, at every
+ * wait and with no word to the caller: each wait returns at once, with
+ * that wait's later events dropped. So there the core watches children
+ * through SIGCHLD (docs/kqueue.md). */
 static int kq_add_child(kq_state_t *s, evq__reg_t *reg) {
+#ifdef EVQ_LIBKQUEUE
+  (void)s, (void)reg;
+  return EVQ_ENOTSUP;
+#else
   struct kevent k = change(reg->ident, EVFILT_PROC, EV_ADD, udata_of(reg));
   k.fflags = NOTE_EXIT;
   int err, rc = kq_apply(s, &k, 1, &err);
   if (rc == 0 && err) rc = err == ESRCH ? EVQ_ENOENT : evq__from_errno(err);
   return rc;
+#endif
 }
 
 static int kq_add(void *b, evq__reg_t *reg) {

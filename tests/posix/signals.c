@@ -276,6 +276,57 @@ TEST(child_bad_input) {
   evq_free(q);
 }
 
+/* Collects child events until both tokens 1 and 2 came (or 5 s passed):
+ * each one once, in out[0] and out[1] by token. */
+static void two_children(evq_t *q, evq_event_t out[2]) {
+  int got = 0;
+  evq_event_t ev[4];
+  for (int64_t end = evq_now() + 5000 * MS; got != 3 && evq_now() < end;) {
+    int n = tq_wait(q, ev, 4, 100 * MS);
+    for (int k = 0; k < n; k++) {
+      CHECK(ev[k].token == 1 || ev[k].token == 2);
+      CHECK(!(got & (1 << (ev[k].token - 1)))); /* once each */
+      got |= 1 << (ev[k].token - 1);
+      out[ev[k].token - 1] = ev[k];
+    }
+  }
+  CHECK_EQ(got, 3);
+}
+
+/* The caller reaps a watched child itself (evq.h: the watch still ends, with
+ * EVQ_CHILD | EVQ_ERROR and data 0), before or after another watched child
+ * ends, which is reported with its code all the same; then the queue
+ * sleeps. libkqueue's EVFILT_PROC fails on such a child at every wait, with
+ * no word to evq (docs/kqueue.md): no event for it nor for a child after
+ * it, and every wait returned at once. */
+static void reaped_by_caller(int other_first) {
+  evq_t *q = tq_queue();
+  pid_t a = spawn_exit(3, 0), b = spawn_exit(4, other_first ? 0 : 100);
+  CHECK_OK(evq_child_add(q, a, 1));
+  CHECK_OK(evq_child_add(q, b, 2));
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  if (other_first) /* b has ended (not reaped) before a is */
+    CHECK(waitid(P_PID, (id_t)b, &info, WEXITED | WNOWAIT) == 0);
+  int status;
+  CHECK_EQ(waitpid(a, &status, 0), a);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+  evq_event_t e[2];
+  two_children(q, e);
+  CHECK_EQ(e[0].flags, EVQ_CHILD | EVQ_ERROR);
+  CHECK_EQ(e[0].data, 0);
+  CHECK_EQ(e[1].flags, EVQ_CHILD);
+  CHECK_EQ(e[1].data, 4);
+  CHECK_EQ(evq_child_remove(q, a), EVQ_ENOENT); /* both watches are over */
+  CHECK_EQ(evq_child_remove(q, b), EVQ_ENOENT);
+  tq_check_sleeps(q); /* and nothing is left that wakes a wait */
+  evq_free(q);
+}
+static void reaped_first(void) { reaped_by_caller(0); }
+static void reaped_after_other(void) { reaped_by_caller(1); }
+TEST(child_reaped_by_caller) { both_ways(reaped_first); }
+TEST(child_reaped_by_caller_other_ended) { both_ways(reaped_after_other); }
+
 /* A subscription to SIGCHLD and children watched through it share the
  * signal: both keep working. */
 TEST(child_and_sigchld_subscription) {
