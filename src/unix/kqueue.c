@@ -12,7 +12,8 @@
  * errors reach the call that made them. Changes that cannot fail in a way
  * the caller must hear of (deleting the knotes of a deregistered
  * descriptor, disabling a fired oneshot's other filter) are queued and go
- * into the kevent() call that waits: no system call of their own. Queued
+ * into the kevent() call that waits: no system call of their own (but a
+ * deregistration's deletes go at once on libkqueue: kq_remove). Queued
  * changes carry EV_RECEIPT too, so each takes exactly one slot of the
  * event list, never returns -1 for the batch, and the real events still
  * fit the core's capacity.
@@ -238,31 +239,43 @@ static int kq_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   return rc;
 }
 
-/* Queued: the knotes of a descriptor closed meanwhile are gone already
- * (ENOENT, EBADF), and the core drops anything they still report. */
+static void queue_deletes(kq_state_t *s, uint64_t fd, uint32_t interests) {
+  if (interests & EVQ_READABLE)
+    kq_queue(s, change(fd, EVFILT_READ, EV_DELETE, NULL));
+  if (interests & EVQ_WRITABLE)
+    kq_queue(s, change(fd, EVFILT_WRITE, EV_DELETE, NULL));
+}
+
+/* A kernel kqueue drops a descriptor's knotes when it is closed, so the
+ * deletes wait for the next wait (no system call of their own), and none
+ * is needed when the descriptor is closed next; one that comes after a
+ * close finds nothing (ENOENT, EBADF), and the core drops anything the
+ * knotes still reported.
+ *
+ * libkqueue keeps a closed descriptor's knotes, and once the number is
+ * closed it can no longer take its epoll entry off a file that a dup (or
+ * a forked child) keeps open: that entry then wakes every wait and makes
+ * the number's next EV_ADD fail with EEXIST (older libkqueue also leaked
+ * its state for the number). So the deletes go at once, while the number
+ * still names the file: evq.h's order, deregister then close, must reach
+ * libkqueue in that order. Both filters, whatever the interests: a batch
+ * on its way into libkqueue may re-add knotes of the number (reapply, for
+ * interests since changed), and they are deleted again after it. */
 static int kq_remove(void *b, evq__reg_t *reg, bool closing) {
   kq_state_t *s = b;
-#ifdef EVQ_LIBKQUEUE
-  /* libkqueue keeps a closed descriptor's knotes: delete them while the
-   * number still names the file. */
-  if (closing && reg->kind == EVQ__KIND_FD) {
-    kq_queue(s, change(reg->ident, EVFILT_READ, EV_DELETE, NULL));
-    kq_queue(s, change(reg->ident, EVFILT_WRITE, EV_DELETE, NULL));
-    (void)kq_apply(s, NULL, 0, NULL);
-    return 0;
-  }
-#else
-  /* A kernel kqueue drops a descriptor's knotes when it is closed. */
-  if (closing && reg->kind == EVQ__KIND_FD) return 0;
-#endif
   if (reg->kind == EVQ__KIND_CHILD) {
     kq_queue(s, change(reg->ident, EVFILT_PROC, EV_DELETE, NULL));
     return 0;
   }
-  if (reg->interests & EVQ_READABLE)
-    kq_queue(s, change(reg->ident, EVFILT_READ, EV_DELETE, NULL));
-  if (reg->interests & EVQ_WRITABLE)
-    kq_queue(s, change(reg->ident, EVFILT_WRITE, EV_DELETE, NULL));
+#ifdef EVQ_LIBKQUEUE
+  (void)closing;
+  uint32_t both = EVQ_READABLE | EVQ_WRITABLE;
+  queue_deletes(s, reg->ident, both);
+  (void)kq_apply(s, NULL, 0, NULL);
+  if (in_flight_batch(s, reg->ident)) queue_deletes(s, reg->ident, both);
+#else
+  if (!closing) queue_deletes(s, reg->ident, reg->interests);
+#endif
   return 0;
 }
 

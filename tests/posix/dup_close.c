@@ -206,10 +206,7 @@ TEST(deregister_close_with_dup) {
   CHECK(copy >= 0);
   CHECK_OK(evq_deregister_close(q, p[0]));
   CHECK_EQ(tq_count_events(q, 1, 50 * MS, NULL), 0);
-#ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
-  if (strcmp(tq_backend, "kqueue") != 0)
-#endif
-    tq_check_sleeps(q);
+  tq_check_sleeps(q);
   CHECK_OK(evq_register(q, copy, EVQ_READABLE, EVQ_LEVEL, 2));
   evq_event_t ev[4];
   CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
@@ -240,10 +237,7 @@ TEST(deregister_close_reuse_with_dup) {
   CHECK_EQ(n[0], p[0]); /* the lowest free number */
   CHECK_OK(evq_register(q, n[0], EVQ_READABLE, EVQ_LEVEL, 2));
   CHECK_EQ(tq_count_events(q, 1, 50 * MS, NULL), 0);
-#ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
-  if (strcmp(tq_backend, "kqueue") != 0)
-#endif
-    tq_check_sleeps(q);
+  tq_check_sleeps(q);
   CHECK_EQ(write(n[1], "y", 1), 1);
   CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
   CHECK_EQ(ev[0].token, 2);
@@ -277,10 +271,7 @@ TEST(many_left_behind) {
     CHECK(close(p[i][0]) == 0);
   }
   CHECK_EQ(tq_wait(q, ev, 4, 50 * MS), 0);
-#ifdef TQ_LIBKQUEUE /* as in dup_close_deregister */
-  if (strcmp(tq_backend, "kqueue") != 0)
-#endif
-    tq_check_sleeps(q);
+  tq_check_sleeps(q);
   for (int i = 0; i < N; i++) {
     close(copy[i]);
     close(p[i][1]);
