@@ -13,7 +13,7 @@
 # --error-exitcode=99 --log-file=/tmp/vg.%p" (a log file, since stderr is
 # checked); it must keep the pid. (valgrind 3.19 does not know
 # pidfd_open, so under it evq takes the SIGCHLD path in both runs.)
-# Needs only POSIX sh and coreutils (head, cmp, mktemp, date, sleep).
+# Needs only POSIX sh and coreutils (head, cmp, mktemp, sleep).
 set -u
 
 if [ "$#" -ne 1 ]; then
@@ -39,13 +39,12 @@ fail() {
 }
 ok() { echo "ok - [$variant] $case"; }
 
-# run [ARGS...]: evq_child ARGS with stdout and stderr to files; sets rc
-# and the elapsed whole seconds.
+# run [ARGS...]: evq_child ARGS with stdout and stderr to files; sets rc.
+# No case bounds how long a run takes (a slow machine could miss any
+# bound): an exit status or an order of events shows what happened.
 run() {
-  t0=$(date +%s)
   ${EVQ_EXAMPLE_WRAPPER:-} "$child" "$@" >"$dir/out" 2>"$dir/err" </dev/null
   rc=$?
-  elapsed=$(($(date +%s) - t0))
 }
 # The line number of the first stderr line containing TEXT, or 0.
 line_of() {
@@ -63,8 +62,14 @@ expect_err_has() {
 expect_err_empty() {
   [ ! -s "$dir/err" ] || { fail "stderr not empty"; return 1; }
 }
-expect_fast() {
-  [ "$elapsed" -le "$1" ] || { fail "took ${elapsed}s, more than $1 s"; return 1; }
+# expect_alive PIDFILE: the process whose pid is in PIDFILE still runs
+# (evq_child returned before it ended); then it is ended.
+expect_alive() {
+  p=$(cat "$1" 2>/dev/null)
+  [ -n "$p" ] && kill -0 "$p" 2>/dev/null ||
+    { fail "returned only after the background process $p ended"; return 1; }
+  kill "$p" 2>/dev/null
+  return 0
 }
 # expect_before A B: stderr line A comes before line B.
 expect_before() {
@@ -107,26 +112,25 @@ cases() {
     expect_before "evq_child: exited with 0" "evq_child: stdout ended" && ok
 
   case="output held open by a background process: given up after --grace-ms"
-  run -v --grace-ms 300 -- sh -c 'printf out; sleep 6 &'
-  expect_rc 0 && expect_out 'out' && expect_fast 4 &&
+  run -v --grace-ms 300 -- sh -c "printf out; sleep 60 & echo \$! >'$dir/bgpid'"
+  expect_rc 0 && expect_out 'out' && expect_alive "$dir/bgpid" &&
     expect_before "evq_child: exited with 0" \
       "evq_child: output still open 300 ms after the exit, not waiting" && ok
 
   case="--timeout-ms: SIGTERM, reported as such"
   run --timeout-ms 300 -- sleep 10
-  expect_rc 143 && expect_fast 5 &&
+  expect_rc 143 &&
     expect_before "evq_child: timed out after 300 ms, sent SIGTERM" \
       "evq_child: killed by signal 15 (" && ok
 
   case="--timeout-ms on a command that ignores SIGTERM: SIGKILL after --grace-ms"
   run --timeout-ms 200 --grace-ms 300 -- sh -c 'trap "" TERM; exec sleep 10'
-  expect_rc 137 && expect_fast 5 &&
+  expect_rc 137 &&
     expect_before "evq_child: timed out after 200 ms, sent SIGTERM" \
       "evq_child: still running 300 ms after SIGTERM, sent SIGKILL" &&
     expect_err_has "evq_child: killed by signal 9 (" && ok
 
   case="SIGTERM to evq_child is passed on to the command"
-  t0=$(date +%s)
   ${EVQ_EXAMPLE_WRAPPER:-} "$child" -- sh -c 'echo ready; exec sleep 10' \
     >"$dir/out" 2>"$dir/err" </dev/null &
   bg=$!
@@ -141,8 +145,7 @@ cases() {
   wait "$bg"
   rc=$?
   bg=""
-  elapsed=$(($(date +%s) - t0))
-  expect_rc 143 && expect_fast 8 &&
+  expect_rc 143 &&
     expect_err_has "evq_child: killed by signal 15 (" && ok
 
   case="a command that cannot be run: 127"

@@ -137,12 +137,12 @@ static int fd_private(evq_fd_t fd) {
 
 /* Non-blocking: O_NONBLOCK on POSIX; on Windows, where the mode cannot be
  * read back, an idle socket's receive (or a listener's accept) must
- * return would-block at once. An unbound datagram socket cannot receive:
+ * return would-block (a blocking one would not return: the case would
+ * hang and time out, so no clock is needed). An unbound datagram socket cannot receive:
  * it sends one datagram to the discard port first, which binds it. */
 static int fd_nonblocking(evq_fd_t fd) {
 #ifdef _WIN32
   char c;
-  int64_t start = evq_now();
   int r = recv((SOCKET)fd, &c, 1, MSG_PEEK), err = WSAGetLastError();
   if (r < 0 && err == WSAENOTCONN) { /* a listener */
     SOCKET s = accept((SOCKET)fd, NULL, NULL);
@@ -159,7 +159,7 @@ static int fd_nonblocking(evq_fd_t fd) {
     r = recv((SOCKET)fd, &c, 1, MSG_PEEK);
     err = WSAGetLastError();
   }
-  return r < 0 && err == WSAEWOULDBLOCK && evq_now() - start < 1000 * MS;
+  return r < 0 && err == WSAEWOULDBLOCK;
 #else
   int flags = fcntl(fd, F_GETFL);
   return flags != -1 && (flags & O_NONBLOCK);

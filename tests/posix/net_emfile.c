@@ -17,6 +17,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,12 +168,6 @@ typedef struct conn {
   unsigned char buf[MSG];
 } conn_t;
 
-static double cpu_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The descriptor limit that leaves exactly `room` free numbers (holes
  * below the highest open descriptor count too). */
 static rlim_t limit_for(int room) {
@@ -234,8 +229,8 @@ TEST(accept_emfile) {
 
   static conn_t conns[ROOM + 8];
   int nconns = 0, emfile = 0, client_done = 0, loops = 0;
-  double cpu0 = 0, cpu_in_window = -1;
   int64_t t0 = 0, window_loops = -1;
+  bool measured = false;
   int64_t end = evq_now() + 60000 * MS;
   while (!client_done) {
     CHECK(evq_now() < end);
@@ -254,7 +249,6 @@ TEST(accept_emfile) {
           if (rc == EVQ_EMFILE) {
             if (emfile++ == 0) { /* the window opens at the limit */
               t0 = evq_now();
-              cpu0 = cpu_seconds();
               window_loops = loops;
             }
             break;
@@ -279,15 +273,14 @@ TEST(accept_emfile) {
       }
     }
     /* (a): over a second at the limit, with connections knocking, the
-     * loop sleeps. A spin would use the whole second and go round
-     * hundreds of thousands of times. */
-    if (emfile > 0 && cpu_in_window < 0 && evq_now() - t0 >= 1000 * MS) {
-      double wall = (double)(evq_now() - t0) / 1e9;
-      cpu_in_window = cpu_seconds() - cpu0;
+     * loop sleeps. A spin would go round hundreds of thousands of times;
+     * counted, not timed in CPU, so that a loaded machine cannot fail it
+     * (tests/spin.h): load makes fewer turns, never more. */
+    if (emfile > 0 && !measured && evq_now() - t0 >= 1000 * MS) {
+      measured = true;
       window_loops = loops - window_loops;
-      fprintf(stderr, "server: %.3f s of CPU in %.3f s at the limit, %lld "
-              "loops\n", cpu_in_window, wall, (long long)window_loops);
-      CHECK(cpu_in_window < 0.4 * wall);
+      fprintf(stderr, "server: %lld loops in %.3f s at the limit\n",
+              (long long)window_loops, (double)(evq_now() - t0) / 1e9);
       CHECK(window_loops < 2000);
     }
   }
@@ -296,7 +289,7 @@ TEST(accept_emfile) {
   CHECK(WIFEXITED(status));
   CHECK_EQ(WEXITSTATUS(status), 0); /* (b), (c), (d): the client's checks */
   CHECK(emfile > 0);
-  CHECK(cpu_in_window >= 0); /* the window was measured */
+  CHECK(measured); /* the window was measured */
   CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
   for (int k = 0; k < nconns; k++)
     if (conns[k].fd != EVQ_INVALID_FD) {
