@@ -31,13 +31,14 @@ static void pipe_nb(int p[2]) {
 }
 
 /* io_uring's table must not exceed RLIMIT_NOFILE, and has at least 64
- * slots (uring_files.c): made under a limit of 16 there is none. */
+ * slots (uring_files.c): made under a limit of 48 there is none. (16 was
+ * too few for libkqueue's kqueue(), which then failed with EVQ_EMFILE.) */
 static evq_t *queue(int unpinned) {
   if (!unpinned) return tq_queue();
   struct rlimit old, low;
   CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
   low = old;
-  low.rlim_cur = 16;
+  low.rlim_cur = 48;
   CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
   evq_t *q = tq_queue();
   CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
@@ -51,6 +52,13 @@ static void take_number(int number, enum reuse how, int p[2]) {
   if (how == BY_CLOSE) {
     CHECK(close(number) == 0);
     pipe_nb(p);
+    if (p[0] < number) {
+      /* A lower number came free meanwhile: libkqueue closes a freed
+       * kqueue's descriptors later, on a thread of its own. */
+      CHECK_EQ(fcntl(p[0], F_DUPFD_CLOEXEC, number), number);
+      close(p[0]);
+      p[0] = number;
+    }
     CHECK_EQ(p[0], number);
   } else {
     pipe_nb(p);
