@@ -10,7 +10,8 @@
 #   make test-kqueue   the suite on kqueue, through libkqueue (pkg-config)
 #   make bench [QUICK=1]  benchmarks against libuv, libev, libevent, epoll
 #   make install [PREFIX=/usr/local] [DESTDIR=]  header, libraries, CMake
-#                      package and evq.pc under PREFIX
+#                      package and evq.pc under PREFIX (builds the two
+#                      libraries only)
 #   make dist          dist/evq.c + dist/evq.h: the library as one file
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_JOBS=1]  the differential fuzzer
 #                      (libFuzzer, clang) on every backend; skipped, saying
@@ -25,6 +26,9 @@ JOBS ?= 2
 CTEST = ctest --output-on-failure -j$(JOBS)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
+# CMake's build runs make again below this one; without this, every one of
+# those makes prints "Entering directory" and "Leaving directory".
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all build demo test test-unix test-asan test-tsan test-windows \
         test-kqueue bench install dist clean fuzz faults memcheck load soak
@@ -35,8 +39,21 @@ build:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
-demo: build
-	./$(BUILD)/examples/evq_demo
+# quiet_build WHAT,TARGETS: configures $(BUILD) and builds TARGETS with the
+# compiler's output in $(BUILD)/build.log, shown only when the build fails,
+# so that what the person asked for is what they read.
+define quiet_build
+	@mkdir -p "$(BUILD)"
+	@echo "building $(1) in $(BUILD) (log: $(BUILD)/build.log)"
+	@{ cmake -S . -B "$(BUILD)" $(CMAKE_FLAGS) && \
+	  cmake --build "$(BUILD)" -j$(JOBS) --target $(2); } \
+	  >"$(BUILD)/build.log" 2>&1 || { tail -n 60 "$(BUILD)/build.log"; \
+	  echo "build failed; the whole log: $(BUILD)/build.log"; exit 1; }
+endef
+
+demo:
+	$(call quiet_build,the demo,evq_demo)
+	@cd "$(BUILD)" && ./examples/evq_demo
 
 # make docs: the API reference, HTML from include/evq.h's comments (with
 # the user guide, docs/guide.md) into $(BUILD)/docs/html; needs doxygen and
@@ -69,8 +86,9 @@ test-windows:
 test-kqueue:
 	tools/test-kqueue.sh
 
-install: build
-	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+install:
+	$(call quiet_build,the libraries,evq_static evq_shared)
+	DESTDIR="$(DESTDIR)" cmake --install "$(BUILD)" --prefix "$(PREFIX)"
 
 dist:
 	sh tools/amalgamate.sh dist

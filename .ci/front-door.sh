@@ -37,12 +37,24 @@ done
 echo "front door: make demo && make test, optional tools hidden ($ns)"
 # shellcheck disable=SC2086 # $ns is a command and its flag
 HIDE_STASH_DIR=$work $ns sh "$top/.ci/hide-optional.sh" sh -c '
-  cd "$1" && make demo && make test' sh "$work/evq" >"$work/log" 2>&1 || {
+  cd "$1" && make demo >"$2" 2>&1 && make test' sh "$work/evq" "$work/demo.log" \
+  >"$work/log" 2>&1 || {
+  cat "$work/demo.log"
   tail -n 60 "$work/log"
   echo "front door: FAILED: make demo or make test failed with the optional tools hidden" >&2
   exit 1
 }
 grep -E '^hide-optional:|^  skipped: ' "$work/log" || true
+
+# make demo shows what a person reads: one line about the build, then the
+# demo's own lines (the build's output goes to a log).
+before=$(awk '/^backend /{exit} {n++} END{print n + 0}' "$work/demo.log")
+[ "$before" -le 1 ] || {
+  cat "$work/demo.log"
+  echo "front door: FAILED: make demo printed $before lines before the demo" >&2
+  exit 1
+}
+echo "front door: make demo printed $(wc -l <"$work/demo.log") lines"
 
 summary=$(tail -n 1 "$work/log")
 echo "$summary"
