@@ -193,8 +193,10 @@ function find_collisions(    i, j, f, g, k, n, list, why) {
         renamed[f, list[n]] = 1
         renames_of[f] = renames_of[f] " " list[n]
         collisions = collisions "\n *   " list[n] " of " f ": " why " " g
-        printf "amalgamate: renamed %s of %s: %s %s\n", list[n], f, why, g \
-               > "/dev/stderr"
+        nrenamed++
+        # Nothing is wrong: the list is at the top of evq.c; -v shows it.
+        if (ENVIRON["AM_VERBOSE"] != "")
+          printf "amalgamate: renamed %s of %s: %s %s\n", list[n], f, why, g
       }
     }
   }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tools/amalgamate.sh [OUTDIR]: writes OUTDIR/evq.c and OUTDIR/evq.h (default
+# tools/amalgamate.sh [-v] [OUTDIR]: writes OUTDIR/evq.c and OUTDIR/evq.h (default
 # dist/), the whole library as one source file and its header, for projects
 # that vendor evq as sqlite and wepoll are vendored:
 #
@@ -19,11 +19,18 @@
 # Putting every file in one translation unit can make names meet that were
 # apart: file-scope names (static functions and variables, typedefs, tags,
 # enum constants) defined by more than one file are renamed inside the
-# amalgamation, per file, and listed on stderr; the macros a .c file defines
+# amalgamation, per file, and listed at the top of evq.c (and with -v on
+# stdout as they are found: it is information, not a warning); the macros a .c file defines
 # unconditionally are #undef'd after it. Feature-test macros (_GNU_SOURCE,
 # _WIN32_WINNT, ...) move to the top, before any system header.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+AM_VERBOSE=
+if [ "${1:-}" = -v ]; then
+  AM_VERBOSE=1
+  shift
+fi
+export AM_VERBOSE
 out=${1:-$top/dist}
 LC_ALL=C
 export LC_ALL
@@ -74,4 +81,7 @@ AM_CORE=$core AM_PLAT=$plat AM_HEADERS=$headers AM_BACKENDS=$backends \
 }
 mv "$out/evq.c.tmp" "$out/evq.c"
 mv "$out/evq.h.tmp" "$out/evq.h"
-echo "amalgamate: wrote $out/evq.c and $out/evq.h (evq $version)"
+renamed=$(awk '/File-scope names renamed here/{on = 1} on && /^ \*   /{n++}
+                /^ \*\//{if (on) exit} END{print n + 0}' "$out/evq.c")
+echo "amalgamate: wrote $out/evq.c and $out/evq.h (evq $version;" \
+  "$renamed file-scope names renamed per file, listed at the top of evq.c)"

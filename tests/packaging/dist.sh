@@ -58,11 +58,36 @@ esac
 
 sh "$src/tools/amalgamate.sh" "$TMP/dist" >"$TMP/gen.log" 2>&1 ||
   fail "tools/amalgamate.sh: $(cat "$TMP/gen.log")"
+# make dist says one thing: what it wrote (the renamed names are listed in
+# evq.c; -v prints them), nothing that reads like a warning.
+[ "$(wc -l <"$TMP/gen.log")" -eq 1 ] && grep -q '^amalgamate: wrote ' "$TMP/gen.log" ||
+  fail "tools/amalgamate.sh printed more than the line saying what it wrote: $(cat "$TMP/gen.log")"
 # Nothing but the two files: no source tree on the include path.
 # shellcheck disable=SC2086 # flag lists
 "$cc" -std=c11 -O2 $warn -I"$TMP/dist" -o "$exe" "$src/examples/readme.c" \
   "$TMP/dist/evq.c" $libs || fail "$cc could not build the README example from dist/evq.c"
 echo "$cc built the README example from evq.c + evq.h alone"
+
+# The README's own commands, in a directory holding main.c, evq.c and evq.h:
+# "cc -I. main.c evq.c -lpthread" for a program that includes <evq.h>, and
+# the same without -I. for one that includes "evq.h".
+readme_commands() {
+  grep -q '^cc -I\. main\.c evq\.c -lpthread ' "$src/README.md" &&
+    grep -q '^cc main\.c evq\.c -lpthread ' "$src/README.md" ||
+    fail "README.md no longer shows the two single-file commands this case runs"
+  mkdir "$TMP/app"
+  cp "$TMP/dist/evq.c" "$TMP/dist/evq.h" "$TMP/app/"
+  cp "$src/examples/readme.c" "$TMP/app/main.c"
+  (cd "$TMP/app" && "$cc" -I. main.c evq.c -lpthread -o angled) ||
+    fail "cc -I. main.c evq.c -lpthread failed"
+  sed 's/#include <evq.h>/#include "evq.h"/' "$src/examples/readme.c" >"$TMP/app/main.c"
+  (cd "$TMP/app" && "$cc" main.c evq.c -lpthread -o quoted) ||
+    fail "cc main.c evq.c -lpthread failed for a program that includes \"evq.h\""
+  run_ok "$TMP/app/angled" >/dev/null
+  run_ok "$TMP/app/quoted" >/dev/null
+  echo "the README's single-file commands build and run"
+}
+case $compiler in gcc | clang) readme_commands ;; esac
 
 if [ "$compiler" = mingw-build ]; then
   exit 0
