@@ -683,11 +683,14 @@ static void op_deregister_close(run_t *r, int fd) {
  * reports the next readiness. */
 static void blocked(run_t *r, int fd, uint32_t dirs, bool told_while_ready) {
   reg_t *g = &r->regs[fd];
-  if (!g->live || g->mode != EVQ_EDGE || g->unbound_seq)
-    return;
+  if (!g->live || g->mode != EVQ_EDGE) return;
   dirs &= g->interests;
+  /* evq finds the registration by number, so the re-arm reaches it even
+   * when the number names another file by now: it may report again
+   * (io_uring goes on watching the file it holds). What it owes then is
+   * nothing: its file is not the number's. */
   g->delivered &= ~dirs;
-  if (!told_while_ready) g->must |= dirs;
+  if (!told_while_ready && !g->unbound_seq) g->must |= dirs;
 }
 
 static void op_rearm(run_t *r, int fd, uint32_t dirs) {
