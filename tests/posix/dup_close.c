@@ -141,28 +141,6 @@ TEST(close_reuse_by_other_pipe_end) {
   evq_free(q);
 }
 
-/* Closed before any wait, with data waiting. The closed file reports
- * nothing, except on io_uring, which holds the file from evq_register()
- * (evq.h, "Closing") and may report it until deregistration; and where
- * io_uring cannot hold it (no room in its table of files, tested by
- * number_reuse.c), the request by number finds the number closed, and the
- * registration must keep quiet rather than fail again at every wait.
- * After the deregistration, nothing more, on every backend. */
-TEST(close_before_first_wait) {
-  evq_t *q = tq_queue();
-  evq_fd_t s[2];
-  tq_pair(s);
-  tq_send(s[1], 1);
-  CHECK_OK(evq_register(q, s[0], EVQ_READABLE, EVQ_LEVEL, 1));
-  int number = s[0];
-  CHECK(close(number) == 0);
-  if (strcmp(tq_backend, "io_uring") != 0) tq_check_sleeps(q);
-  CHECK_OK(evq_deregister(q, number));
-  tq_check_sleeps(q);
-  evq_close(s[1]);
-  evq_free(q);
-}
-
 /* A hang-up while an edge registration has only priority armed (readable
  * was reported and not re-armed): hang-up is reported whatever is asked,
  * so a backend that emulates edge must stop watching, not wake at every
