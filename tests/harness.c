@@ -9,8 +9,10 @@
 #else
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 #endif
 
 enum { MAX_CASES = 1024 };
@@ -141,6 +143,13 @@ void tq_check_sleeps(evq_t *q) {
   CHECK(rounds <= TQ_SPIN_ROUNDS);
 }
 
+evq_event_t tq_wait_one(evq_t *q, uintptr_t token) {
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
+  CHECK_EQ(ev[0].token, token);
+  return ev[0];
+}
+
 int tq_find(const evq_event_t *ev, int n, uintptr_t token) {
   for (int i = 0; i < n; i++)
     if (ev[i].token == token) return i;
@@ -196,6 +205,51 @@ void tq_thread_join(tq_thread_t *t) {
   CloseHandle(t->h);
   free(t);
 }
+
+/* The handles of the children made here, by process id: a process id
+ * stays the child's only while a handle to it is open. */
+static struct {
+  DWORD pid;
+  HANDLE h;
+} children[32];
+
+/* The entry of pid; pid 0 finds a free one. */
+static int child_entry(DWORD pid) {
+  for (int i = 0; i < (int)(sizeof children / sizeof children[0]); i++)
+    if (children[i].pid == pid) return i;
+  CHECK(!"no such child of tq_child_spawn (or more than 32)");
+  return -1;
+}
+
+evq_pid_t tq_child_spawn(int code, int delay_ms) {
+  char exe[MAX_PATH], cmd[MAX_PATH + 48];
+  CHECK(GetModuleFileNameA(NULL, exe, sizeof exe) > 0);
+  snprintf(cmd, sizeof cmd, "\"%s\" --exit %d %d", exe, code, delay_ms);
+  STARTUPINFOA si = {.cb = sizeof si};
+  PROCESS_INFORMATION pi;
+  CHECK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+  CloseHandle(pi.hThread);
+  int i = child_entry(0);
+  children[i].pid = pi.dwProcessId;
+  children[i].h = pi.hProcess;
+  return pi.dwProcessId;
+}
+void tq_child_kill(evq_pid_t pid) {
+  CHECK(TerminateProcess(children[child_entry(pid)].h, TQ_CHILD_KILLED));
+}
+void tq_child_wait_ended(evq_pid_t pid) {
+  HANDLE h = children[child_entry(pid)].h;
+  CHECK_EQ(WaitForSingleObject(h, INFINITE), WAIT_OBJECT_0);
+}
+int tq_child_reap(evq_pid_t pid) {
+  int i = child_entry(pid);
+  DWORD code;
+  CHECK_EQ(WaitForSingleObject(children[i].h, INFINITE), WAIT_OBJECT_0);
+  CHECK(GetExitCodeProcess(children[i].h, &code));
+  CloseHandle(children[i].h);
+  children[i].pid = 0;
+  return (int)code;
+}
 #else
 int tq_setenv(const char *name, const char *value) {
   return setenv(name, value, 1);
@@ -229,6 +283,30 @@ void tq_thread_join(tq_thread_t *t) {
   CHECK(pthread_join(t->id, NULL) == 0);
   free(t);
 }
+
+evq_pid_t tq_child_spawn(int code, int delay_ms) {
+  fflush(NULL); /* nothing buffered is written twice */
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    while (delay_ms < 0) pause();
+    if (delay_ms) tq_sleep_ms(delay_ms);
+    _exit(code);
+  }
+  return pid;
+}
+void tq_child_kill(evq_pid_t pid) { CHECK(kill(pid, SIGTERM) == 0); }
+void tq_child_wait_ended(evq_pid_t pid) {
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  CHECK(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) == 0);
+}
+int tq_child_reap(evq_pid_t pid) {
+  int status;
+  CHECK_EQ(waitpid(pid, &status, 0), pid);
+  CHECK(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
 #endif
 
 int main(int argc, char **argv) {
@@ -241,8 +319,14 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(argv[1], "--check") == 0 && argc == 3) return check_list(argv[2]);
-  /* A child process for the cases that watch one: ends with that code. */
-  if (strcmp(argv[1], "--exit") == 0 && argc == 3) return atoi(argv[2]);
+  /* A child process for the cases that watch one (tq_child_spawn): ends
+   * with that code after that many ms, or runs until killed (< 0). */
+  if (strcmp(argv[1], "--exit") == 0 && argc == 4) {
+    int ms = atoi(argv[3]);
+    while (ms < 0) tq_sleep_ms(1000);
+    if (ms > 0) tq_sleep_ms(ms);
+    return atoi(argv[2]);
+  }
   tq_backend = argc > 2 ? argv[2] : NULL;
   for (int i = 0; i < ncases; i++) {
     if (strcmp(cases[i].name, argv[1]) != 0) continue;

@@ -77,6 +77,24 @@ int tq_shutdown_write(evq_fd_t fd);
 
 
 
+/* Child processes, so the child cases stay portable to Windows: a child
+ * of this process that exits with code after delay_ms, or with delay_ms
+ * < 0 runs until tq_child_kill (fork on POSIX; on Windows CreateProcess
+ * of this program with --exit, whose handle the harness keeps). */
+evq_pid_t tq_child_spawn(int code, int delay_ms);
+/* Ends a child: SIGTERM on POSIX (reported with EVQ_CHILD_SIGNALED);
+ * TerminateProcess on Windows, which has no signals, with exit code
+ * TQ_CHILD_KILLED. */
+void tq_child_kill(evq_pid_t pid);
+#define TQ_CHILD_KILLED 143
+/* Waits until the child ended, without reaping it. */
+void tq_child_wait_ended(evq_pid_t pid);
+/* Waits for the child and returns its exit code, as its parent sees it
+ * (waitpid; the handle on Windows, then closed). */
+int tq_child_reap(evq_pid_t pid);
+/* The one event with this token within 5 s (fails on any other). */
+evq_event_t tq_wait_one(evq_t *q, uintptr_t token);
+
 /* Threads, so cases stay portable to Windows. */
 typedef struct tq_thread tq_thread_t;
 tq_thread_t *tq_thread_start(void (*fn)(void *), void *arg);

@@ -1,5 +1,7 @@
 /* Signals and child processes as events, and waits that a language
- * runtime's signal handler interrupts (POSIX). */
+ * runtime's signal handler interrupts (POSIX). The child cases every OS
+ * shares are conformance/children.c; these are about reaping and
+ * SIGCHLD, which Windows does not have. */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include "harness.h"
@@ -13,25 +15,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static evq_event_t wait_one(evq_t *q, uintptr_t token) {
-  evq_event_t ev[4];
-  int n = tq_wait(q, ev, 4, 5000 * MS);
-  CHECK_EQ(n, 1);
-  CHECK_EQ(ev[0].token, token);
-  return ev[0];
-}
-
 /* Deliveries made while nobody waits are kept and coalesce, with a count. */
 TEST(signal_counts_coalesce) {
   evq_t *q = tq_queue();
   CHECK_OK(evq_signal_add(q, SIGUSR1, 5));
   for (int i = 0; i < 3; i++) CHECK(raise(SIGUSR1) == 0);
-  evq_event_t e = wait_one(q, 5);
+  evq_event_t e = tq_wait_one(q, 5);
   CHECK_EQ(e.flags, EVQ_SIGNAL);
   CHECK_EQ(e.data, 3);
   CHECK_EQ(tq_count_events(q, 5, 20 * MS, NULL), 0);
   CHECK(raise(SIGUSR1) == 0);
-  CHECK_EQ(wait_one(q, 5).data, 1);
+  CHECK_EQ(tq_wait_one(q, 5).data, 1);
   CHECK_OK(evq_signal_remove(q, SIGUSR1));
   evq_free(q);
 }
@@ -42,11 +36,11 @@ TEST(signal_every_queue) {
   CHECK_OK(evq_signal_add(a, SIGUSR2, 1));
   CHECK_OK(evq_signal_add(b, SIGUSR2, 2));
   CHECK(kill(getpid(), SIGUSR2) == 0);
-  CHECK_EQ(wait_one(a, 1).flags, EVQ_SIGNAL);
-  CHECK_EQ(wait_one(b, 2).flags, EVQ_SIGNAL);
+  CHECK_EQ(tq_wait_one(a, 1).flags, EVQ_SIGNAL);
+  CHECK_EQ(tq_wait_one(b, 2).flags, EVQ_SIGNAL);
   evq_free(a); /* freeing a queue ends its subscriptions */
   CHECK(kill(getpid(), SIGUSR2) == 0);
-  CHECK_EQ(wait_one(b, 2).data, 1);
+  CHECK_EQ(tq_wait_one(b, 2).data, 1);
   evq_free(b);
 }
 
@@ -93,7 +87,7 @@ TEST(signal_bad_input) {
   CHECK_OK(evq_signal_add(q, SIGUSR1, 1));
   CHECK_EQ(evq_signal_add(q, SIGUSR1, 2), EVQ_EEXIST);
   CHECK(raise(SIGUSR1) == 0);
-  CHECK_EQ(wait_one(q, 1).data, 1); /* the failed add changed nothing */
+  CHECK_EQ(tq_wait_one(q, 1).data, 1); /* the failed add changed nothing */
   evq_free(q);
 }
 
@@ -166,24 +160,15 @@ TEST(signal_fork_restores) {
   CHECK_EQ(waitpid(pid, &status, 0), pid);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(raise(SIGUSR1) == 0); /* the parent keeps its subscription */
-  CHECK_EQ(wait_one(q, 1).data, 1);
+  CHECK_EQ(tq_wait_one(q, 1).data, 1);
   evq_free(q);
 }
 
 /* ---- child processes --------------------------------------------------- */
 
-static pid_t spawn_exit(int code, int delay_ms) {
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    if (delay_ms) usleep((useconds_t)delay_ms * 1000);
-    _exit(code);
-  }
-  return pid;
-}
-
 /* Runs a child case with pidfds (where the kernel has them) and with the
- * SIGCHLD fallback that works without them. */
+ * SIGCHLD fallback that works without them. The cases every OS shares are
+ * conformance/children.c. */
 static void both_ways(void (*fn)(void)) {
   CHECK(tq_setenv("EVQ_CHILD_FALLBACK", "0") == 0);
   fn();
@@ -191,90 +176,18 @@ static void both_ways(void (*fn)(void)) {
   fn();
 }
 
-static void exit_code(void) {
-  evq_t *q = tq_queue();
-  pid_t pid = spawn_exit(7, 20);
-  CHECK_OK(evq_child_add(q, pid, 42));
-  evq_event_t e = wait_one(q, 42);
-  CHECK_EQ(e.flags, EVQ_CHILD);
-  CHECK_EQ(e.data, 7);
-  CHECK_EQ(evq_child_remove(q, pid), EVQ_ENOENT); /* the watch is over */
-  CHECK_EQ(waitpid(pid, NULL, WNOHANG), -1);      /* reaped by evq */
-  CHECK_EQ(errno, ECHILD);
-  evq_free(q);
-}
-TEST(child_exit_code) { both_ways(exit_code); }
-
-static void killed(void) {
-  evq_t *q = tq_queue();
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    for (;;) pause();
-  }
-  CHECK_OK(evq_child_add(q, pid, 3));
-  CHECK(kill(pid, SIGTERM) == 0);
-  evq_event_t e = wait_one(q, 3);
-  CHECK_EQ(e.flags, EVQ_CHILD | EVQ_CHILD_SIGNALED);
-  CHECK_EQ(e.data, SIGTERM);
-  evq_free(q);
-}
-TEST(child_killed_by_signal) { both_ways(killed); }
-
-/* A child that ended before the watch began still reports. */
-static void ended_before(void) {
-  evq_t *q = tq_queue();
-  pid_t pid = spawn_exit(0, 0);
-  siginfo_t info;
-  memset(&info, 0, sizeof info);
-  CHECK(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) == 0);
-  CHECK_OK(evq_child_add(q, pid, 8));
-  CHECK_EQ(wait_one(q, 8).data, 0);
-  evq_free(q);
-}
-TEST(child_ended_before_watch) { both_ways(ended_before); }
-
 /* evq reaps the children it watches and no other. */
 static void others_untouched(void) {
   evq_t *q = tq_queue();
-  pid_t watched = spawn_exit(1, 30), other = spawn_exit(2, 0);
+  pid_t watched = tq_child_spawn(1, 30), other = tq_child_spawn(2, 0);
   CHECK_OK(evq_child_add(q, watched, 1));
-  CHECK_EQ(wait_one(q, 1).data, 1);
+  CHECK_EQ(tq_wait_one(q, 1).data, 1);
   int status;
   CHECK_EQ(waitpid(other, &status, 0), other);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
   evq_free(q);
 }
 TEST(child_others_not_reaped) { both_ways(others_untouched); }
-
-/* Unwatching leaves the child to the caller; freeing the queue too. */
-TEST(child_remove_and_free) {
-  evq_t *q = tq_queue();
-  pid_t a = spawn_exit(4, 0), b = spawn_exit(5, 0);
-  CHECK_OK(evq_child_add(q, a, 1));
-  CHECK_OK(evq_child_add(q, b, 2));
-  CHECK_OK(evq_child_remove(q, a));
-  int status;
-  CHECK_EQ(waitpid(a, &status, 0), a);
-  CHECK_EQ(WEXITSTATUS(status), 4);
-  evq_free(q);
-  CHECK_EQ(waitpid(b, &status, 0), b);
-  CHECK_EQ(WEXITSTATUS(status), 5);
-}
-
-TEST(child_bad_input) {
-  evq_t *q = tq_queue();
-  CHECK_EQ(evq_child_add(NULL, 1, 0), EVQ_EINVAL);
-  CHECK_EQ(evq_child_add(q, 0, 0), EVQ_EINVAL);
-  CHECK_EQ(evq_child_add(q, -5, 0), EVQ_EINVAL);
-  CHECK_EQ(evq_child_add(q, 1, 0), EVQ_ENOENT); /* init: not our child */
-  CHECK_EQ(evq_child_remove(q, 1), EVQ_ENOENT);
-  pid_t pid = spawn_exit(0, 50);
-  CHECK_OK(evq_child_add(q, pid, 1));
-  CHECK_EQ(evq_child_add(q, pid, 2), EVQ_EEXIST);
-  CHECK_EQ(wait_one(q, 1).flags, EVQ_CHILD); /* the failed add lost nothing */
-  evq_free(q);
-}
 
 /* Collects child events until both tokens 1 and 2 came (or 5 s passed):
  * each one once, in out[0] and out[1] by token. */
@@ -301,7 +214,7 @@ static void two_children(evq_t *q, evq_event_t out[2]) {
  * it, and every wait returned at once. */
 static void reaped_by_caller(int other_first) {
   evq_t *q = tq_queue();
-  pid_t a = spawn_exit(3, 0), b = spawn_exit(4, other_first ? 0 : 100);
+  pid_t a = tq_child_spawn(3, 0), b = tq_child_spawn(4, other_first ? 0 : 100);
   CHECK_OK(evq_child_add(q, a, 1));
   CHECK_OK(evq_child_add(q, b, 2));
   siginfo_t info;
@@ -333,7 +246,7 @@ TEST(child_and_sigchld_subscription) {
   CHECK(tq_setenv("EVQ_CHILD_FALLBACK", "1") == 0);
   evq_t *q = tq_queue();
   CHECK_OK(evq_signal_add(q, SIGCHLD, 77));
-  pid_t pid = spawn_exit(9, 20);
+  pid_t pid = tq_child_spawn(9, 20);
   CHECK_OK(evq_child_add(q, pid, 78));
   int got_signal = 0, got_child = 0;
   evq_event_t ev[4];
@@ -390,7 +303,7 @@ TEST(free_in_forked_child) {
   evq_fd_t s[2];
   tq_pair(s);
   CHECK_OK(evq_register(q, s[0], EVQ_READABLE, EVQ_LEVEL, 1));
-  pid_t worker = spawn_exit(6, 200);
+  pid_t worker = tq_child_spawn(6, 200);
   CHECK_OK(evq_child_add(q, worker, 2));
   CHECK_OK(evq_signal_add(q, SIGUSR2, 3));
   pid_t pid = fork();

@@ -128,39 +128,3 @@ TEST(signal_console_events) {
   evq_free(q); /* ends the SIGBREAK subscription too */
   CHECK_EQ(evq__console_event(CTRL_BREAK_EVENT), FALSE);
 }
-
-static HANDLE spawn_self(int code, DWORD *pid) {
-  char exe[MAX_PATH], cmd[MAX_PATH + 32];
-  CHECK(GetModuleFileNameA(NULL, exe, sizeof exe) > 0);
-  snprintf(cmd, sizeof cmd, "\"%s\" --exit %d", exe, code);
-  STARTUPINFOA si = {.cb = sizeof si};
-  PROCESS_INFORMATION pi;
-  CHECK(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
-  CloseHandle(pi.hThread);
-  *pid = pi.dwProcessId;
-  return pi.hProcess;
-}
-
-/* A child's exit reaches the queue with its exit code, once. */
-TEST(child_exit_code_windows) {
-  evq_t *q = tq_queue();
-  DWORD pid;
-  HANDLE h = spawn_self(7, &pid);
-  CHECK_OK(evq_child_add(q, pid, 42));
-  CHECK_EQ(evq_child_add(q, pid, 43), EVQ_EEXIST);
-  evq_event_t ev[4];
-  CHECK_EQ(tq_wait(q, ev, 4, 10000 * MS), 1);
-  CHECK_EQ(ev[0].token, 42);
-  CHECK_EQ(ev[0].flags, EVQ_CHILD);
-  CHECK_EQ(ev[0].data, 7);
-  CHECK_EQ(evq_child_remove(q, pid), EVQ_ENOENT); /* the watch is over */
-  CloseHandle(h);
-  HANDLE h2 = spawn_self(3, &pid); /* removed and freed with watches on */
-  CHECK_OK(evq_child_add(q, pid, 1));
-  CHECK_OK(evq_child_remove(q, pid));
-  CHECK_OK(evq_child_add(q, pid, 2));
-  CHECK_EQ(evq_child_add(q, 0, 1), EVQ_EINVAL);
-  evq_free(q);
-  WaitForSingleObject(h2, INFINITE);
-  CloseHandle(h2);
-}
