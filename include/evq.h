@@ -1004,9 +1004,12 @@ EVQ_API int evq_dgram_open(evq_fd_t *out, int family);
 /**
  * Connects a datagram socket to addr: sends with to = NULL go there, and
  * only datagrams from there are received. May be called again to change
- * the peer. A connected UDP socket reports an ICMP "port unreachable"
- * answer to an earlier send as EVQ_ECONNREFUSED from a later send or
- * receive (POSIX; Windows reports it too, but wine does not). addr may be
+ * the peer. An ICMP "port unreachable" answer to an earlier send is
+ * reported on every OS: a wait reports the socket readable (with
+ * EVQ_ERROR on POSIX; Windows keeps it in the receive queue instead), never
+ * closed, and the next evq_recvfrom returns EVQ_ECONNREFUSED, once (on
+ * POSIX a send made first may return it instead); the socket goes on
+ * working. An unconnected socket hears of no such answer. addr may be
  * any address evq_sendto's `to` may be: an IPv4 one on a dual-stack socket
  * is connected to as its IPv4-mapped form, which evq_peer_addr reports.
  * Errors: EVQ_EINVAL (NULL, empty address, not a datagram socket, addr of

@@ -175,6 +175,10 @@ int tq_count_events(evq_t *q, uintptr_t token, int64_t timeout_ns,
 }
 
 #ifdef _WIN32
+int tq_wine(void) { /* wine's ntdll says its version; Windows' has none */
+  HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+  return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
 void tq_sleep_ms(int ms) { Sleep((DWORD)ms); }
 int tq_setenv(const char *name, const char *value) {
   return _putenv_s(name, value);
@@ -251,6 +255,7 @@ int tq_child_reap(evq_pid_t pid) {
   return (int)code;
 }
 #else
+int tq_wine(void) { return 0; }
 int tq_setenv(const char *name, const char *value) {
   return setenv(name, value, 1);
 }

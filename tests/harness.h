@@ -71,6 +71,9 @@ int tq_count_events(evq_t *q, uintptr_t token, int64_t timeout_ns,
 void tq_sleep_ms(int ms);
 /* A wait of 200 ms with nothing to report, which must sleep (spin.h). */
 void tq_check_sleeps(evq_t *q);
+/* Whether this Windows program runs under wine (never on POSIX): for the
+ * few checks wine cannot pass, each named in docs/windows.md. */
+int tq_wine(void);
 /* Portable setenv and shutdown(SHUT_WR); 0 on success. */
 int tq_setenv(const char *name, const char *value);
 int tq_shutdown_write(evq_fd_t fd);

@@ -77,11 +77,11 @@ static int not_a_socket(SOCKET s) {
  * once, but some LSPs fail it; the SIO_BSP_HANDLE_* ioctls, which exist so
  * select() can find a handle to wait on, then unwrap one layer at a time.
  * The hop limit guards against a provider that answers with itself. */
-int evq__afd_base_socket(SOCKET s, SOCKET *base) {
+int evq__afd_base_socket(SOCKET s, SOCKET *base, int *type) {
   /* SIO_BASE_HANDLE alone does not prove s is a live socket: wine answers
    * it for any handle value, closed ones included. */
-  int type, len = sizeof type;
-  if (getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0)
+  int len = sizeof *type;
+  if (getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)type, &len) != 0)
     return WSAGetLastError() == WSAENOTSOCK ? not_a_socket(s)
                                             : evq__from_win32(WSAGetLastError());
   for (int hop = 0; hop < 8; hop++) {
@@ -117,14 +117,17 @@ ULONG evq__afd_events(uint32_t directions) {
 
 /* Mirrors what epoll reports on Linux for the same condition: end of
  * stream reads (0 bytes), and a reset or refused connection makes both
- * directions "ready" to fail with the error. */
-uint32_t evq__afd_results(ULONG events) {
+ * directions "ready" to fail with the error. A datagram socket has no
+ * connection to lose: there an abort or failed connect is how wine
+ * reports an ICMP error (Windows makes it a receive that fails), an error
+ * pending on a socket that goes on working, as epoll's EPOLLERR. */
+uint32_t evq__afd_results(ULONG events, bool dgram) {
   uint32_t f = 0;
   if (events & (AFD_POLL_RECEIVE | AFD_POLL_ACCEPT)) f |= EVQ_READABLE;
   if (events & AFD_POLL_SEND) f |= EVQ_WRITABLE;
   if (events & AFD_POLL_DISCONNECT) f |= EVQ_READABLE | EVQ_READ_CLOSED;
   if (events & (AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL))
-    f |= EVQ_READABLE | EVQ_WRITABLE | EVQ_ERROR | EVQ_READ_CLOSED |
-         EVQ_WRITE_CLOSED;
+    f |= EVQ_READABLE | EVQ_WRITABLE | EVQ_ERROR |
+         (dgram ? 0 : EVQ_READ_CLOSED | EVQ_WRITE_CLOSED);
   return f;
 }

@@ -59,13 +59,15 @@ int evq__afd_poll(HANDLE afd, evq__afd_poll_t *p, SOCKET socket,
 /* Asks the driver to finish p early; the packet still follows. */
 void evq__afd_cancel(HANDLE afd, evq__afd_poll_t *p);
 
-/* The base service provider's socket under s (AFD knows only those). */
-int evq__afd_base_socket(SOCKET s, SOCKET *base);
+/* The base service provider's socket under s (AFD knows only those),
+ * and s's type (SOCK_STREAM, SOCK_DGRAM). */
+int evq__afd_base_socket(SOCKET s, SOCKET *base, int *type);
 
 /* AFD events to watch for a set of EVQ directions (0 for none). */
 ULONG evq__afd_events(uint32_t directions);
 
-/* EVQ result flags for the AFD events of a finished poll. */
-uint32_t evq__afd_results(ULONG events);
+/* EVQ result flags for the AFD events of a finished poll on a stream or
+ * (dgram) datagram socket. */
+uint32_t evq__afd_results(ULONG events, bool dgram);
 
 #endif

@@ -122,7 +122,8 @@ static int iocp_add(void *bp, evq__reg_t *reg) {
     return evq__proc_add(b->q, reg, b->port, KEY_CHILD);
   if (reg->interests & EVQ_PRIORITY) return EVQ_ENOTSUP;
   SOCKET base;
-  int rc = evq__afd_base_socket((SOCKET)evq__reg_fd(reg), &base);
+  int type = 0;
+  int rc = evq__afd_base_socket((SOCKET)evq__reg_fd(reg), &base, &type);
   evq__afd_group_t *g = NULL;
   if (rc == 0) rc = evq__group_acquire(&b->groups, &g);
   if (rc != 0) return rc;
@@ -135,6 +136,7 @@ static int iocp_add(void *bp, evq__reg_t *reg) {
   s->type = EVQ__WIN_SOCK;
   s->group = g;
   s->base = base;
+  s->dgram = type == SOCK_DGRAM;
   s->dirs = reg_dirs(reg);
   s->mode = reg->mode;
   todo_add(b, s);

@@ -59,7 +59,8 @@ uint32_t evq__sock_completed(evq__sock_t *s) {
     s->closed = true; /* like epoll: a closed descriptor reports nothing */
     return 0;
   }
-  if (events & (AFD_POLL_DISCONNECT | AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL))
-    s->rd_closed = true;
-  return evq__afd_results(events);
+  ULONG ends = AFD_POLL_DISCONNECT;
+  if (!s->dgram) ends |= AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL; /* afd.c */
+  if (events & ends) s->rd_closed = true;
+  return evq__afd_results(events, s->dgram);
 }

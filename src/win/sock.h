@@ -34,6 +34,7 @@ typedef struct evq__sock {
   uint8_t state;          /* EVQ__SOCK_* */
   bool closed;            /* handle gone (closed under us): nothing to poll */
   bool rd_closed;         /* end of stream (or reset) has been reported */
+  bool dgram;             /* a datagram socket: no connection to lose */
 } evq__sock_t;
 
 /* The socket of a dequeued packet. */
