@@ -1,15 +1,17 @@
-/* guide: POSIX only (read(2) on a descriptor; on Windows the same is
- * recv() and WSAEWOULDBLOCK).
- * Edge mode with your own I/O calls (docs/guide.md, "Edge"): after your
- * read returned EAGAIN, evq_rearm() tells evq. Built and run by the suite
- * (guide.rearm.<backend>). */
+/* Edge mode with your own I/O calls (docs/guide.md, "Edge"): after your
+ * recv() said it would block, evq_rearm() tells evq. Built and run by the
+ * suite (guide.rearm.<backend>), on every OS. */
 #define _POSIX_C_SOURCE 200809L
 #include <evq.h>
 
+#ifdef _WIN32
+#include <winsock2.h>
+#else
 #include <errno.h>
+#include <sys/socket.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #define CHECK(c)                                                          \
   do {                                                                    \
@@ -22,22 +24,27 @@
 static size_t received;
 
 /* guide:begin rearm */
-/* Your own read(2) in edge mode: when it says EAGAIN, tell evq, or the
- * backends that emulate edges (poll, io_uring, IOCP) never report this
- * descriptor again. On epoll and kqueue the call costs nothing. */
-static void drain_raw(evq_t *q, int fd) {
+/* Your own recv() in edge mode: when it says it would block, tell evq, or
+ * the backends that emulate edges (poll, io_uring, IOCP) never report this
+ * socket again. On epoll and kqueue the call costs nothing. */
+static int would_block(void) {
+#ifdef _WIN32
+  return WSAGetLastError() == WSAEWOULDBLOCK;
+#else
+  return errno == EAGAIN || errno == EWOULDBLOCK;
+#endif
+}
+
+static void drain_raw(evq_t *q, evq_fd_t fd) {
   char buf[4096];
   for (;;) {
-    ssize_t r = read(fd, buf, sizeof buf);
+    long r = (long)recv(fd, buf, sizeof buf, 0);
     if (r > 0) {
       received += (size_t)r;
-    } else if (r < 0 && errno == EINTR) {
       continue;
-    } else {
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        evq_rearm(q, fd, EVQ_READABLE);
-      return; /* 0: end of stream; another errno: an error */
     }
+    if (r < 0 && would_block()) evq_rearm(q, fd, EVQ_READABLE);
+    return; /* 0: end of stream; another error: an error */
   }
 }
 /* guide:end rearm */

@@ -1,8 +1,9 @@
-/* guide: POSIX only (pthreads; evq itself works the same on Windows).
- * Threads (docs/guide.md, "Threads"): worker threads hand results back to
+/* Threads (docs/guide.md, "Threads"): worker threads hand results back to
  * the loop with evq_wake(); another thread registers a descriptor while
  * the loop is blocked, and the loop sees it at once. Built and run by the
- * suite (guide.threads.<backend>). */
+ * suite (guide.threads.<backend>), on every OS: the threads are POSIX
+ * threads, which mingw-w64 has on Windows too (winpthreads); with Windows'
+ * own threads the evq calls are the same. */
 #define _POSIX_C_SOURCE 200809L
 #include <evq.h>
 
