@@ -4,9 +4,9 @@
 #include "harness.h"
 
 #include <string.h>
+#ifdef __linux__
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef __linux__
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
