@@ -184,6 +184,7 @@ int tq_setenv(const char *name, const char *value) {
   return _putenv_s(name, value);
 }
 int tq_shutdown_write(evq_fd_t fd) { return shutdown(fd, SD_SEND); }
+int tq_shutdown_read(evq_fd_t fd) { return shutdown(fd, SD_RECEIVE); }
 
 struct tq_thread {
   HANDLE h;
@@ -260,6 +261,7 @@ int tq_setenv(const char *name, const char *value) {
   return setenv(name, value, 1);
 }
 int tq_shutdown_write(evq_fd_t fd) { return shutdown(fd, SHUT_WR); }
+int tq_shutdown_read(evq_fd_t fd) { return shutdown(fd, SHUT_RD); }
 void tq_sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0) {

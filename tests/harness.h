@@ -74,9 +74,11 @@ void tq_check_sleeps(evq_t *q);
 /* Whether this Windows program runs under wine (never on POSIX): for the
  * few checks wine cannot pass, each named in docs/windows.md. */
 int tq_wine(void);
-/* Portable setenv and shutdown(SHUT_WR); 0 on success. */
+/* Portable setenv, shutdown(SHUT_WR) and shutdown(SHUT_RD); 0 on
+ * success. */
 int tq_setenv(const char *name, const char *value);
 int tq_shutdown_write(evq_fd_t fd);
+int tq_shutdown_read(evq_fd_t fd);
 
 
 

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -293,43 +292,6 @@ TEST(rebuild_skips_reused_number) {
   close(copy);
   evq_free(q);
 }
-
-/* Not a close, but the same rule (no wait spins): a write-only level
- * registration on a socket shut for reading, its send buffer full. The
- * socket is readable at end of stream, which was not asked for; io_uring's
- * poll always watches RDHUP and completed with it alone, and looking again
- * after each such completion (level), or submitting a single-shot poll
- * again (edge, oneshot), made every wait spin. */
-static void write_only_shut_read(evq_mode_t mode) {
-  evq_t *q = tq_queue();
-  int s[2];
-  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s) == 0);
-  char buf[4096] = {0};
-  while (write(s[0], buf, sizeof buf) > 0) {
-  }
-  CHECK_OK(evq_register(q, s[0], EVQ_WRITABLE, mode, 1));
-  CHECK(shutdown(s[0], SHUT_RD) == 0);
-  CHECK_EQ(tq_count_events(q, 1, 30 * MS, NULL), 0);
-  /* Single-shot polls only (io_uring before 5.13, forced here by
-   * EVQ_IO_URING_NO_MULTISHOT on a newer kernel, which adds RDHUP to
-   * every poll): no way to wait for writability alone (evq.h). */
-  const char *ss = getenv("EVQ_IO_URING_NO_MULTISHOT");
-  if (!(strcmp(tq_backend, "io_uring") == 0 && ss && *ss == '1'))
-    tq_check_sleeps(q);
-  while (read(s[1], buf, sizeof buf) > 0) { /* room again: now it reports */
-  }
-  uint32_t seen = 0;
-  CHECK(tq_count_events(q, 1, 200 * MS, &seen) >= 1);
-  CHECK(seen & EVQ_WRITABLE);
-  CHECK_OK(evq_deregister(q, s[0]));
-  close(s[0]);
-  close(s[1]);
-  evq_free(q);
-}
-
-TEST(write_only_shut_read_level) { write_only_shut_read(EVQ_LEVEL); }
-TEST(write_only_shut_read_edge) { write_only_shut_read(EVQ_EDGE); }
-TEST(write_only_shut_read_oneshot) { write_only_shut_read(EVQ_ONESHOT); }
 
 /* A host loop keeps working through a rebuild of the kernel's state (on
  * epoll, after a closed descriptor's leftover showed up): the descriptor
