@@ -52,7 +52,6 @@
 
 #define UD_IGNORE 0 /* removals: their own completion says nothing */
 #define UD_WAKE 1   /* the poll on the wake eventfd */
-/* (2 in the low bits: a pinned file's clear, uring_files.h) */
 #define SQ_ENTRIES 256
 #define PINNED_FILES 32768 /* the table's size at most (uring_files.h) */
 
@@ -234,24 +233,12 @@ static void arm_wake(uring_state_t *s) {
   s->wake_armed = true;
 }
 
-/* Pinned files of deregistrations go with this submission. */
-static void clear_files(uring_state_t *s) {
-  uint32_t slot;
-  while ((slot = evq__ufiles_take_clear(&s->files)) != EVQ__NO_SLOT) {
-    struct io_uring_sqe *sqe = sqe_get(s);
-    if (!sqe) {
-      evq__ufiles_unpin(&s->files, slot); /* next round */
-      return;
-    }
-    evq__ufiles_prep_clear(sqe, slot);
-  }
-}
-
 static void ur_prepare(void *b) {
   uring_state_t *s = b;
   if (!s->wake_armed) arm_wake(s);
   s->kicked = false;
-  clear_files(s);
+  /* Files of deregistrations that no registration has taken over. */
+  if (evq__ufiles_dirty(&s->files)) evq__ufiles_flush(&s->files, &s->ring);
   while (s->todo.todo_next != &s->todo) {
     ur_reg_t *r = s->todo.todo_next;
     todo_remove(r);
@@ -421,10 +408,6 @@ static int ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
  * round submits what it needs (level: the same poll again). */
 static bool ur_complete(void *b, evq__raw_t *raw) {
   uring_state_t *s = b;
-  if (evq__ufiles_is_clear(raw->key)) {
-    evq__ufiles_cleared(&s->files, raw->key, (int)raw->flags);
-    return false;
-  }
   ur_reg_t *r = (ur_reg_t *)(uintptr_t)(raw->key & ~(uint64_t)1);
   bool current = (raw->key & 1) == r->gen;
   int res = (int)raw->flags;

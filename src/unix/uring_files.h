@@ -16,12 +16,13 @@
  * is polled by number, and uring.c checks the file's identity before each
  * such request instead (evq__file_id).
  *
- * A slot's life: free -> pinned (evq_register) -> to clear (deregistered:
- * the table still holds the file, which must close when the caller
- * closes it) -> clearing (an IORING_OP_FILES_UPDATE written into the next
- * submission) -> free once its completion comes. Only a free slot is
- * handed out, so no clear meant for one registration can drop the file of
- * the next. All of it runs under the queue lock. */
+ * A slot's life: clean (empty) -> pinned (evq_register) -> dirty (its
+ * registration is gone, the table still holds the file, which must close
+ * when the caller closes it) -> pinned again, the next registration's
+ * update replacing the file at no extra cost; or, still dirty when the
+ * waiter next submits, cleared (one io_uring_register for all of them)
+ * -> clean. Every change is a system call made under the queue lock, done
+ * when it returns: no clear can be in flight when a slot is handed out. */
 #ifndef EVQ_URING_FILES_H
 #define EVQ_URING_FILES_H
 
@@ -35,7 +36,7 @@
 typedef struct evq__ufiles {
   uint32_t size;   /* slots in the kernel's table; 0: no table */
   uint32_t fresh;  /* slots below it have been handed out at least once */
-  uint32_t free_head, clear_head; /* lists linked through next[] */
+  uint32_t clean, dirty; /* lists linked through next[] */
   uint32_t *next;  /* per slot handed out: its link */
   uint32_t cap;    /* entries of next[] */
 } evq__ufiles_t;
@@ -45,23 +46,17 @@ typedef struct evq__ufiles {
 void evq__ufiles_init(evq__ufiles_t *f, evq__ring_t *ring, uint32_t want);
 void evq__ufiles_free(evq__ufiles_t *f);
 
-/* Puts fd's file in a free slot and returns the slot, or EVQ__NO_SLOT when
- * it cannot (no free slot, no memory, a file the kernel refuses, a bad
+/* Puts fd's file in a slot and returns the slot, or EVQ__NO_SLOT when it
+ * cannot (no slot left, no memory, a file the kernel refuses, a bad
  * descriptor: the caller then checks fd itself). */
 uint32_t evq__ufiles_pin(evq__ufiles_t *f, evq__ring_t *ring, int fd);
-/* The registration of slot is gone: its file is dropped by the next
- * submission. */
+/* The registration of slot is gone: its file goes with the next pin of
+ * the slot or the next evq__ufiles_flush. */
 void evq__ufiles_unpin(evq__ufiles_t *f, uint32_t slot);
-
-/* Waiter, before it submits: the next slot to clear (its SQE prepared by
- * evq__ufiles_prep_clear), or EVQ__NO_SLOT. */
-uint32_t evq__ufiles_take_clear(evq__ufiles_t *f);
-void evq__ufiles_prep_clear(struct io_uring_sqe *sqe, uint32_t slot);
-/* user_data of a clear's completion: told from records (8-aligned
- * pointers, with a parity bit) and the backend's small constants. */
-static inline bool evq__ufiles_is_clear(uint64_t ud) { return (ud & 7) == 2; }
-/* A clear completed with res: the slot is free again (or, if the kernel
- * failed it, to be cleared again). */
-void evq__ufiles_cleared(evq__ufiles_t *f, uint64_t ud, int res);
+/* Before the waiter submits: drops the files of slots still dirty. */
+static inline bool evq__ufiles_dirty(const evq__ufiles_t *f) {
+  return f->dirty != EVQ__NO_SLOT;
+}
+void evq__ufiles_flush(evq__ufiles_t *f, evq__ring_t *ring);
 
 #endif

@@ -127,3 +127,36 @@ TEST(free_leaves_descriptors_open) {
   evq_close(p[1]);
   evq_free(q);
 }
+
+/* Deregistered and closed, a descriptor's file closes by the next wait at
+ * the latest, on every backend (io_uring holds a registration's file
+ * until then, evq.h "Closing"): each peer then reads end of stream. Many
+ * at once, registered in an order that scatters what io_uring holds. */
+TEST(deregister_close_releases_file) {
+  enum { PAIRS = 300 };
+  evq_t *q = tq_queue();
+  static evq_fd_t p[PAIRS][2];
+  for (int i = 0; i < PAIRS; i++) tq_pair(p[i]);
+  for (int i = 0; i < PAIRS; i++) {
+    int k = (i * 7) % PAIRS;
+    CHECK_OK(evq_register(q, p[k][0], EVQ_READABLE, EVQ_EDGE, (uintptr_t)k));
+  }
+  evq_event_t ev[8];
+  tq_wait(q, ev, 8, 0);
+  for (int i = 0; i < PAIRS; i += 2) { /* every other one: holes between */
+    CHECK_OK(evq_deregister(q, p[i][0]));
+    evq_close(p[i][0]);
+  }
+  CHECK_EQ(tq_wait(q, ev, 8, 0), 0);
+  char c;
+  for (int i = 0; i < PAIRS; i += 2) {
+    CHECK_EQ(evq_read(NULL, p[i][1], &c, 1), 0); /* end of stream */
+    evq_close(p[i][1]);
+  }
+  for (int i = 1; i < PAIRS; i += 2) {
+    CHECK_OK(evq_deregister(q, p[i][0]));
+    evq_close(p[i][0]);
+    evq_close(p[i][1]);
+  }
+  evq_free(q);
+}
