@@ -80,9 +80,12 @@ case ",$backends," in
   if [ -n "$why" ]; then
     leg kqueue "" skipped "" 0 "$why"
   else
-    # Each variant's JUnit report shows its cases' failures; a variant
-    # without one did not get to its tests.
-    rm -f build-kqueue-wide/ctest-junit.xml build-kqueue-narrow/ctest-junit.xml
+    # Each variant's JUnit report shows its cases' failures and ctest-rc
+    # its exit status (a ctest that died with no failed case in its report
+    # still fails the leg); a variant without a report did not get to its
+    # tests.
+    rm -f build-kqueue-wide/ctest-junit.xml build-kqueue-narrow/ctest-junit.xml \
+      build-kqueue-wide/ctest-rc build-kqueue-narrow/ctest-rc
     rc=0
     JOBS=$JOBS sh tools/test-kqueue.sh || rc=$?
     if [ "$rc" = 77 ]; then
@@ -90,7 +93,8 @@ case ",$backends," in
     else
       for v in wide narrow; do
         if [ -f "build-kqueue-$v/ctest-junit.xml" ]; then
-          leg "libkqueue-$v" kqueue ran "build-kqueue-$v/ctest-junit.xml" 0 ""
+          leg "libkqueue-$v" kqueue ran "build-kqueue-$v/ctest-junit.xml" \
+            "$(cat "build-kqueue-$v/ctest-rc" 2>/dev/null || echo 1)" ""
         else
           leg "libkqueue-$v" "" failed "" "$rc" "configure or build failed (output above)"
         fi
