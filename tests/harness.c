@@ -175,6 +175,12 @@ int tq_count_events(evq_t *q, uintptr_t token, int64_t timeout_ns,
 }
 
 #ifdef _WIN32
+BOOL evq__console_event(DWORD type); /* src/win/signal.c, for tests */
+
+void tq_raise(int signo) {
+  (void)evq__console_event(signo == SIGINT ? CTRL_C_EVENT : CTRL_BREAK_EVENT);
+}
+
 int tq_wine(void) { /* wine's ntdll says its version; Windows' has none */
   HMODULE ntdll = GetModuleHandleA("ntdll.dll");
   return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
@@ -257,6 +263,7 @@ int tq_child_reap(evq_pid_t pid) {
 }
 #else
 int tq_wine(void) { return 0; }
+void tq_raise(int signo) { CHECK(kill(getpid(), signo) == 0); }
 int tq_setenv(const char *name, const char *value) {
   return setenv(name, value, 1);
 }

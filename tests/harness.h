@@ -7,6 +7,7 @@
 #include "evq.h"
 #include "spin.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -97,6 +98,19 @@ void tq_child_wait_ended(evq_pid_t pid);
 /* Waits for the child and returns its exit code, as its parent sees it
  * (waitpid; the handle on Windows, then closed). */
 int tq_child_reap(evq_pid_t pid);
+/* Two signals a case can raise on every OS: SIGUSR1 and SIGUSR2 on POSIX;
+ * on Windows the console's Ctrl-C and Ctrl-Break, which evq reports as
+ * SIGINT and SIGBREAK. tq_raise delivers one to this process: kill() on
+ * POSIX; on Windows it runs evq's console handler as Windows does for the
+ * event (wine cannot make console events without a console). */
+#ifdef _WIN32
+#define TQ_SIG_A SIGINT
+#define TQ_SIG_B SIGBREAK
+#else
+#define TQ_SIG_A SIGUSR1
+#define TQ_SIG_B SIGUSR2
+#endif
+void tq_raise(int signo);
 /* The one event with this token within 5 s (fails on any other). */
 evq_event_t tq_wait_one(evq_t *q, uintptr_t token);
 

@@ -15,35 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Deliveries made while nobody waits are kept and coalesce, with a count. */
-TEST(signal_counts_coalesce) {
-  evq_t *q = tq_queue();
-  CHECK_OK(evq_signal_add(q, SIGUSR1, 5));
-  for (int i = 0; i < 3; i++) CHECK(raise(SIGUSR1) == 0);
-  evq_event_t e = tq_wait_one(q, 5);
-  CHECK_EQ(e.flags, EVQ_SIGNAL);
-  CHECK_EQ(e.data, 3);
-  CHECK_EQ(tq_count_events(q, 5, 20 * MS, NULL), 0);
-  CHECK(raise(SIGUSR1) == 0);
-  CHECK_EQ(tq_wait_one(q, 5).data, 1);
-  CHECK_OK(evq_signal_remove(q, SIGUSR1));
-  evq_free(q);
-}
-
-/* Every queue subscribed to a signal gets each delivery. */
-TEST(signal_every_queue) {
-  evq_t *a = tq_queue(), *b = tq_queue();
-  CHECK_OK(evq_signal_add(a, SIGUSR2, 1));
-  CHECK_OK(evq_signal_add(b, SIGUSR2, 2));
-  CHECK(kill(getpid(), SIGUSR2) == 0);
-  CHECK_EQ(tq_wait_one(a, 1).flags, EVQ_SIGNAL);
-  CHECK_EQ(tq_wait_one(b, 2).flags, EVQ_SIGNAL);
-  evq_free(a); /* freeing a queue ends its subscriptions */
-  CHECK(kill(getpid(), SIGUSR2) == 0);
-  CHECK_EQ(tq_wait_one(b, 2).data, 1);
-  evq_free(b);
-}
-
 static atomic_int own_handler_ran;
 static void own_handler(int signo) {
   (void)signo;
@@ -74,75 +45,6 @@ TEST(signal_restores_disposition) {
   CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
   evq_free(a);
   evq_free(b);
-}
-
-TEST(signal_bad_input) {
-  evq_t *q = tq_queue();
-  const int bad[] = {0, -1, SIGKILL, SIGSTOP, 100000};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    CHECK_EQ(evq_signal_add(q, bad[i], 1), EVQ_EINVAL);
-  CHECK_EQ(evq_signal_add(NULL, SIGUSR1, 1), EVQ_EINVAL);
-  CHECK_EQ(evq_signal_remove(q, SIGUSR1), EVQ_ENOENT);
-  CHECK_EQ(evq_signal_remove(q, 0), EVQ_EINVAL);
-  CHECK_OK(evq_signal_add(q, SIGUSR1, 1));
-  CHECK_EQ(evq_signal_add(q, SIGUSR1, 2), EVQ_EEXIST);
-  CHECK(raise(SIGUSR1) == 0);
-  CHECK_EQ(tq_wait_one(q, 1).data, 1); /* the failed add changed nothing */
-  evq_free(q);
-}
-
-typedef struct {
-  evq_t *q;
-  atomic_int stop;
-} sig_churn_t;
-
-static void *churn_subscriptions(void *arg) {
-  sig_churn_t *c = arg;
-  for (int i = 0; i < 2000; i++) {
-    CHECK_OK(evq_signal_add(c->q, SIGUSR2, 9));
-    CHECK_OK(evq_signal_remove(c->q, SIGUSR2));
-  }
-  atomic_store(&c->stop, 1);
-  return NULL;
-}
-
-static void *send_signals(void *arg) {
-  sig_churn_t *c = arg;
-  while (!atomic_load(&c->stop)) kill(getpid(), SIGUSR1);
-  return NULL;
-}
-
-/* Subscribing and unsubscribing from one thread while signals land on
- * others and a waiter collects: nothing is lost for the steady
- * subscription, nothing breaks for the churning one. */
-TEST(signal_threads) {
-  sig_churn_t c = {.q = tq_queue()};
-  evq_t *other = tq_queue();
-  CHECK_OK(evq_signal_add(c.q, SIGUSR1, 1));
-  CHECK_OK(evq_signal_add(other, SIGUSR2, 2)); /* keeps SIGUSR2 handled */
-  pthread_t t1, t2;
-  CHECK(pthread_create(&t1, NULL, churn_subscriptions, &c) == 0);
-  CHECK(pthread_create(&t2, NULL, send_signals, &c) == 0);
-  long seen = 0;
-  evq_event_t ev[8];
-  while (!atomic_load(&c.stop)) {
-    int n = tq_wait(c.q, ev, 8, 10 * MS);
-    for (int i = 0; i < n; i++) {
-      CHECK(ev[i].token == 1 || ev[i].token == 9);
-      if (ev[i].token == 1) seen += ev[i].data;
-    }
-  }
-  CHECK(pthread_join(t1, NULL) == 0);
-  CHECK(pthread_join(t2, NULL) == 0);
-  CHECK(raise(SIGUSR1) == 0); /* at least this one is there to collect */
-  for (int k = 0; k < 100 && seen == 0; k++) {
-    int n = tq_wait(c.q, ev, 8, 10 * MS);
-    for (int i = 0; i < n; i++)
-      if (ev[i].token == 1) seen += ev[i].data;
-  }
-  CHECK(seen > 0);
-  evq_free(c.q);
-  evq_free(other);
 }
 
 /* A child made by fork() gets back the dispositions evq replaced. */

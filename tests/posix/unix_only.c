@@ -314,21 +314,3 @@ TEST(embed_in_poll) {
   evq_close(p[1]);
   evq_free(q);
 }
-
-/* evq_signal_remove drops deliveries not yet collected (evq.h): a new
- * subscription starts from nothing. */
-TEST(signal_remove_drops_pending) {
-  evq_t *q = tq_queue();
-  CHECK_OK(evq_signal_add(q, SIGUSR2, 5));
-  CHECK(raise(SIGUSR2) == 0); /* caught by evq, not yet collected */
-  CHECK_OK(evq_signal_remove(q, SIGUSR2));
-  CHECK_OK(evq_signal_add(q, SIGUSR2, 6));
-  evq_event_t ev[4];
-  CHECK_EQ(tq_wait(q, ev, 4, 20 * MS), 0);
-  CHECK(raise(SIGUSR2) == 0);
-  CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
-  CHECK_EQ(ev[0].token, 6);
-  CHECK_EQ(ev[0].data, 1);
-  CHECK_OK(evq_signal_remove(q, SIGUSR2));
-  evq_free(q);
-}

@@ -101,30 +101,28 @@ TEST(write_after_peer_close) {
 
 BOOL evq__console_event(DWORD type); /* src/win/signal.c, for tests */
 
-/* Console control events as signals: Ctrl-C is SIGINT, Ctrl-Break
- * SIGBREAK. wine's GenerateConsoleCtrlEvent fails without a real console,
- * so the case runs evq's handler as Windows would for each event. */
+/* Console control events as signals (conformance/signal_events.c has
+ * what every OS shares): Ctrl-C is SIGINT, Ctrl-Break SIGBREAK, and evq's
+ * console handler says an event was handled (so Windows' default action,
+ * ending the process, does not happen) only while a queue watches it.
+ * wine's GenerateConsoleCtrlEvent fails without a real console, so the
+ * case runs evq's handler as Windows would for each event. */
 TEST(signal_console_events) {
   evq_t *q = tq_queue();
-  CHECK_EQ(evq_signal_add(q, 15, 1), EVQ_EINVAL); /* no SIGTERM event */
   CHECK_EQ(evq__console_event(CTRL_C_EVENT), FALSE); /* nobody watches */
   CHECK_OK(evq_signal_add(q, SIGINT, 1));
   CHECK_OK(evq_signal_add(q, SIGBREAK, 2));
-  CHECK_EQ(evq_signal_add(q, SIGINT, 3), EVQ_EEXIST);
-  CHECK(evq__console_event(CTRL_C_EVENT));
   CHECK(evq__console_event(CTRL_C_EVENT));
   evq_event_t ev[4];
   CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
   CHECK_EQ(ev[0].token, 1);
   CHECK_EQ(ev[0].flags, EVQ_SIGNAL);
-  CHECK_EQ(ev[0].data, 2);
   CHECK(evq__console_event(CTRL_BREAK_EVENT));
   CHECK_EQ(tq_wait(q, ev, 4, 5000 * MS), 1);
   CHECK_EQ(ev[0].token, 2);
   CHECK_EQ(evq__console_event(CTRL_CLOSE_EVENT), FALSE); /* not watched */
   CHECK_OK(evq_signal_remove(q, SIGINT));
   CHECK_EQ(evq__console_event(CTRL_C_EVENT), FALSE);
-  CHECK_EQ(evq_signal_remove(q, SIGINT), EVQ_ENOENT);
   evq_free(q); /* ends the SIGBREAK subscription too */
   CHECK_EQ(evq__console_event(CTRL_BREAK_EVENT), FALSE);
 }
