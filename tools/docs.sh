@@ -63,6 +63,13 @@ check() { # FILE PATTERN WHAT
   fi
 }
 check index.html "A cross-platform event queue" "the main page"
+# The guide's links to the other documents are links in the HTML too, and
+# its examples are named where they are (docs/examples/, not examples/).
+for page in design windows kqueue; do
+  check guide.html "href=\"$page.html" "a working link to $page.md"
+done
+check guide.html "program in <code>docs/examples/</code>" "where the guide's programs are"
+check guide.html "Step 1: a first server" "the tutorial"
 for g in version errors events lifecycle registration waiting embedding \
          signals children timers sockets; do
   check "group__$g.html" "evq" "group '$g'"

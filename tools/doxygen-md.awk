@@ -8,9 +8,12 @@
 #    one namespace with the header's groups), and the title "{#<page>}";
 #  - a link to "#anchor" becomes a link to that label, and a link to
 #    "guide.md#anchor" one to the guide's;
+#  - a link to another page of docs/ (design.md) stays, as Doxygen links
+#    the Markdown files of its input (docs/Doxyfile's INPUT: all of docs/);
 #  - a link to ../include/evq.h becomes a reference to the header's page;
-#  - any other relative link (design.md, examples/) keeps its text and
-#    names its target as code, since the HTML reference does not hold it.
+#  - any other relative link (examples/, ../README.md) keeps its text and
+#    names its target as code, relative to the repository's root
+#    (docs/examples/), since the HTML reference does not hold it.
 function slug(s) {
   s = tolower(s)
   gsub(/[^a-z0-9 _-]/, "", s)
@@ -32,13 +35,13 @@ function links(line,    out, pre, text, target, m) {
     } else if (target ~ /^[a-z]+\.md#/) {
       sub(/\.md#/, "-", target)
       out = out pre "[" text "](#" target ")"
-    } else if (target ~ /^[a-z]+\.md$/ && (target == "guide.md" || target == "mainpage.md")) {
-      out = out pre m
+    } else if (target ~ /^[a-z]+\.md$/) {
+      out = out pre m                       # another page of the reference
     } else if (target ~ /include\/evq\.h$/) {
       out = out pre "\\ref evq.h \"" text "\""
     } else {
-      sub(/^\.\.\//, "", target)
-      if (target !~ /^(include|src|tests|tools|examples|bench)\//) target = "docs/" target
+      # Relative to docs/, where the pages are; ../ is the repository's root.
+      if (!sub(/^\.\.\//, "", target)) target = "docs/" target
       out = out pre (text == target || "docs/" text == target ? "`" target "`" : text " (`" target "`)")
     }
   }
@@ -58,4 +61,6 @@ fence { print; next }
   print links($0) " {#" page (/^# / ? "" : "-" slug(title)) "}"
   next
 }
-{ print links($0) }
+# "::name" is an explicit link request to Doxygen, even in a code span
+# ([::ffff:1.2.3.4] in networking.md); "%" before a word keeps it text.
+{ line = links($0); gsub(/::ffff/, "::%ffff", line); print line }
