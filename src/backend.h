@@ -13,6 +13,7 @@
 #define EVQ_BACKEND_H
 
 #include "evq.h"
+#include "list.h"
 
 #include <stdbool.h>
 
@@ -90,7 +91,7 @@ typedef struct evq__raw {
  * requests still in flight, and states whose requests never end are leaked
  * on purpose: a leak is safe, a kernel write into freed memory is not. */
 typedef struct evq__state {
-  struct evq__state *next, *prev; /* every state of the queue */
+  evq__link_t link;  /* on the queue's list of every state */
   uint64_t key;      /* its registration's key; 0 once deregistered */
   uint32_t inflight; /* kernel requests that still refer to it */
 } evq__state_t;

@@ -107,7 +107,7 @@ struct evq {
   evq__mutex_t lock;
   evq__registry_t registry;
   evq__timers_t timers;
-  evq__state_t states; /* list head of the per-registration states */
+  evq__link_t states;  /* list of the per-registration states */
   evq__raw_t *raw;
   uint32_t raw_cap;
   uint64_t round;          /* translations so far: tags merged events */

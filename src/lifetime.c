@@ -13,24 +13,20 @@
 
 #include <stdlib.h>
 
-void evq__states_init(evq_t *q) { q->states.next = q->states.prev = &q->states; }
+void evq__states_init(evq_t *q) { evq__list_init(&q->states); }
 
 void *evq__state_new(evq_t *q, evq__reg_t *reg, size_t size) {
   evq__state_t *st = calloc(1, size < sizeof *st ? sizeof *st : size);
   if (!st) return NULL;
   st->key = evq__key(reg->id, reg->gen);
-  st->next = q->states.next;
-  st->prev = &q->states;
-  q->states.next->prev = st;
-  q->states.next = st;
+  evq__list_push_front(&q->states, &st->link);
   reg->bstate = st;
   return st;
 }
 
 static void state_free(evq_t *q, evq__state_t *st) {
   if (q->ops->release) q->ops->release(q->b, st);
-  st->prev->next = st->next;
-  st->next->prev = st->prev;
+  evq__list_unlink(&st->link);
   free(st);
 }
 
@@ -46,14 +42,18 @@ void evq__state_detach(evq_t *q, evq__state_t *st) {
   if (st->inflight == 0) state_free(q, st);
 }
 
+static evq__state_t *state_of(evq__link_t *l) {
+  return EVQ__CONTAINER(l, evq__state_t, link);
+}
+
 void evq__states_detach_all(evq_t *q) {
-  for (evq__state_t *st = q->states.next, *next; st != &q->states; st = next) {
-    next = st->next;
-    evq__state_detach(q, st);
+  for (evq__link_t *l = q->states.next, *next; l != &q->states; l = next) {
+    next = l->next;
+    evq__state_detach(q, state_of(l));
   }
 }
 
 evq__state_t *evq__state_next(evq_t *q, evq__state_t *st) {
-  evq__state_t *next = st ? st->next : q->states.next;
-  return next == &q->states ? NULL : next;
+  evq__link_t *next = st ? st->link.next : q->states.next;
+  return next == &q->states ? NULL : state_of(next);
 }

@@ -7,7 +7,9 @@
 #define EVQ_RING_H
 
 #include <linux/io_uring.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct evq__ring {
   int fd;
@@ -31,6 +33,44 @@ void evq__ring_exit(evq__ring_t *r);
 
 /* A zeroed submission entry, or NULL when the queue is full. */
 struct io_uring_sqe *evq__ring_sqe(evq__ring_t *r);
+
+/* Requests, as liburing's io_uring_prep_* write them, into a zeroed entry.
+ * A poll of mask on fd (a table slot with IOSQE_FIXED_FILE in flags),
+ * multishot or not. The kernel reads poll32_events as a little-endian word
+ * of two halves. */
+static inline void evq__ring_prep_poll(struct io_uring_sqe *sqe, int fd,
+                                       uint32_t mask, bool multishot,
+                                       uint64_t user_data) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  mask = (mask << 16) | (mask >> 16);
+#endif
+  sqe->opcode = IORING_OP_POLL_ADD;
+  sqe->fd = fd;
+  sqe->poll32_events = mask;
+  sqe->len = multishot ? IORING_POLL_ADD_MULTI : 0;
+  sqe->user_data = user_data;
+}
+
+/* The removal of the poll whose user_data is target. */
+static inline void evq__ring_prep_poll_remove(struct io_uring_sqe *sqe,
+                                              uint64_t target,
+                                              uint64_t user_data) {
+  sqe->opcode = IORING_OP_POLL_REMOVE;
+  sqe->fd = -1;
+  sqe->addr = target;
+  sqe->user_data = user_data;
+}
+
+/* A multishot poll updated to the same mask: the kernel re-arms it and
+ * completes it at once if the file is ready. */
+static inline void evq__ring_prep_poll_update(struct io_uring_sqe *sqe,
+                                              uint64_t target, uint32_t mask,
+                                              uint64_t user_data) {
+  evq__ring_prep_poll(sqe, -1, mask, true, user_data);
+  sqe->opcode = IORING_OP_POLL_REMOVE;
+  sqe->addr = target;
+  sqe->len = IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI;
+}
 
 /* Publishes the written entries; returns how many the kernel has yet to
  * take (what enter's to_submit should say). */

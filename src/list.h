@@ -1,7 +1,10 @@
-/* An intrusive doubly linked list, circular around a head link: what the
- * Windows backend keeps its AFD handle groups and its to-do list of sockets
- * on. Unlinking is O(1) and needs no head, which is what lets a socket
- * leave the to-do list when its state is freed. */
+/* An intrusive doubly linked list, circular around a head link: the
+ * queue's lifetime states (lifetime.c), io_uring's and the Windows
+ * backend's to-do lists, and the Windows backend's AFD handle groups.
+ * Unlinking is O(1) and needs no head, which is what lets a record leave a
+ * to-do list when its state is freed; an unlinked link points at itself,
+ * so a record can tell whether it is on a list (evq__list_empty of the
+ * record's own link). */
 #ifndef EVQ_LIST_H
 #define EVQ_LIST_H
 

@@ -1,0 +1,81 @@
+/* The io_uring backend's own declarations, shared by its files:
+ *   uring.c        the backend interface (backend.h): registration,
+ *                  waiting, completions, life of the ring
+ *   uring_poll.c   a registration's poll requests, as a state machine
+ *   uring_files.c  the table of pinned files
+ *   ring.c         the little of liburing it needs */
+#ifndef EVQ_URING_H
+#define EVQ_URING_H
+
+#include "unix.h"
+
+#include "list.h"
+#include "ring.h"
+#include "uring_files.h"
+
+/* user_data of requests that are no registration's: a record is a
+ * pointer, at least 8-aligned, with its request's parity in the low bit. */
+#define EVQ__UD_IGNORE 0 /* removals, updates: their completion says nothing */
+#define EVQ__UD_WAKE 1   /* the poll on the wake eventfd */
+
+/* Where a registration's poll requests stand (uring_poll.c draws them). */
+typedef enum evq__ur_phase {
+  EVQ__UR_IDLE,      /* no request in flight */
+  EVQ__UR_POLLING,   /* the current request in flight */
+  EVQ__UR_REPLACING, /* a replaced request still in flight, no current one */
+  EVQ__UR_SWAPPING   /* a replaced request and its successor in flight */
+} evq__ur_phase_t;
+
+/* One registration's record: a lifetime state (backend.h), because its
+ * requests' completions may come after deregistration and refer to it. */
+typedef struct evq__ur_reg {
+  evq__state_t st;   /* first: the core's lifetime record */
+  evq__link_t todo;  /* on the to-do list when linked */
+  int fd;            /* what is polled: the descriptor, or a child's pidfd */
+  uint32_t slot;     /* its file's slot in the table, or EVQ__NO_SLOT */
+  uintptr_t ident;   /* no slot: the file's identity (evq__file_id) that
+                        each request by number checks first; 0: none */
+  uint32_t dirs;     /* EVQ directions wanted */
+  uint32_t polled;   /* poll mask of the current request */
+  uint8_t mode;      /* evq_mode_t */
+  uint8_t phase;     /* evq__ur_phase_t */
+  uint8_t gen;       /* the current request's parity, in its user_data */
+  bool ms;           /* the current request is multishot */
+  bool fired;        /* oneshot: reported, silent until modify */
+  bool closed;       /* the number was closed: silent until modify */
+  bool again;        /* level: have the kernel look at the file again */
+  bool sticky;       /* a completion brought only bits not asked for (the
+                        kernel always watches RDHUP): a single-shot poll
+                        would complete at once again, so poll multishot */
+} evq__ur_reg_t;
+
+typedef struct evq__uring {
+  evq_t *q;
+  evq__ring_t ring;
+  evq__wakefd_t wake;
+  evq__ufiles_t files;
+  bool multishot;    /* the kernel has multishot polls (5.13+) */
+  bool wake_armed;   /* the wake eventfd's poll is in flight */
+  bool embedded;     /* evq_fd() handed out the ring's descriptor */
+  bool kicked;       /* embedded: a kick for pending re-arms is out */
+  evq__link_t todo;  /* records whose requests must change */
+  uint32_t max;
+  struct io_uring_cqe **cqes; /* the waiter's: max of them */
+} evq__uring_t;
+
+/* Puts r on the to-do list: the next prepare() syncs its requests. */
+static inline void evq__ur_todo(evq__uring_t *s, evq__ur_reg_t *r) {
+  if (evq__list_empty(&r->todo)) evq__list_push_back(&s->todo, &r->todo);
+}
+
+/* uring_poll.c: the poll requests, from submission to completion (the
+ * backend's prepare, poll, complete and unsettled). Under the lock, on the
+ * waiter, but for poll (the waiter, without the lock). */
+void evq__ur_prepare(void *b);
+int evq__ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns);
+bool evq__ur_complete(void *b, evq__raw_t *raw);
+bool evq__ur_unsettled(void *b);
+/* Puts the wake eventfd's poll in the submission queue. */
+void evq__ur_arm_wake(evq__uring_t *s);
+
+#endif
