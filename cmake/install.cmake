@@ -62,9 +62,34 @@ foreach(dir LIBDIR INCLUDEDIR)
 endforeach()
 string(STRIP "${EVQ_PC_LIBS_PRIVATE}" EVQ_PC_LIBS_PRIVATE)
 set(EVQ_PC_PREFIX "@EVQ_PC_PREFIX@") # kept for the install-time pass
+set(EVQ_PC_RPATH "@EVQ_PC_RPATH@")
 configure_file(cmake/evq.pc.in ${CMAKE_CURRENT_BINARY_DIR}/evq.pc.tmpl @ONLY)
+# A program linked with `pkg-config --libs evq` must find libevq.so where
+# it was installed when it runs. The loader looks in the system's own
+# directories, and nowhere else: so for a libdir outside them (a custom
+# prefix; /usr/local/lib before ldconfig has run) evq.pc adds an rpath
+# (RUNPATH, which LD_LIBRARY_PATH still overrides), as CMake does for a
+# consumer's build. The system's directories are the linker's implicit
+# ones, the test CMake itself uses; a distribution's evq.pc has none.
+set(EVQ_SYSTEM_LIBDIRS ${CMAKE_PLATFORM_IMPLICIT_LINK_DIRECTORIES}
+                       ${CMAKE_C_IMPLICIT_LINK_DIRECTORIES})
+if(WIN32)
+  set(EVQ_SYSTEM_LIBDIRS "*") # no rpath: a DLL is found on PATH
+endif()
 install(CODE "
   set(EVQ_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+  set(libdir \"${CMAKE_INSTALL_LIBDIR}\")
+  if(NOT IS_ABSOLUTE \"\${libdir}\")
+    set(libdir \"\${CMAKE_INSTALL_PREFIX}/\${libdir}\")
+  endif()
+  get_filename_component(libdir \"\${libdir}\" REALPATH)
+  set(EVQ_PC_RPATH \" -Wl,-rpath,\\\${libdir}\")
+  foreach(dir ${EVQ_SYSTEM_LIBDIRS})
+    get_filename_component(dir \"\${dir}\" REALPATH)
+    if(dir STREQUAL \"*\" OR dir STREQUAL libdir)
+      set(EVQ_PC_RPATH \"\")
+    endif()
+  endforeach()
   configure_file(\"${CMAKE_CURRENT_BINARY_DIR}/evq.pc.tmpl\"
                  \"${CMAKE_CURRENT_BINARY_DIR}/evq.pc\" @ONLY)")
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/evq.pc

@@ -3,7 +3,13 @@
 # the way a user of evq would, in a temporary directory outside both trees.
 #   package     cmake --install into a temporary prefix, find_package(evq),
 #               link evq::evq (shared) and evq::evq_static
-#   pkg-config  the same prefix through evq.pc, shared and static
+#   pkg-config  the same prefix through evq.pc, shared and static, with the
+#               README's commands as written; each program runs with no
+#               LD_LIBRARY_PATH (evq.pc's rpath finds the library)
+#   make-install  the README's `make install PREFIX=...` in a fresh build
+#               directory, which must build the libraries and nothing else
+#               (no test, example or benchmark), then a consumer through
+#               pkg-config and through find_package, each run
 #   subdir      add_subdirectory(<evq source>) from the consumer project
 # For the installed modes it also proves the build tree played no part: its
 # path appears nowhere in the consumer's build, and the shared library the
@@ -60,6 +66,38 @@ consumer_cmake() {
     fail "consumer build: $(tail -n 15 "$TMP/build.log")"
 }
 
+# find_pc: the pkg-config program, or a skip.
+find_pc() {
+  pc=$(command -v pkg-config || command -v pkgconf || true)
+  [ -n "$pc" ] && "$pc" --version >/dev/null 2>&1 ||
+    skip "pkg-config not installed (Debian: pkg-config)"
+}
+
+# readme_has TEXT: the README shows this command, which the case runs.
+readme_has() {
+  grep -qF -- "$1" "$src/README.md" ||
+    fail "README.md no longer shows '$1', which this case runs"
+}
+
+# pc_consumers: the README's two pkg-config commands, as written (with
+# the compiler of the build and its sanitizer flags), each program run
+# with nothing in LD_LIBRARY_PATH.
+pc_consumers() {
+  readme_has 'cc app.c $(pkg-config --cflags --libs evq)'
+  readme_has 'cc app.c $(pkg-config --cflags evq) "$(pkg-config --variable=libdir evq)/libevq.a" -lpthread'
+  # shellcheck disable=SC2046 # flags are lists of words
+  $cc $san "$TMP/src/main.c" $("$pc" --cflags --libs evq) -o "$TMP/shared" ||
+    fail "cc app.c \$(pkg-config --cflags --libs evq) failed"
+  # shellcheck disable=SC2046
+  $cc $san "$TMP/src/main.c" $("$pc" --cflags evq) \
+    "$("$pc" --variable=libdir evq)/libevq.a" -lpthread -o "$TMP/static" ||
+    fail "the README's static link command failed"
+  loads_from "$TMP/shared" "$prefix"
+  static_only "$TMP/static"
+  env -u LD_LIBRARY_PATH "$TMP/shared" || fail "$TMP/shared exited with status $?"
+  run_ok "$TMP/static"
+}
+
 case $mode in
 package)
   install_prefix
@@ -77,9 +115,7 @@ package)
   run_ok "$TMP/build/consumer_static"
   ;;
 pkg-config)
-  pc=$(command -v pkg-config || command -v pkgconf || true)
-  [ -n "$pc" ] && "$pc" --version >/dev/null 2>&1 ||
-    skip "pkg-config not installed (Debian: pkg-config)"
+  find_pc
   install_prefix
   pcfile=$(find "$prefix" -name evq.pc)
   [ -n "$pcfile" ] || fail "no evq.pc under $prefix"
@@ -95,18 +131,30 @@ pkg-config)
   printf '%s\n' "$cflags $libs $static_libs $libdir" >"$TMP/flags"
   no_trace "$TMP/flags"
   case $libdir in "$prefix"/*) ;; *) fail "libdir $libdir is not in $prefix" ;; esac
-  # shellcheck disable=SC2086 # flags are lists of words
-  $cc -std=c11 -Wall -Wextra -Werror $san $cflags "$TMP/src/main.c" $libs \
-    -Wl,-rpath,"$libdir" -o "$TMP/shared" || fail "link with --libs"
-  # Static: the archive instead of -levq, plus what Libs.private adds.
-  static_libs=$(printf '%s' "$static_libs" | sed 's/-levq\b/-l:libevq.a/')
-  # shellcheck disable=SC2086
-  $cc -std=c11 -Wall -Wextra -Werror $san $cflags "$TMP/src/main.c" \
-    $static_libs -o "$TMP/static" || fail "link with --static --libs"
-  loads_from "$TMP/shared" "$prefix"
-  static_only "$TMP/static"
-  run_ok "$TMP/shared"
-  run_ok "$TMP/static"
+  case $libs in
+  *"-Wl,-rpath,$libdir"*) ;;
+  *) fail "evq.pc gives no rpath to $libdir, outside the loader's directories" ;;
+  esac
+  pc_consumers
+  ;;
+make-install)
+  find_pc
+  prefix=$TMP/prefix
+  # CMAKE_FLAGS= : a plain build, whatever leg this suite runs in.
+  make -C "$src" install BUILD="$TMP/evq-build" PREFIX="$prefix" CMAKE_FLAGS= \
+    JOBS=2 >"$TMP/install.log" 2>&1 ||
+    fail "make install: $(tail -n 20 "$TMP/install.log")"
+  built=$(find "$TMP/evq-build" -type f -perm -u+x ! -name '*.so*' ! -name '*.sh' \
+    ! -path '*/CMakeFiles/*' | head -n 5)
+  [ -z "$built" ] || fail "make install built more than it installs: $built"
+  echo "make install built only the libraries"
+  san=
+  PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name evq.pc)")
+  export PKG_CONFIG_PATH
+  pc_consumers
+  consumer_cmake -DEVQ_FROM=package -DEVQ_VERSION="$version" \
+    -DCMAKE_PREFIX_PATH="$prefix"
+  run_ok "$TMP/build/consumer_shared"
   ;;
 subdir)
   consumer_cmake -DEVQ_FROM="$src"
