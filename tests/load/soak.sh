@@ -5,6 +5,7 @@
 # used with 64 KiB each way and closed, over and over, every byte checked by
 # both ends) and churn (threads changing registrations while one waits).
 # Both must end clean; prints both results and one line of totals.
+# CHURN_RUNNER, if set, runs churn (wine, for the Windows build: wine.sh).
 set -eu
 client=$1
 server=$2
@@ -18,7 +19,7 @@ echo "soak [$b]: $s s of load ($conns connections at a time) and churn at once"
 "$client" --server "$server $b --seconds $((s + 900))" --conns "$conns" --procs 2 \
   --bytes 65536 --soak "$s" >"$tmp/load" 2>&1 &
 lp=$!
-CHURN_SECONDS=$s "$churn" "$b" >"$tmp/churn" 2>&1 &
+CHURN_SECONDS=$s ${CHURN_RUNNER:+"$CHURN_RUNNER"} "$churn" "$b" >"$tmp/churn" 2>&1 &
 cp=$!
 ls=0
 cs=0

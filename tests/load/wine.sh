@@ -1,8 +1,11 @@
 #!/bin/sh
-# wine.sh SERVER_EXE CONNECTIONS SOURCE_DIR: load.connections.iocp, in the
-# Windows build. The IOCP load_server.exe runs under wine; the load
-# generator is built here with the host's compiler and runs natively, so
-# its sockets are Linux sockets and cost wine nothing.
+# wine.sh SOURCE_DIR SERVER_EXE connections N
+# wine.sh SOURCE_DIR SERVER_EXE soak CHURN_EXE
+# load.connections.iocp and load.soak.iocp, in the Windows build. The IOCP
+# load_server.exe (and churn.exe) run under wine; the load generator is
+# built here with the host's compiler and runs natively, so its sockets are
+# Linux sockets and cost wine nothing. The soak is soak.sh's, with
+# SOAK_CONNS (default 1000) at a time.
 #
 # How many: wineserver keeps one host descriptor for every socket of every
 # wine process (20,000 at most here), and for every socket event it walks
@@ -12,9 +15,9 @@
 # in many minutes (docs/reliability.md has the figures). CI runs
 # EVQ_LOAD_CONNS_WINE (2,000).
 set -eu
-exe=$1
-n=$2
-src=$3
+src=$1
+exe=$2
+mode=$3
 skip() {
   printf 'SKIP: %s\n' "$*"
   exit 77
@@ -37,6 +40,11 @@ trap 'rm -rf "$tmp"' EXIT
 }
 export WINEDEBUG=${WINEDEBUG:--all}
 export WINEPREFIX=${WINEPREFIX:-${HOME:-/tmp}/.wine-evq}
-LOAD_PATIENCE=${LOAD_PATIENCE:-10} "$tmp/load_client" \
-  --server "$wine $exe iocp --conns $n --seconds 3000" --conns "$n" --procs 2 \
-  --bytes 16384
+export LOAD_PATIENCE=${LOAD_PATIENCE:-10}
+if [ "$mode" = soak ]; then
+  CHURN_RUNNER=$wine sh "$src/soak.sh" "$tmp/load_client" "$wine $exe" "$4" iocp
+  exit
+fi
+n=$4
+"$tmp/load_client" --server "$wine $exe iocp --conns $n --seconds 3000" \
+  --conns "$n" --procs 2 --bytes 16384
