@@ -81,7 +81,7 @@ status_of() { # NAME -> run | fail | notrun | (empty: no such case)
 }
 must_skip="bench.smoke.libuv bench.smoke.libev bench.smoke.libevent
   bench.smoke.run_py dist.clang dist.mingw.build dist.mingw.run
-  install.pkg_config"
+  install.pkg_config install.debian"
 named=$(sed -n 's/.*<testcase name="\([^"]*\)".*/\1/p' "$junit" |
   grep -E 'libuv|libev|libevent|liburing|clang|mingw|wine|windows|pkg_config|pkgconfig|valgrind|doxygen|wrk|redis|gnuplot|python|run_py' || true)
 checked=0

@@ -48,6 +48,13 @@ for d in $(printf '%s' "$PATH" | tr ':' ' ') /usr/bin /usr/local/bin; do
     [ -e "$f" ] && [ ! -d "$f" ] && hide "$f"
   done
 done
+# Debian's packaging tools beyond dpkg-dev (which build-essential brings):
+# debhelper and lintian, which install.debian needs.
+for d in $(printf '%s' "$PATH" | tr ':' ' ') /usr/bin; do
+  for f in "$d"/dh "$d"/dh_* "$d"/lintian; do
+    [ -f "$f" ] && hide "$f"
+  done
+done
 # Trees that would still let a hidden tool work under another name.
 for d in /usr/lib/wine /usr/lib/x86_64-linux-gnu/wine /usr/lib/i386-linux-gnu/wine \
   /usr/x86_64-w64-mingw32 /usr/lib/gcc/x86_64-w64-mingw32 /opt/libkqueue; do
@@ -69,7 +76,11 @@ unset PKG_CONFIG_PATH
 # The hiding works: each tool fails to run, each header fails to compile,
 # and what the README needs still works.
 status=0
-for t in $tools x86_64-w64-mingw32-gcc /usr/lib/wine/wine64; do
+if dh_assistant supported-compat-levels >/dev/null 2>&1; then
+  echo "hide-optional: debhelper still runs" >&2
+  status=1
+fi
+for t in $tools lintian x86_64-w64-mingw32-gcc /usr/lib/wine/wine64; do
   if "$t" --version >/dev/null 2>&1; then
     echo "hide-optional: $t still runs" >&2
     status=1
