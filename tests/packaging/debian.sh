@@ -53,6 +53,11 @@ start=$(date +%s)
 (cd "$tree" && DEB_BUILD_OPTIONS="parallel=2" dpkg-buildpackage -us -uc -b) \
   >"$TMP/build.log" 2>&1 || fail "dpkg-buildpackage: $(tail -n 30 "$TMP/build.log")"
 echo "dpkg-buildpackage -us -uc -b: $(($(date +%s) - start)) s"
+# The symbols file lists exactly what the library exports: a function
+# added to evq.h goes in with the version that adds it.
+if grep -q 'dpkg-gensymbols: warning' "$TMP/build.log"; then
+  fail "debian/libevq0.1.symbols is out of date: $(sed -n '/dpkg-gensymbols: warning/,/^ dh_/p' "$TMP/build.log" | head -n 30)"
+fi
 lib=$(ls "$TMP"/libevq0.1_*.deb 2>/dev/null) || fail "no libevq0.1 package built"
 dev=$(ls "$TMP"/libevq-dev_*.deb 2>/dev/null) || fail "no libevq-dev package built"
 
