@@ -1,7 +1,7 @@
-/* guide: POSIX only (pthreads; evq's calls work the same on Windows).
- * The guide's step 3 (docs/guide.md, "Step 3: threads and wake-ups"),
+/* The guide's step 3 (docs/guide.md, "Step 3: threads and wake-ups"),
  * shown there whole. Built and run by the suite on every backend
- * (guide.step3_threads.<backend>); it checks its own total. */
+ * (guide.step3_threads.<backend>), on Windows too: its POSIX threads are
+ * mingw-w64's winpthreads there; it checks its own total. */
 /* guide:begin program */
 /* Worker threads hand their results to the loop's thread with evq_wake(). */
 #include <evq.h>
