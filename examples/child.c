@@ -2,7 +2,10 @@
  * evq_child: runs a command, copies its output as it arrives and reports
  * how it ended, with the output pipes and the exit as events on one queue.
  *
- *   evq_child [-v] [--timeout-ms N] [--grace-ms N] -- COMMAND [ARG...]
+ *   evq_child [-v] [--timeout-ms N] [--grace-ms N] [--] COMMAND [ARG...]
+ *
+ * The options end at "--" or at the first word that is not an option
+ * (`evq_child ls -l`, `evq_child -v -- ls -l`).
  *
  * COMMAND (found through PATH) runs with its standard output and standard
  * error each a pipe to evq_child, which copies them byte for byte to its
@@ -241,13 +244,16 @@ static int parse_long(const char *arg, long lo, long hi, long *out) {
 
 static int usage(void) {
   fprintf(stderr, "usage: evq_child [-v] [--timeout-ms N] [--grace-ms N] "
-                  "-- COMMAND [ARG...]\n");
+                  "[--] COMMAND [ARG...]\n");
   return 2;
 }
 
 int main(int argc, char **argv) {
   int i = 1;
-  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+  /* Options until "--" or the first word that is not one: the command
+   * (`evq_child ls -l`); "--" is needed only for a command whose name
+   * starts with "-". */
+  for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "-v") == 0) {
       verbose = 1;
     } else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc &&
@@ -260,8 +266,9 @@ int main(int argc, char **argv) {
       return usage();
     }
   }
-  if (i + 1 >= argc) return usage();
-  char **command = argv + i + 1;
+  if (i < argc && strcmp(argv[i], "--") == 0) i++;
+  if (i >= argc) return usage();
+  char **command = argv + i;
 
   int rc = evq_create(&q, NULL);
   if (rc != 0) fail("create", rc);

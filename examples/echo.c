@@ -5,8 +5,9 @@
  *
  * Listens on 127.0.0.1:port (0, the default, picks a free port), prints
  * "listening on 127.0.0.1:PORT" when ready and sends every byte back.
- * With --until-eof it stops cleanly when its standard input ends (Ctrl-D;
- * the tests close a pipe) and prints "echoed N bytes over M connections".
+ * It stops cleanly on SIGINT or SIGTERM (Windows: Ctrl-C, Ctrl-Break) or,
+ * with --until-eof, when its standard input ends (Ctrl-D; the tests close
+ * a pipe), and then prints "echoed N bytes over M connections".
  *
  * What it shows: edge-triggered I/O through evq_read/evq_write; back-pressure
  * (a client that sends but never reads is simply not read from, so memory
@@ -16,6 +17,7 @@
  */
 #include <evq.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #define TOKEN_LISTENER 1       /* small numbers: never a conn_t pointer */
 #define TOKEN_STDIN 2
 #define TOKEN_ACCEPT_RETRY 3
+#define TOKEN_STOP 4            /* SIGINT or SIGTERM */
 
 typedef struct conn {
   evq_fd_t fd;
@@ -123,7 +126,7 @@ static void accept_all(server_t *s) {
   }
 }
 
-/* evq has no signals yet: --until-eof stops on end of standard input. */
+/* --until-eof: the server stops at the end of its standard input. */
 static void read_stdin(server_t *s) {
   char buf[256];
   ptrdiff_t r = evq_read(s->q, 0, buf, sizeof buf);
@@ -146,6 +149,17 @@ static int parse_long(const char *arg, long lo, long hi, long *out) {
   return 1;
 }
 
+/* SIGINT and SIGTERM (Windows: Ctrl-C, Ctrl-Break) stop the server as the
+ * end of --until-eof does: its connections closed, its summary printed. */
+static int stop_on_signals(evq_t *q) {
+#ifdef _WIN32
+  int rc = evq_signal_add(q, SIGBREAK, TOKEN_STOP);
+#else
+  int rc = evq_signal_add(q, SIGTERM, TOKEN_STOP);
+#endif
+  return rc ? rc : evq_signal_add(q, SIGINT, TOKEN_STOP);
+}
+
 int main(int argc, char **argv) {
   server_t s = {.max_conns = 1000};
   long port = 0;
@@ -165,6 +179,7 @@ int main(int argc, char **argv) {
 
   int rc = evq_create(&s.q, NULL);
   if (rc != 0) fail("create", rc);
+  if ((rc = stop_on_signals(s.q)) != 0) fail("signals", rc);
   evq_timer_init(&s.accept_retry);
   if ((rc = evq_tcp_listen(&s.listener, "127.0.0.1", (uint16_t)port, 511)))
     fail("listen", rc);
@@ -182,6 +197,10 @@ int main(int argc, char **argv) {
     if (n < 0) fail("wait", n);
     for (int i = 0; i < n; i++) {
       uintptr_t t = ev[i].token;
+      if (t == TOKEN_STOP) {            /* a signal: stop as at end of input */
+        s.stop = 1;
+        continue;
+      }
       if (t == TOKEN_LISTENER || t == TOKEN_ACCEPT_RETRY) accept_all(&s);
       else if (t == TOKEN_STDIN) read_stdin(&s);
       else if (!((conn_t *)t)->dead) conn_io(&s, (conn_t *)t);

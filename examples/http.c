@@ -9,7 +9,9 @@
  * connection is closed: 400 malformed, 405 other methods, 408 a request
  * unfinished when the idle timeout (10 s) expires, 413 any body, 431 a
  * request head over 8 KiB or 64 headers, 503 past --max-conns (1000),
- * 505 not HTTP/1.x. With --until-eof it stops when standard input ends.
+ * 505 not HTTP/1.x. It stops on SIGINT or SIGTERM (Windows: Ctrl-C,
+ * Ctrl-Break) or, with --until-eof, when standard input ends, printing
+ * "answered N requests".
  *
  * What it shows: a parser that never trusts the peer (fixed buffers, every
  * limit checked), an idle timer per connection restarted on every read
@@ -19,6 +21,7 @@
 #include <evq.h>
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,7 @@
 #define TOKEN_LISTENER 1
 #define TOKEN_STDIN 2
 #define TOKEN_ACCEPT_RETRY 3
+#define TOKEN_STOP 4            /* SIGINT or SIGTERM */
 #define MS 1000000LL
 
 typedef struct conn {
@@ -327,6 +331,17 @@ static int parse_long(const char *arg, long lo, long hi, long *out) {
   return 1;
 }
 
+/* SIGINT and SIGTERM (Windows: Ctrl-C, Ctrl-Break) stop the server as the
+ * end of --until-eof does: its connections closed, its summary printed. */
+static int stop_on_signals(evq_t *q) {
+#ifdef _WIN32
+  int rc = evq_signal_add(q, SIGBREAK, TOKEN_STOP);
+#else
+  int rc = evq_signal_add(q, SIGTERM, TOKEN_STOP);
+#endif
+  return rc ? rc : evq_signal_add(q, SIGINT, TOKEN_STOP);
+}
+
 int main(int argc, char **argv) {
   server_t s = {.max_conns = 1000, .idle_ms = 10000};
   long port = 0;
@@ -349,6 +364,7 @@ int main(int argc, char **argv) {
 
   int rc = evq_create(&s.q, NULL);
   if (rc != 0) fail("create", rc);
+  if ((rc = stop_on_signals(s.q)) != 0) fail("signals", rc);
   evq_timer_init(&s.accept_retry);
   if ((rc = evq_tcp_listen(&s.listener, "127.0.0.1", (uint16_t)port, 511)))
     fail("listen", rc);
@@ -366,10 +382,14 @@ int main(int argc, char **argv) {
     if (n < 0) fail("wait", n);
     for (int i = 0; i < n; i++) {
       uintptr_t t = ev[i].token;
+      if (t == TOKEN_STOP) {            /* a signal: stop as at end of input */
+        s.stop = 1;
+        continue;
+      }
       conn_t *c = (conn_t *)t;
       if (t == TOKEN_LISTENER || t == TOKEN_ACCEPT_RETRY) {
         accept_all(&s);
-      } else if (t == TOKEN_STDIN) {    /* evq has no signals yet */
+      } else if (t == TOKEN_STDIN) {
         char buf[256];
         ptrdiff_t r = evq_read(s.q, 0, buf, sizeof buf);
         if (r == 0 || (r < 0 && r != EVQ_EAGAIN)) s.stop = 1;

@@ -14,9 +14,9 @@
  * connection is closed. SET past --max-keys (1000000) or --max-memory
  * (64 MiB of keys and values) gets "-OOM ..." and changes nothing.
  * Past --max-conns (1000): "-ERR max number of clients reached", closed.
- * A connection silent for --idle-timeout-ms (300000) is closed. With
- * --until-eof it stops when standard input ends, printing "served N
- * commands, K keys".
+ * A connection silent for --idle-timeout-ms (300000) is closed. It stops
+ * on SIGINT or SIGTERM (Windows: Ctrl-C, Ctrl-Break) or, with --until-eof,
+ * when standard input ends, printing "served N commands, K keys".
  *
  * What it shows: a pipelining-friendly loop (all complete commands are
  * answered from one read, their replies written in one go, reading pauses
@@ -26,6 +26,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 #define TOKEN_LISTENER 1
 #define TOKEN_STDIN 2
 #define TOKEN_ACCEPT_RETRY 3
+#define TOKEN_STOP 4            /* SIGINT or SIGTERM */
 #define MS 1000000LL
 
 typedef struct entry {         /* key bytes, then value bytes, in data */
@@ -417,6 +419,17 @@ static int parse_long(const char *arg, long lo, long hi, long *out) {
   return 1;
 }
 
+/* SIGINT and SIGTERM (Windows: Ctrl-C, Ctrl-Break) stop the server as the
+ * end of --until-eof does: its connections closed, its summary printed. */
+static int stop_on_signals(evq_t *q) {
+#ifdef _WIN32
+  int rc = evq_signal_add(q, SIGBREAK, TOKEN_STOP);
+#else
+  int rc = evq_signal_add(q, SIGTERM, TOKEN_STOP);
+#endif
+  return rc ? rc : evq_signal_add(q, SIGINT, TOKEN_STOP);
+}
+
 int main(int argc, char **argv) {
   server_t s = {.max_conns = 1000, .idle_ms = 300000};
   long port = 0, max_keys = 1000000, max_bytes = 64L << 20;
@@ -445,6 +458,7 @@ int main(int argc, char **argv) {
 
   int rc = evq_create(&s.q, NULL);
   if (rc != 0) fail("create", rc);
+  if ((rc = stop_on_signals(s.q)) != 0) fail("signals", rc);
   evq_timer_init(&s.accept_retry);
   if ((rc = evq_tcp_listen(&s.listener, "127.0.0.1", (uint16_t)port, 511)))
     fail("listen", rc);
@@ -462,10 +476,14 @@ int main(int argc, char **argv) {
     if (n < 0) fail("wait", n);
     for (int i = 0; i < n; i++) {
       uintptr_t t = ev[i].token;
+      if (t == TOKEN_STOP) {            /* a signal: stop as at end of input */
+        s.stop = 1;
+        continue;
+      }
       conn_t *c = (conn_t *)t;
       if (t == TOKEN_LISTENER || t == TOKEN_ACCEPT_RETRY) {
         accept_all(&s);
-      } else if (t == TOKEN_STDIN) {    /* evq has no signals yet */
+      } else if (t == TOKEN_STDIN) {
         char buf[256];
         ptrdiff_t r = evq_read(s.q, 0, buf, sizeof buf);
         if (r == 0 || (r < 0 && r != EVQ_EAGAIN)) s.stop = 1;

@@ -10,8 +10,9 @@
  *
  * Prints "listening on 127.0.0.1:PORT (N threads)" when every thread is
  * ready; echoes every byte back, 16 KiB buffered per connection at most;
- * --max-conns (default 1000) applies to each thread. With --until-eof it
- * stops when standard input ends: the main thread wakes each loop with
+ * --max-conns (default 1000) applies to each thread. It stops on SIGINT or
+ * SIGTERM or, with --until-eof, when standard input ends: the main thread,
+ * which waits for these on a queue of its own, wakes each loop with
  * evq_wake() (the only wake-up a loop gets means "stop"), joins them and
  * prints "thread I: N connections" for each.
  */
@@ -24,6 +25,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +180,38 @@ static int parse_long(const char *arg, long lo, long hi, long *out) {
   return 1;
 }
 
+/* The main thread's own queue, which tells it when to stop the loops: on
+ * SIGINT or SIGTERM (whichever thread the kernel delivers it to), or with
+ * --until-eof at the end of standard input. */
+#define MAIN_STOP 1
+#define MAIN_STDIN 2
+static evq_t *wait_for_stop_setup(int until_eof) {
+  evq_t *q;
+  int rc = evq_create(&q, NULL);
+  if (rc == 0) rc = evq_signal_add(q, SIGINT, MAIN_STOP);
+  if (rc == 0) rc = evq_signal_add(q, SIGTERM, MAIN_STOP);
+  if (rc != 0) fail("signals", rc);
+  if (until_eof &&
+      (rc = evq_register(q, 0, EVQ_READABLE, EVQ_LEVEL, MAIN_STDIN)) != 0)
+    fail("--until-eof: cannot poll standard input (POSIX: pipe or tty)", rc);
+  return q;
+}
+
+static void wait_for_stop(evq_t *q, int until_eof) {
+  for (int stop = 0; !stop;) {
+    evq_event_t ev[4];
+    int n = evq_wait(q, ev, 4, EVQ_FOREVER);
+    if (n < 0) fail("wait", n);
+    for (int i = 0; i < n; i++) {
+      char buf[256];
+      ptrdiff_t r = ev[i].token == MAIN_STOP ? 0 : evq_read(q, 0, buf, sizeof buf);
+      if (r == 0 || (r < 0 && r != EVQ_EAGAIN)) stop = 1;
+    }
+  }
+  if (until_eof) evq_deregister(q, 0);
+  evq_free(q); /* the signals' dispositions back as they were */
+}
+
 int main(int argc, char **argv) {
   long port = 0, nthreads = 2, max_conns = 1000;
   int until_eof = 0;
@@ -209,6 +243,7 @@ int main(int argc, char **argv) {
                       TOKEN_LISTENER);
     if (rc != 0) fail("register listener", rc);
   }
+  evq_t *main_q = wait_for_stop_setup(until_eof);
   for (int i = 0; i < nthreads; i++)
     if (pthread_create(&threads[i], NULL, run_loop, &loops[i]) != 0) {
       fprintf(stderr, "evq_reuseport: cannot start thread %d\n", i);
@@ -217,15 +252,7 @@ int main(int argc, char **argv) {
   printf("listening on 127.0.0.1:%ld (%ld threads)\n", port, nthreads);
   fflush(stdout);
 
-  if (!until_eof) {             /* serve until killed */
-    for (int i = 0; i < nthreads; i++) pthread_join(threads[i], NULL);
-    return 0;
-  }
-  /* Blocking here is fine: this thread has nothing else to do. */
-  char buf[256];
-  ssize_t r;
-  while ((r = read(0, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR)) {
-  }
+  wait_for_stop(main_q, until_eof);
   for (int i = 0; i < nthreads; i++) {
     int rc = evq_wake(loops[i].q);
     if (rc != 0) fail("wake", rc);

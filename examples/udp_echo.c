@@ -5,8 +5,9 @@
  *
  * Binds 127.0.0.1:port (0, the default, picks a free port), prints
  * "listening on 127.0.0.1:PORT" when ready and sends every datagram back
- * to its sender. With --until-eof it stops when its standard input ends
- * (POSIX) and prints "echoed N datagrams (B bytes), dropped D".
+ * to its sender. It stops on SIGINT or SIGTERM (Windows: Ctrl-C,
+ * Ctrl-Break) or, with --until-eof, when its standard input ends (POSIX),
+ * and then prints "echoed N datagrams (B bytes), dropped D".
  *
  * What it shows: datagrams received in batches with evq_recv_many (one
  * recvmmsg system call on Linux), each with its sender's address, and
@@ -19,6 +20,7 @@
  */
 #include <evq.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #define BUF_SIZE 2048   /* per datagram; larger ones are dropped */
 #define TOKEN_SOCKET 1
 #define TOKEN_STDIN 2
+#define TOKEN_STOP 3            /* SIGINT or SIGTERM */
 
 static void fail(const char *what, int rc) {
   fprintf(stderr, "evq_udp_echo: %s: %s\n", what, evq_strerror(rc));
@@ -63,6 +66,17 @@ static void serve(evq_t *q, evq_fd_t fd, evq_dgram_t *m, stats_t *st) {
   }
 }
 
+/* SIGINT and SIGTERM (Windows: Ctrl-C, Ctrl-Break) stop the server as the
+ * end of --until-eof does: its connections closed, its summary printed. */
+static int stop_on_signals(evq_t *q) {
+#ifdef _WIN32
+  int rc = evq_signal_add(q, SIGBREAK, TOKEN_STOP);
+#else
+  int rc = evq_signal_add(q, SIGTERM, TOKEN_STOP);
+#endif
+  return rc ? rc : evq_signal_add(q, SIGINT, TOKEN_STOP);
+}
+
 int main(int argc, char **argv) {
   long port = 0;
   int until_eof = 0;
@@ -84,6 +98,7 @@ int main(int argc, char **argv) {
   evq_fd_t fd;
   int rc = evq_create(&q, NULL);
   if (rc != 0) fail("create", rc);
+  if ((rc = stop_on_signals(q)) != 0) fail("signals", rc);
   if ((rc = evq_addr_ip(&addr, "127.0.0.1", (int)port)) != 0) fail("addr", rc);
   if ((rc = evq_dgram_bind(&fd, &addr, 0)) != 0) fail("bind", rc);
   if ((rc = evq_register(q, fd, EVQ_READABLE, EVQ_EDGE, TOKEN_SOCKET)) != 0)
@@ -113,6 +128,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
       if (ev[i].token == TOKEN_SOCKET) {
         serve(q, fd, m, &st);
+      } else if (ev[i].token == TOKEN_STOP) { /* a signal */
+        stop = 1;
       } else {
         char buf[256];
         ptrdiff_t r = evq_read(q, 0, buf, sizeof buf);

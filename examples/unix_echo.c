@@ -6,9 +6,9 @@
  * Listens on PATH (a file made for the socket, removed again when the
  * server stops), on @NAME in Linux's abstract namespace (no file), or, by
  * default or with 0, on a fresh path in $TMPDIR or /tmp. Prints "listening
- * on PATH" when ready and sends every byte back. With --until-eof it stops
- * when its standard input ends (POSIX) and prints "echoed N bytes over M
- * connections".
+ * on PATH" when ready and sends every byte back. It stops on SIGINT or
+ * SIGTERM or, with --until-eof, when its standard input ends, and then
+ * prints "echoed N bytes over M connections".
  *
  * What it shows: the same calls as TCP with a Unix address (evq_addr_unix
  * takes "/path", "./path" and "@name"), and a half-close handled: a client
@@ -23,6 +23,7 @@
  */
 #include <evq.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #define BUF_SIZE 16384
 #define TOKEN_LISTENER 1
 #define TOKEN_STDIN 2
+#define TOKEN_STOP 3            /* SIGINT or SIGTERM */
 
 typedef struct conn {
   evq_fd_t fd;
@@ -115,6 +117,17 @@ static void accept_all(server_t *s) {
   }
 }
 
+/* SIGINT and SIGTERM (Windows: Ctrl-C, Ctrl-Break) stop the server as the
+ * end of --until-eof does: its connections closed, its summary printed. */
+static int stop_on_signals(evq_t *q) {
+#ifdef _WIN32
+  int rc = evq_signal_add(q, SIGBREAK, TOKEN_STOP);
+#else
+  int rc = evq_signal_add(q, SIGTERM, TOKEN_STOP);
+#endif
+  return rc ? rc : evq_signal_add(q, SIGINT, TOKEN_STOP);
+}
+
 int main(int argc, char **argv) {
   server_t s = {.max_conns = 100};
   const char *where = "0";
@@ -147,6 +160,7 @@ int main(int argc, char **argv) {
   int rc = evq_addr_unix(&addr, path);
   if (rc != 0) fail(path, rc);
   if ((rc = evq_create(&s.q, NULL)) != 0) fail("create", rc);
+  if ((rc = stop_on_signals(s.q)) != 0) fail("signals", rc);
   rc = evq_listen(&s.listener, &addr, 128, 0);
   if (rc == EVQ_EADDRINUSE)
     fprintf(stderr, "evq_unix_echo: %s exists; remove it if no server "
@@ -167,6 +181,10 @@ int main(int argc, char **argv) {
     if (n < 0) fail("wait", n);
     for (int i = 0; i < n; i++) {
       uintptr_t t = ev[i].token;
+      if (t == TOKEN_STOP) {            /* a signal: stop as at end of input */
+        stop = 1;
+        continue;
+      }
       if (t == TOKEN_LISTENER) {
         accept_all(&s);
       } else if (t == TOKEN_STDIN) {

@@ -160,6 +160,20 @@ cases() {
   case="no command: usage, 2"
   run --timeout-ms 10
   expect_rc 2 && expect_err_has "usage: evq_child" && ok
+
+  case="the command without --: run as with it"
+  run -v echo hi
+  expect_rc 0 && expect_out "hi
+" && expect_err_has "exited with 0" && ok
+
+  case="an option after the command is the command's"
+  run sh -c 'echo "$1"' sh -v
+  expect_rc 0 && expect_out "-v
+" && ok
+
+  case="an unknown option: usage, 2"
+  run --no-such-option echo hi
+  expect_rc 2 && expect_err_has "usage: evq_child" && ok
 }
 
 variant=default

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs one network example against its test client.
 #
-#   run.sh [--expect ERE]... [--fd-limit N] CLIENT SERVER [SERVER_ARGS...]
+#   run.sh [--expect ERE]... [--fd-limit N] [--stop SIGNAL] CLIENT SERVER
+#          [SERVER_ARGS...]
 #
 # Starts SERVER on port 0 with --until-eof, its standard input a fifo held
 # open by this script; reads the port from its line starting "listening
@@ -10,7 +11,10 @@
 # HOLDING (it then keeps a connection open, which the server must close),
 # closes the fifo, which is the server's documented stop trigger, and
 # requires the server to exit 0 within 20 s, and the client too. Each --expect ERE must match a line of the server's stdout
-# after it exits. --fd-limit runs the server under `ulimit -n N`. The
+# after it exits. --fd-limit runs the server under `ulimit -n N`.
+# --stop SIGNAL (TERM, INT) stops the server with that signal instead: it
+# runs without --until-eof, as a person runs it, and must then end as
+# cleanly, summary included. The
 # client's exit status 77 (with its "SKIP: reason"
 # line) is passed on, so ctest reports a skip, not a pass.
 #
@@ -21,17 +25,19 @@ set -u
 
 expects=""
 fd_limit=""
+stop_signal=""
 while [ "$#" -gt 1 ]; do
   case $1 in
     --expect) expects="$expects
 $2" ;;
     --fd-limit) fd_limit=$2 ;;
+    --stop) stop_signal=$2 ;;
     *) break ;;
   esac
   shift 2
 done
 if [ "$#" -lt 2 ]; then
-  echo "usage: run.sh [--expect ERE]... [--fd-limit N] CLIENT SERVER" \
+  echo "usage: run.sh [--expect ERE]... [--fd-limit N] [--stop SIGNAL] CLIENT SERVER" \
        "[ARGS...]" >&2
   exit 2
 fi
@@ -59,6 +65,9 @@ show_server() {
 # script opens the write end (fd 3) just below.
 (
   if [ -n "$fd_limit" ]; then ulimit -n "$fd_limit" || exit 1; fi
+  if [ -n "$stop_signal" ]; then
+    exec ${EVQ_EXAMPLE_WRAPPER:-} "$server" 0 "$@"
+  fi
   exec ${EVQ_EXAMPLE_WRAPPER:-} "$server" 0 --until-eof "$@"
 ) <"$dir/stdin" >"$dir/out" 2>"$dir/err" &
 pid=$!
@@ -97,11 +106,14 @@ while kill -0 "$cpid" 2>/dev/null && ! grep -q '^HOLDING$' "$dir/client"; do
 done
 
 exec 3>&-   # end of the server's standard input: it must stop now
+if [ -n "$stop_signal" ]; then
+  kill -s "$stop_signal" "$pid"   # or at this signal, without --until-eof
+fi
 tries=0
 while kill -0 "$pid" 2>/dev/null; do
   tries=$((tries + 1))
   if [ "$tries" -gt 200 ]; then
-    echo "FAIL: server still running 20 s after its stdin closed"
+    echo "FAIL: server still running 20 s after its stdin closed${stop_signal:+ and SIG$stop_signal}"
     cat "$dir/client"; show_server; exit 1
   fi
   sleep 0.1
