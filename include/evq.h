@@ -210,7 +210,7 @@ typedef struct evq evq_t;
   X(ENOENT, -5, "not registered or not running")                          \
   X(EAGAIN, -6, "operation would block")                                  \
   X(EBUSY, -7, "queue or timer busy elsewhere")                           \
-  X(ENOTSUP, -8, "not supported by this backend")                         \
+  X(ENOTSUP, -8, "not in this build, or not supported by this backend")  \
   X(EMFILE, -9, "too many open descriptors")                              \
   X(ECONNREFUSED, -10, "connection refused")                              \
   X(ECONNRESET, -11, "connection reset by peer")                          \
@@ -390,7 +390,9 @@ typedef struct evq_options {
  * \param q     receives the queue (NULL after a failure)
  * \param opts  NULL for all defaults
  * \return 0, or EVQ_EINVAL (q NULL, unknown flags, reserved fields not
- *         zero), EVQ_ENOTSUP (unknown or unavailable backend), EVQ_ENOMEM,
+ *         zero), EVQ_ENOTSUP (unknown or unavailable backend:
+ *         evq_backend_check() says why, in the words evq_create() prints
+ *         when the backend was named by EVQ_BACKEND), EVQ_ENOMEM,
  *         EVQ_EMFILE.
  *
  * Every descriptor evq opens is close-on-exec.
@@ -421,7 +423,8 @@ EVQ_API int evq_backends(const char **names, int cap);
  *
  * \param name  a backend name, as evq_backends() gives them
  * \param why   NULL, or where to put a one-line reason when the backend
- *              cannot be used
+ *              cannot be used ("not a backend of this build (it has:
+ *              epoll, io_uring, poll)" for a name the build lacks)
  * \param cap   the size of why, in bytes
  * \return 0, or the code evq_create() would give (EVQ_ENOTSUP, ...);
  *         EVQ_EINVAL for a NULL name.

@@ -82,6 +82,24 @@ static int create(evq_t **out, const evq__backend_t *ops,
   return 0;
 }
 
+/* Appends text to buf (cap bytes, *n used), cutting it to fit. */
+static void append(char *buf, size_t cap, size_t *n, const char *text) {
+  while (*text && *n + 1 < cap) buf[(*n)++] = *text++;
+  buf[*n] = '\0';
+}
+
+/* Why a name is no backend here, in the same words for evq_backend_check()
+ * and for EVQ_BACKEND: "not a backend of this build (it has: epoll, poll)". */
+static void absent(char *why, size_t cap) {
+  size_t n = 0;
+  if (!why || !cap) return;
+  append(why, cap, &n, "not a backend of this build (it has: ");
+  for (int i = 0; evq__backends[i]; i++) {
+    append(why, cap, &n, evq__backends[i]->name);
+    append(why, cap, &n, evq__backends[i + 1] ? ", " : ")");
+  }
+}
+
 int evq_create(evq_t **out, const evq_options_t *opts) {
   static const evq_options_t defaults = {0};
   if (!out) return EVQ_EINVAL;
@@ -93,11 +111,12 @@ int evq_create(evq_t **out, const evq_options_t *opts) {
   const evq__backend_t *ops = find_backend(name);
   char why[128];
   int rc = ops ? create(out, ops, opts, why, sizeof why) : EVQ_ENOTSUP;
+  if (!ops) absent(why, sizeof why);
   /* The variable is set by a person trying a backend: tell them why it
-   * cannot be used, once per failed creation. */
+   * cannot be used, once per failed creation. A program that names one in
+   * evq_options_t gets the same words from evq_backend_check(). */
   if (rc != 0 && env && *env)
-    evq__complain("evq: EVQ_BACKEND=%s: %s\n", env,
-                  ops ? why : "not a backend of this build");
+    evq__complain("evq: EVQ_BACKEND=%s: %s\n", env, why);
   return rc;
 }
 
@@ -106,12 +125,7 @@ int evq_backend_check(const char *name, char *why, size_t cap) {
   if (!name) return EVQ_EINVAL;
   const evq__backend_t *ops = find_backend(*name ? name : NULL);
   if (!ops) {
-    if (why && cap) {
-      const char *w = "not a backend of this build";
-      size_t n = strlen(w) < cap - 1 ? strlen(w) : cap - 1;
-      memcpy(why, w, n);
-      why[n] = '\0';
-    }
+    absent(why, cap);
     return EVQ_ENOTSUP;
   }
   evq_t *q;
