@@ -51,8 +51,24 @@ extern "C" {
 #  define EVQ_API
 #endif
 
+/* The API reference's topics, in the order to read them: Doxygen lists
+ * groups in the order it meets them, and each section below adds its
+ * calls and its description to one. */
+/** \defgroup lifecycle Queue lifecycle */
+/** \defgroup registration Descriptor registration */
+/** \defgroup events Events and trigger modes */
+/** \defgroup waiting Waiting */
+/** \defgroup timers Timers */
+/** \defgroup signals Signals */
+/** \defgroup children Child processes */
+/** \defgroup sockets Sockets */
+/** \defgroup networking Networking */
+/** \defgroup embedding Embedding */
+/** \defgroup errors Errors */
+/** \defgroup version Version */
+
 /**
- * \defgroup version Version
+ * \addtogroup version
  * The version of the header and of the library linked.
  *
  * evq follows semantic versioning (README, "Versioning"). The three
@@ -93,7 +109,7 @@ EVQ_API const char *evq_version_string(void);
 /** @} */
 
 /**
- * \defgroup registration Descriptor registration
+ * \addtogroup registration
  * Watching descriptors: register, modify, deregister, re-arm.
  *
  * interests is a non-empty set of EVQ_READABLE, EVQ_WRITABLE, EVQ_PRIORITY.
@@ -101,6 +117,7 @@ EVQ_API const char *evq_version_string(void);
  * being asked for. Descriptors must be non-blocking (the socket helpers,
  * evq_tcp_listen() and the others, make them so).
  *
+ * \anchor closing
  * Closing. Deregister a descriptor before closing it (or use
  * evq_deregister_close()). evq cannot see a close, so a descriptor closed
  * while registered stays in evq's table until deregistered, and meanwhile:
@@ -142,7 +159,7 @@ typedef struct evq evq_t;
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup errors Errors
+ * \addtogroup errors
  * Every call that can fail returns one of these codes (negative).
  *
  * The codes are the same on every OS: POSIX errno values and Windows'
@@ -249,7 +266,7 @@ EVQ_API const char *evq_errname(int code);
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup events Events and trigger modes
+ * \addtogroup events
  * What evq_wait() returns, and when a registration reports.
  *
  * Readiness is a hint: act on an event by trying the I/O, and treat
@@ -324,7 +341,7 @@ typedef enum evq_mode {
    * reports a ready direction once more after evq had to rebuild its
    * epoll instance (a descriptor closed while registered, or deregistered
    * and closed before the next wait, while a dup kept its file open: see
-   * "Closing"); portable code must not rely on
+   * \ref closing "Closing"); portable code must not rely on
    * either, and must not mind them. Where evq emulates edge (poll,
    * io_uring, IOCP), a hang-up or error, which stays, ends the reports of
    * the registration until evq_rearm() or evq_modify().
@@ -347,7 +364,7 @@ typedef enum evq_mode {
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup lifecycle Queue lifecycle
+ * \addtogroup lifecycle
  * Creating and freeing a queue, and choosing its backend.
  * @{
  */
@@ -481,7 +498,7 @@ EVQ_API int evq_deregister(evq_t *q, evq_fd_t fd);
  * kernel's interest (epoll, kqueue), the separate removal a deregistration
  * makes is skipped; if another descriptor keeps the file open, what the
  * kernel still holds is cleared later as for any closed descriptor (see
- * "Closing" above). The same promise as evq_deregister(): nothing more is
+ * \ref closing "Closing" in the group's description). The same promise as evq_deregister(): nothing more is
  * reported. Errors: EVQ_EINVAL, EVQ_ENOENT (not registered; then fd is not
  * closed), or those of evq_close().
  */
@@ -500,7 +517,7 @@ EVQ_API int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions);
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup waiting Waiting
+ * \addtogroup waiting
  * Blocking for events, and waking a blocked waiter.
  * @{
  */
@@ -543,7 +560,7 @@ EVQ_API int evq_wake(evq_t *q);
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup embedding Embedding
+ * \addtogroup embedding
  * Running a queue inside another loop (GLib, another evq, a language
  * runtime's selector).
  *
@@ -576,7 +593,7 @@ EVQ_API int64_t evq_next_timeout(evq_t *q);
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup signals Signals
+ * \addtogroup signals
  * Signals as events: POSIX signals; on Windows the console's control
  * events (SIGINT for Ctrl-C, SIGBREAK for Ctrl-Break, 1 (SIGHUP) for the
  * console being closed).
@@ -614,7 +631,7 @@ EVQ_API int evq_signal_remove(evq_t *q, int signo);
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup children Child processes
+ * \addtogroup children
  * Child processes as events.
  *
  * Watch a process the caller started (fork, posix_spawn, CreateProcess):
@@ -659,7 +676,7 @@ EVQ_API int evq_child_remove(evq_t *q, evq_pid_t pid);
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup timers Timers
+ * \addtogroup timers
  * One-shot and periodic timers, delivered as EVQ_TIMER events.
  *
  * Storage is the caller's: evq never allocates for a timer. Keep an
@@ -729,8 +746,10 @@ EVQ_API int evq_timer_active(const evq_timer_t *t);
 
 /* ------------------------------------------------------------------------ */
 /**
- * \defgroup sockets Sockets
- * The small portable surface the demo and tests need.
+ * \addtogroup sockets
+ * TCP sockets ready for a queue: listen, connect, accept, read, write,
+ * socket pairs, and close; the Networking group has the rest (IPv6, UDP,
+ * Unix sockets, options).
  *
  * Every socket made here is non-blocking and close-on-exec. Calls that
  * take a queue use it only to re-arm an edge-mode registration when they
@@ -797,7 +816,7 @@ EVQ_API int evq_close(evq_fd_t fd);
 /** @} */
 
 /**
- * \defgroup networking Networking
+ * \addtogroup networking
  *
  * Addresses, stream and datagram sockets over IPv4, IPv6 and Unix
  * domain, socket options. docs/networking.md has the whole picture:

@@ -66,10 +66,26 @@ check index.html "A cross-platform event queue" "the main page"
 # The guide's links to the other documents are links in the HTML too, and
 # its examples are named where they are (docs/examples/, not examples/).
 for page in design windows kqueue; do
-  check guide.html "href=\"$page.html" "a working link to $page.md"
+  check guide-doc.html "href=\"$page-doc.html" "a working link to $page.md"
 done
-check guide.html "program in <code>docs/examples/</code>" "where the guide's programs are"
-check guide.html "Step 1: a first server" "the tutorial"
+check guide-doc.html "program in <code>docs/examples/</code>" "where the guide's programs are"
+check guide-doc.html "Step 1: a first server" "the tutorial"
+# The Modules page and the main page's topics, both in reading order and
+# complete; "Closing" is a link, wherever the HTML puts it.
+order="lifecycle registration events waiting timers signals children sockets networking embedding errors version"
+for page in modules.html index.html; do
+  got=$(grep -o 'href="group__[a-z]*\.html"' "$out/html/$page" |
+    sed 's/.*group__\([a-z]*\).*/\1/' | awk '!seen[$0]++' | tr '\n' ' ')
+  [ "$got" = "$order " ] || {
+    echo "docs: $page lists the groups as '$got', not '$order'" >&2
+    fail=1
+  }
+done
+check group__registration.html 'id="closing"' "the Closing anchor"
+! grep -q '"Closing" above' "$out/html/group__registration.html" ||
+  { echo "docs: evq_deregister_close still says \"Closing\" above" >&2; fail=1; }
+! grep -q 'the demo and tests need' "$out/html/group__sockets.html" ||
+  { echo "docs: the sockets group still introduces itself as the demo's" >&2; fail=1; }
 for g in version errors events lifecycle registration waiting embedding \
          signals children timers sockets; do
   check "group__$g.html" "evq" "group '$g'"

@@ -5,7 +5,7 @@
 # the number of lines:
 #  - every heading gets a label, "{#<page>-<GitHub's anchor>}", where <page>
 #    is the file's name without .md (page-wide prefix: Doxygen labels share
-#    one namespace with the header's groups), and the title "{#<page>}";
+#    one namespace with the header's groups), and the title "{#<page>-doc}";
 #  - a link to "#anchor" becomes a link to that label, and a link to
 #    "guide.md#anchor" one to the guide's;
 #  - a link to another page of docs/ (design.md) stays, as Doxygen links
@@ -57,8 +57,9 @@ fence { print; next }
 /^#+ / && !/\{#[^}]*\}[ \t]*$/ {
   title = $0
   sub(/^#+ /, "", title)
-  # The title (level 1) labels the page itself: \ref guide.
-  print links($0) " {#" page (/^# / ? "" : "-" slug(title)) "}"
+  # The title (level 1) labels the page itself, \ref guide-doc: not
+  # "guide", as a page's name may be a group's too (networking).
+  print links($0) " {#" page (/^# / ? "-doc" : "-" slug(title)) "}"
   next
 }
 # "::name" is an explicit link request to Doxygen, even in a code span
