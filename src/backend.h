@@ -47,11 +47,19 @@ typedef struct evq__reg {
   uint64_t merge;     /* core: round and index of its event in a batch */
   uint8_t kind;       /* enum evq__kind */
   uint8_t mode;       /* evq_mode_t */
+  bool watched;       /* core: add() took it, so remove() must go */
   void *bstate;       /* the backend's: a value, or an evq__state_t */
 } evq__reg_t;
 
 static inline evq_fd_t evq__reg_fd(const evq__reg_t *reg) {
   return (evq_fd_t)reg->ident;
+}
+
+/* What the kernel watches for reg: the descriptor, or what the platform
+ * opened for another kind (a child's pidfd or process handle); -1 for
+ * none (a signal, a child without a pidfd). */
+static inline intptr_t evq__reg_handle(const evq__reg_t *reg) {
+  return reg->kind == EVQ__KIND_FD ? (intptr_t)reg->ident : reg->handle;
 }
 
 /* A registration's key: what a backend hands the kernel as user data and

@@ -1,20 +1,44 @@
 /*
- * Child processes as events: the core's side. A watch is a registration of
- * kind CHILD (ident = pid). The platform checks the pid is a child it can
- * wait for and gives reg->handle (a pidfd on Linux, a process handle on
- * Windows) for the backend to poll; kqueue watches the pid itself. When the
- * backend reports it, or when the backend cannot watch it and the child
- * signal (SIGCHLD) says some child changed, the platform reaps exactly that
- * pid, the event carries its exit code, and the watch is over.
- *
- * reg->armed tells the two apart: NATIVE when the backend watches it.
+ * Child processes as events: the core's side, a source (core.h). A watch
+ * is a registration of kind CHILD (ident = pid). The platform checks the
+ * pid is a child it can wait for and gives reg->handle (a pidfd on Linux, a
+ * process handle on Windows) for the backend to poll; kqueue watches the
+ * pid itself. When the backend reports it, or when the backend cannot
+ * watch it and the child signal (SIGCHLD) says some child changed, the
+ * platform reaps exactly that pid, the event carries its exit code, and the
+ * watch is over. reg->watched tells the two ways apart.
  */
-#include "core.h"
+#include "queue.h"
 
-#define NATIVE 1u
+/* The backend cannot watch reg: the child signal will say when to look. */
+static int watch_by_signal(evq_t *q) {
+  int signo = evq__child_signal();
+  int rc = signo ? evq__signal_ref(q, signo) : EVQ_ENOTSUP;
+  if (rc != 0) return rc;
+  q->child_fallback++;
+  /* It may have ended before the watch: look at the next wait. */
+  evq__signal_mark(q, signo);
+  evq__kick_waiter(q);
+  return 0;
+}
 
-static void sync_plain(evq_t *q) {
-  q->plain = q->ops_plain && q->child_native == 0;
+/* Under the lock: a new registration's watch, by the backend or else by
+ * the child signal; 0 or an EVQ_E* code (and nothing held). */
+static int watch(evq_t *q, evq__reg_t *reg) {
+  int rc = evq__child_open(reg);
+  if (rc != 0) return rc;
+  rc = q->ops->add(q->b, reg);
+  if (rc == 0) {
+    evq__watched(q, reg);
+    evq__changed(q);
+    return 0;
+  }
+  if (rc == EVQ_ENOTSUP) rc = watch_by_signal(q);
+  if (rc != 0) {
+    evq__state_release(q, reg);
+    evq__child_close(reg);
+  }
+  return rc;
 }
 
 int evq_child_add(evq_t *q, evq_pid_t pid, uintptr_t token) {
@@ -23,40 +47,32 @@ int evq_child_add(evq_t *q, evq_pid_t pid, uintptr_t token) {
   evq__reg_t *reg;
   int rc = evq__registry_add(&q->registry, EVQ__KIND_CHILD, (uint64_t)pid,
                              &reg);
-  if (rc != 0) goto out;
-  reg->token = token;
-  reg->mode = EVQ_LEVEL;
-  reg->interests = EVQ_READABLE; /* a pidfd or a handle is "readable" */
-  reg->handle = -1;
-  rc = evq__child_open(reg);
   if (rc == 0) {
-    rc = q->ops->add(q->b, reg);
-    if (rc == 0) {
-      reg->armed = NATIVE;
-      q->child_native++;
-      sync_plain(q);
-      if (q->ops->changes_need_kick) evq__kick_waiter(q);
-    } else if (rc == EVQ_ENOTSUP) {
-      int signo = evq__child_signal();
-      rc = signo ? evq__signal_ref(q, signo) : EVQ_ENOTSUP;
-      if (rc == 0) {
-        reg->armed = 0;
-        q->child_fallback++;
-        /* It may have ended before the watch: look at the next wait. */
-        atomic_store(&q->sig->child_pending, 1);
-        evq__kick_waiter(q);
-      }
-    }
-    if (rc != 0) {
-      if (q->ops->keeps_states && reg->bstate)
-        evq__state_detach(q, reg->bstate);
-      evq__child_close(reg);
-    }
+    reg->token = token;
+    reg->mode = EVQ_LEVEL;
+    reg->interests = EVQ_READABLE; /* a pidfd or a handle is "readable" */
+    reg->handle = -1;
+    rc = watch(q, reg);
+    if (rc != 0) evq__registry_remove(&q->registry, reg);
   }
-  if (rc != 0) evq__registry_remove(&q->registry, reg);
-out:
   evq__mutex_unlock(&q->lock);
   return rc;
+}
+
+static void child_forget(evq_t *q, const evq__reg_t *reg) {
+  if (!reg->watched) {
+    q->child_fallback--;
+    evq__signal_unref(q, evq__child_signal());
+  }
+  evq__reg_t copy = *reg;
+  evq__child_close(&copy);
+}
+
+/* The backend lets go of the handle before it is closed. */
+static void drop(evq_t *q, evq__reg_t *reg, bool closing) {
+  evq__reg_t gone = *reg;
+  evq__drop(q, reg, closing);
+  child_forget(q, &gone);
 }
 
 int evq_child_remove(evq_t *q, evq_pid_t pid) {
@@ -64,22 +80,9 @@ int evq_child_remove(evq_t *q, evq_pid_t pid) {
   evq__mutex_lock(&q->lock);
   evq__reg_t *reg =
       evq__registry_find(&q->registry, EVQ__KIND_CHILD, (uint64_t)pid);
-  if (reg) evq__drop(q, reg, false);
+  if (reg) drop(q, reg, false);
   evq__mutex_unlock(&q->lock);
   return reg ? 0 : EVQ_ENOENT;
-}
-
-/* Called by evq__drop for a CHILD registration, before the registry
- * forgets it. */
-void evq__child_dropped(evq_t *q, evq__reg_t *reg) {
-  if (reg->armed & NATIVE) {
-    q->child_native--;
-    sync_plain(q);
-  } else {
-    q->child_fallback--;
-    evq__signal_unref(q, evq__child_signal());
-  }
-  evq__child_close(reg);
 }
 
 /* Reaps reg's child if it ended: one event in out (returns 1) and the
@@ -91,28 +94,21 @@ static int reap(evq_t *q, evq__reg_t *reg, evq_event_t *out) {
   if (rc == 0) return 0;
   if (rc < 0) flags = EVQ_ERROR, data = 0;
   *out = (evq_event_t){reg->token, EVQ_CHILD | flags, data};
-  evq__drop(q, reg, false);
+  drop(q, reg, false);
   return 1;
 }
 
-/* Under the lock, from translation: the backend says the child ended. */
-int evq__child_event(evq_t *q, evq__reg_t *reg, evq_event_t *out) {
-  return reap(q, reg, out);
-}
-
-/* Under the lock: after the child signal, try every child watched through
- * it (waitpid on each pid: the cost of having no pidfd). */
-int evq__children_take(evq_t *q, evq_event_t *out, int cap) {
-  evq__signals_t *sig = atomic_load(&q->sig);
-  if (q->child_fallback == 0 || !sig || !atomic_load(&sig->child_pending))
-    return 0;
-  atomic_store(&sig->child_pending, 0);
+/* After the child signal, try every child watched through it (waitpid on
+ * each pid: the cost of having no pidfd). */
+static int children_take(evq_t *q, evq_event_t *out, int cap) {
+  int signo = evq__child_signal();
+  if (q->child_fallback == 0 || !evq__signal_seen(q, signo)) return 0;
   int n = 0;
   uint32_t cursor = 0;
   for (evq__reg_t *reg; (reg = evq__registry_next(q, &cursor));) {
-    if (reg->kind != EVQ__KIND_CHILD || (reg->armed & NATIVE)) continue;
+    if (reg->kind != EVQ__KIND_CHILD || reg->watched) continue;
     if (n == cap) {
-      atomic_store(&sig->child_pending, 1);
+      evq__signal_mark(q, signo); /* the rest at the next look */
       break;
     }
     n += reap(q, reg, out + n);
@@ -120,12 +116,14 @@ int evq__children_take(evq_t *q, evq_event_t *out, int cap) {
   return n;
 }
 
-/* evq_free: every watch ends without reaping. As for a descriptor about to
- * be closed, backends skip kernel calls the queue's end makes moot: in a
- * child made by fork() the epoll instance is the parent's, and a removal
- * there would end the parent's watch. */
-void evq__children_free(evq_t *q) {
-  uint32_t cursor = 0;
-  for (evq__reg_t *reg; (reg = evq__registry_next(q, &cursor));)
-    if (reg->kind == EVQ__KIND_CHILD) evq__drop(q, reg, true);
+static bool children_pending(evq_t *q) {
+  return q->child_fallback && evq__signal_peek(q, evq__child_signal());
 }
+
+const evq__source_t evq__source_child = {
+    .take = children_take,
+    .pending = children_pending,
+    .event = reap, /* the backend says the child ended */
+    .forget = child_forget,
+    .free = NULL,
+};

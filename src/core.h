@@ -1,8 +1,14 @@
 /*
- * The portable core's own declarations: the queue, the registry and the
- * timers. Only the core files (evq.c, registry.c, timer.c, lifetime.c)
- * include this; backends see backend.h alone. Nothing here is
- * OS-specific: "sys.h" (the lock) comes from the platform directory the
+ * The portable core's own declarations. Its files, from the top down (each
+ * calls only the ones below it):
+ *   evq.c         the API of queues and registrations, the wait loop
+ *   translate.c   raw kernel events into the caller's (translate.h)
+ *   sources.c     the table of sources other than descriptors:
+ *   signal.c, child.c, timer.c   signals, children, timers
+ *   queue.c       what every source needs: kick, change, drop (queue.h)
+ *   registry.c, lifetime.c   registrations; backend states that outlive one
+ * Only core files include this; backends see backend.h alone. Nothing here
+ * is OS-specific: "sys.h" (the lock) comes from the platform directory the
  * build puts on the include path.
  */
 #ifndef EVQ_CORE_H
@@ -22,6 +28,7 @@ static inline int64_t evq__add_sat(int64_t a, int64_t b) {
 typedef struct evq__registry {
   evq__reg_t *slots;
   uint32_t nslots, cap, free_head, count;
+  uint32_t others; /* live registrations of kinds other than a descriptor */
   uint32_t *free_next;
   /* Open addressing, keyed by ident with the kind in the top byte: map_id
    * holds slot id + 1, 0 for an empty cell. */
@@ -91,7 +98,9 @@ typedef struct evq__signals {
   _Atomic uint64_t wanted[EVQ__NSIG / 64]; /* signals q counts */
   atomic_uint count[EVQ__NSIG];  /* deliveries not yet reported */
   atomic_int pending;            /* some count may be non-zero */
-  atomic_int child_pending;      /* the child signal came: scan children */
+  _Atomic uint64_t raised[EVQ__NSIG / 64]; /* came since its last look
+                                    (evq__signal_seen): the child signal's
+                                    tells the child source to look */
   uint8_t refs[EVQ__NSIG];       /* why q watches a signal: the caller's
                                     subscription, children watched by it */
 } evq__signals_t;
@@ -101,7 +110,7 @@ struct evq {
   const evq__backend_t *ops;
   void *b;        /* the backend's state */
   bool plain;     /* translation needs no complete(), merging, emulated
-                     modes or kinds other than descriptors */
+                     modes or kinds other than descriptors (queue.c) */
   bool ops_plain; /* what the backend alone would allow of that */
   uint8_t emulated; /* modes the core emulates (the backend's choice) */
   evq__mutex_t lock;
@@ -121,7 +130,8 @@ struct evq {
   atomic_int embedded;     /* evq_fd() was asked: kick even when no thread
                               sleeps, so a host loop sees the change */
   _Atomic(evq__signals_t *) sig;
-  uint32_t child_native;   /* children the backend watches */
+  uint32_t watched_others; /* registrations of kinds other than a
+                              descriptor that the backend watches */
   uint32_t child_fallback; /* children watched through the child signal */
   int options;             /* EVQ_OPT_* */
   char why[96];            /* evq_create: why the backend is unavailable */
@@ -134,26 +144,21 @@ struct evq {
  * whatever the machine's load, which CPU time could not tell. */
 uint64_t evq__wait_rounds(evq_t *q);
 
-/* Under the lock: makes a change visible to a waiter blocked in the kernel
- * (a nearer timer; a change the backend applies in prepare()). */
-void evq__kick_waiter(evq_t *q);
-
 /* lifetime.c: the core's side of evq__state_t. */
 void evq__states_init(evq_t *q);
 /* The registration behind st is gone: free st now if nothing is in flight. */
 void evq__state_detach(evq_t *q, evq__state_t *st);
+/* The same for reg's state, if its backend keeps one. */
+static inline void evq__state_release(evq_t *q, evq__reg_t *reg) {
+  if (q->ops->keeps_states && reg->bstate) evq__state_detach(q, reg->bstate);
+  reg->bstate = NULL;
+}
 /* evq_free, before the backend's destroy(): detach every state. */
 void evq__states_detach_all(evq_t *q);
 
 /* The most events one wait fetches from the kernel (max_events' cap). */
 #define EVQ__LIMIT_MAX_EVENTS 65536u
 
-/* translate.c: raw kernel events into caller events, under the lock, for
- * a backend that is not q->plain (evq.c keeps the plain loop, the hottest
- * path, where the call it would cost is not paid). */
-int evq__translate(evq_t *q, evq__raw_t *raw, int count, evq_event_t *out);
-/* A raw event whose registration is gone: the backend may clean up. */
-void evq__report_stale(evq_t *q, uint64_t key);
 
 /* The flags of a raw event the caller asked for (or always gets). */
 static inline uint32_t evq__wanted_flags(const evq__reg_t *reg,
@@ -162,29 +167,44 @@ static inline uint32_t evq__wanted_flags(const evq__reg_t *reg,
          EVQ__RESULTS;
 }
 
-/* Kicks the waiter if it sleeps, or always once embedded; async-signal-
- * safe (evq_wake and the signal handler use it). */
-void evq__kick_if_needed(evq_t *q);
+/* ---- Sources of events other than descriptors (sources.c) --------------
+ * Each kind of registration that is not a descriptor (signals, children)
+ * is one table: the wait loop takes what is pending, evq_next_timeout asks
+ * whether anything is, translation hands it a backend's report, and
+ * evq_free makes it forget every registration, then frees it. All under
+ * the lock. */
+typedef struct evq__source {
+  /* What is pending, into out (at most cap); what does not fit waits. */
+  int (*take)(evq_t *q, evq_event_t *out, int cap);
+  /* Whether take() would give something now. */
+  bool (*pending)(evq_t *q);
+  /* A backend reported reg (a child's pidfd): 1 and its event in out, or
+   * 0. NULL for kinds no backend watches. */
+  int (*event)(evq_t *q, evq__reg_t *reg, evq_event_t *out);
+  /* reg (a copy: the registry has dropped it) is gone: let go of what the
+   * source holds for it. */
+  void (*forget)(evq_t *q, const evq__reg_t *reg);
+  /* evq_free, once every registration is forgotten. May be NULL. */
+  void (*free)(evq_t *q);
+} evq__source_t;
 
-/* Removes a live registration: backend, lifetime state, platform handle,
- * registry. Under the lock. */
-void evq__drop(evq_t *q, evq__reg_t *reg, bool closing);
+#define EVQ__KINDS 3
+/* Indexed by enum evq__kind; NULL for descriptors. */
+extern const evq__source_t *const evq__sources[EVQ__KINDS];
+extern const evq__source_t evq__source_signal, evq__source_child;
 
-/* signal.c: the core's side of signals. */
-int evq__signals_take(evq_t *q, evq_event_t *out, int cap);
-void evq__signals_free(evq_t *q);
+/* signal.c: what other sources need of signals. Under the lock. */
 /* Counts a watch of signo by q (the caller's or the child fallback's);
- * subscribes q with the platform at the first. Under the lock. */
+ * subscribes q with the platform at the first. */
 int evq__signal_ref(evq_t *q, int signo);
 void evq__signal_unref(evq_t *q, int signo);
+/* Whether signo came since the last call (and forgets that it did); peek
+ * only looks; mark makes the next look see it. For a signal q watches. */
+bool evq__signal_seen(evq_t *q, int signo);
+bool evq__signal_peek(evq_t *q, int signo);
+void evq__signal_mark(evq_t *q, int signo);
 /* Called by the platform's handler: async-signal-safe. */
 void evq__signal_raised(evq_t *q, int signo);
-
-/* child.c: the core's side of child processes. */
-int evq__child_event(evq_t *q, evq__reg_t *reg, evq_event_t *out);
-void evq__child_dropped(evq_t *q, evq__reg_t *reg);
-int evq__children_take(evq_t *q, evq_event_t *out, int cap);
-void evq__children_free(evq_t *q);
 
 /* Platform layer (src/unix/, src/win/). */
 /* One line to stderr (EVQ_BACKEND named a backend that cannot be used). */

@@ -13,7 +13,7 @@
  * sleeping waiter (a nearer timer, a change the backend applies in
  * prepare()), the core kicks it.
  */
-#include "core.h"
+#include "translate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +77,7 @@ static int create(evq_t **out, const evq__backend_t *ops,
   }
   /* Known once init chose the modes it emulates. */
   q->ops_plain = !ops->complete && !ops->splits_directions && !q->emulated;
-  q->plain = q->ops_plain;
+  evq__set_plain(q);
   *out = q;
   return 0;
 }
@@ -145,10 +145,29 @@ void evq__unavailable(evq_t *q, const char *why) {
   q->why[n] = '\0';
 }
 
+/* evq_free: every registration of another kind than a descriptor is
+ * dropped and forgotten by its source (a child's watch ends without
+ * reaping; a signal's subscription ends), then each source is freed (after
+ * signal.c's, no signal handler touches q). As for a descriptor about to be
+ * closed, backends skip kernel calls the queue's end makes moot: in a
+ * child made by fork() the epoll instance is the parent's, and a removal
+ * there would end the parent's watch. */
+static void sources_free(evq_t *q) {
+  uint32_t cursor = 0;
+  evq__reg_t *reg;
+  while (q->registry.others && (reg = evq__registry_next(q, &cursor))) {
+    if (reg->kind == EVQ__KIND_FD) continue;
+    evq__reg_t gone = *reg;
+    evq__drop(q, reg, true);
+    evq__sources[gone.kind]->forget(q, &gone);
+  }
+  for (int k = 0; k < EVQ__KINDS; k++)
+    if (evq__sources[k] && evq__sources[k]->free) evq__sources[k]->free(q);
+}
+
 void evq_free(evq_t *q) {
   if (!q) return;
-  evq__children_free(q);
-  evq__signals_free(q); /* after it, no signal handler touches q */
+  sources_free(q);
   evq__timers_drop(q);
   evq__states_detach_all(q);
   q->ops->destroy(q->b);
@@ -161,21 +180,6 @@ void evq_free(evq_t *q) {
 const char *evq_backend(const evq_t *q) { return q ? q->ops->name : NULL; }
 
 /* ---- registration ------------------------------------------------------ */
-
-void evq__kick_waiter(evq_t *q) {
-  if ((atomic_load(&q->sleeping) || atomic_load(&q->embedded)) &&
-      !atomic_exchange(&q->kick_pending, 1))
-    q->ops->kick(q->b);
-}
-
-void evq__kick_if_needed(evq_t *q) {
-  if (atomic_load(&q->sleeping) || atomic_load(&q->embedded))
-    q->ops->kick(q->b);
-}
-
-static void changed(evq_t *q) {
-  if (q->ops->changes_need_kick) evq__kick_waiter(q);
-}
 
 static int check_args(evq_t *q, evq_fd_t fd, uint32_t interests,
                       evq_mode_t mode) {
@@ -205,11 +209,11 @@ int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
     reg->mode = (uint8_t)mode;
     rc = q->ops->add(q->b, reg);
     if (rc != 0) {
-      if (q->ops->keeps_states && reg->bstate)
-        evq__state_detach(q, reg->bstate);
+      evq__state_release(q, reg);
       evq__registry_remove(&q->registry, reg);
     } else {
-      changed(q);
+      evq__watched(q, reg);
+      evq__changed(q);
     }
   }
   evq__mutex_unlock(&q->lock);
@@ -234,7 +238,7 @@ int evq_modify(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
     if (rc != 0)
       *reg = saved;
     else
-      changed(q);
+      evq__changed(q);
   }
   evq__mutex_unlock(&q->lock);
   return rc;
@@ -259,17 +263,6 @@ int evq_deregister_close(evq_t *q, evq_fd_t fd) {
   return evq_close(fd);
 }
 
-/* Whatever the kernel says (a descriptor may be closed already), the
- * slot's generation changes, so no queued event can reach the caller. */
-void evq__drop(evq_t *q, evq__reg_t *reg, bool closing) {
-  if (reg->kind == EVQ__KIND_FD || (reg->kind == EVQ__KIND_CHILD && reg->armed))
-    (void)q->ops->remove(q->b, reg, closing);
-  if (q->ops->keeps_states && reg->bstate) evq__state_detach(q, reg->bstate);
-  if (reg->kind == EVQ__KIND_CHILD) evq__child_dropped(q, reg);
-  evq__registry_remove(&q->registry, reg);
-  changed(q);
-}
-
 int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions) {
   if (!q || directions == 0 ||
       (directions & ~(uint32_t)(EVQ_READABLE | EVQ_WRITABLE)))
@@ -282,7 +275,7 @@ int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions) {
     if (armed != reg->armed) {
       reg->armed = armed;
       q->ops->rearm(q->b, reg);
-      changed(q);
+      evq__changed(q);
     }
   }
   evq__mutex_unlock(&q->lock);
@@ -305,24 +298,30 @@ static int take_wake(evq_t *q, evq_event_t *out) {
   return 1;
 }
 
-/* Under the lock: signals and children, which need q->sig. */
-static int take_signals(evq_t *q, evq_event_t *out, int cap) {
+/* Under the lock: what the sources other than descriptors have pending
+ * (signals, children through the child signal). */
+static int take_sources(evq_t *q, evq_event_t *out, int cap) {
   int n = 0;
-  if (n < cap) n += evq__signals_take(q, out + n, cap - n);
-  if (n < cap) n += evq__children_take(q, out + n, cap - n);
+  for (int k = 0; k < EVQ__KINDS && n < cap; k++)
+    if (evq__sources[k]) n += evq__sources[k]->take(q, out + n, cap - n);
   return n;
 }
 
+static bool sources_pending(evq_t *q) {
+  for (int k = 0; k < EVQ__KINDS; k++)
+    if (evq__sources[k] && evq__sources[k]->pending(q)) return true;
+  return false;
+}
+
 /* Under the lock: what is pending without the kernel's help. Inline, with
- * the calls behind one test: a queue that never watched a signal or used
- * the SIGCHLD fallback has no q->sig, and each wait (which asks twice)
- * would otherwise pay about 75 instructions, a sixth of a one-connection
- * round trip (docs/performance.md). */
+ * the sources behind one test: a queue with no registration of another
+ * kind than a descriptor walks none of them, and each wait (which asks
+ * twice) would otherwise pay about 75 instructions, a sixth of a
+ * one-connection round trip (docs/performance.md). */
 static inline int take_pending(evq_t *q, evq_event_t *out, int cap) {
   if (cap < 1) return 0;
   int n = take_wake(q, out);
-  if (atomic_load_explicit(&q->sig, memory_order_acquire))
-    n += take_signals(q, out + n, cap - n);
+  if (q->registry.others) n += take_sources(q, out + n, cap - n);
   return n;
 }
 
@@ -333,11 +332,8 @@ static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
                            evq_event_t *out) {
   int n = 0;
   for (int i = 0; i < count; i++) {
-    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) {
-      evq__report_stale(q, raw[i].key);
-      continue;
-    }
+    evq__reg_t *reg = evq__raw_reg(q, &raw[i], false, out, &n);
+    if (!reg) continue;
     uint32_t flags = evq__wanted_flags(reg, raw[i].flags);
     if (flags == 0) continue;
     /* A native oneshot is disarmed by the kernel; the core notes it too,
@@ -456,10 +452,9 @@ int evq_fd(evq_t *q, evq_fd_t *fd) {
 int64_t evq_next_timeout(evq_t *q) {
   if (!q) return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
-  evq__signals_t *sig = atomic_load(&q->sig);
   int64_t first = evq__timers_next(&q->timers), left;
-  if (atomic_load(&q->wake_pending) || (sig && atomic_load(&sig->pending)) ||
-      (sig && q->child_fallback && atomic_load(&sig->child_pending)))
+  if (atomic_load(&q->wake_pending) ||
+      (q->registry.others && sources_pending(q)))
     left = 0;
   else if (first < 0)
     left = EVQ_FOREVER;

@@ -166,6 +166,7 @@ int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
   r->map_id[pos] = id + 1;
   r->map_used++;
   r->count++;
+  if (kind != EVQ__KIND_FD) r->others++;
   *out = reg;
   return 0;
 }
@@ -175,6 +176,7 @@ int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
 void evq__registry_remove(evq__registry_t *r, evq__reg_t *reg) {
   uint32_t i = map_find(r, map_key(reg->kind, reg->ident));
   if (i != NO_SLOT) map_erase(r, i);
+  if (reg->kind != EVQ__KIND_FD) r->others--;
   uint32_t id = reg->id, gen = next_gen(reg->gen);
   memset(reg, 0, sizeof *reg);
   reg->id = id;

@@ -15,7 +15,7 @@
  * evq_timer_active, and by a start on another queue), so it is atomic; the
  * links and times are only touched under the owner's lock.
  */
-#include "core.h"
+#include "queue.h"
 
 #include <string.h>
 

@@ -5,11 +5,11 @@
  * the modes the core emulates act (edge and oneshot on poll, IOCP and
  * io_uring; oneshot on kqueue), where what a kernel reports apart (read
  * and write on kqueue) becomes one event per registration, and where the
- * events of other kinds (a child's exit) go to their own code. Per event
- * it is the hottest path of evq: the plain loop, for a backend like epoll
- * that needs none of that, lives in evq.c (translate_plain).
+ * events of other kinds (a child's exit) go to their source (core.h). Per
+ * event it is the hottest path of evq: the plain loop, for a backend like
+ * epoll that needs none of that, lives in evq.c (translate_plain).
  */
-#include "core.h"
+#include "translate.h"
 
 /* Under q->lock: the flags of one raw event that reach the caller, after
  * emulated edge and oneshot (emulated: the backend's emulated_modes); 0 for
@@ -44,10 +44,6 @@ static int complete_all(evq_t *q, evq__raw_t *raw, int count) {
   return n;
 }
 
-void evq__report_stale(evq_t *q, uint64_t key) {
-  if (q->ops->stale) q->ops->stale(q->b, key);
-}
-
 /* reg->merge: the round (one per translation) and the index of the event a
  * registration got in it. Rounds never wrap in practice (2^44); indexes are
  * below raw_cap, at most EVQ__LIMIT_MAX_EVENTS. */
@@ -64,15 +60,8 @@ static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
   const uint64_t round = ++q->round;
   int n = 0;
   for (int i = 0; i < count; i++) {
-    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) {
-      evq__report_stale(q, raw[i].key);
-      continue;
-    }
-    if (reg->kind != EVQ__KIND_FD) {
-      n += evq__child_event(q, reg, out + n);
-      continue;
-    }
+    evq__reg_t *reg = evq__raw_reg(q, &raw[i], true, out, &n);
+    if (!reg) continue;
     if (reg->merge >> MERGE_INDEX_BITS == round) {
       out[reg->merge & ((1u << MERGE_INDEX_BITS) - 1)].flags |=
           raw[i].flags & EVQ__RESULTS &
@@ -90,7 +79,7 @@ static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
 /* Under q->lock: turns raw kernel events into caller events, dropping any
  * whose registration is gone (deregistered or replaced meanwhile),
  * applying emulated modes, merging split reports, and handing events of
- * other kinds (a child's exit) to their own code. */
+ * other kinds (a child's exit) to their source. */
 int evq__translate(evq_t *q, evq__raw_t *raw, int count, evq_event_t *out) {
   if (q->ops->complete) count = complete_all(q, raw, count);
   if (q->ops->splits_directions)
@@ -98,15 +87,8 @@ int evq__translate(evq_t *q, evq__raw_t *raw, int count, evq_event_t *out) {
   const uint32_t emulated = q->emulated;
   int n = 0;
   for (int i = 0; i < count; i++) {
-    evq__reg_t *reg = evq__registry_get(&q->registry, raw[i].key);
-    if (!reg) {
-      evq__report_stale(q, raw[i].key);
-      continue;
-    }
-    if (reg->kind != EVQ__KIND_FD) {
-      n += evq__child_event(q, reg, out + n);
-      continue;
-    }
+    evq__reg_t *reg = evq__raw_reg(q, &raw[i], true, out, &n);
+    if (!reg) continue;
     uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);
     if (flags == 0) continue;
     out[n++] = (evq_event_t){reg->token, flags, raw[i].data};

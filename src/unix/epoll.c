@@ -97,16 +97,10 @@ static uint32_t from_epoll(uint32_t e) {
   return low_bits[e & 31] | (e & EPOLLRDHUP ? EVQ_READ_CLOSED : 0);
 }
 
-/* What epoll watches: the descriptor, or a child's pidfd (none: the core
- * watches that child through SIGCHLD). */
-static int ep_target(const evq__reg_t *reg) {
-  return reg->kind == EVQ__KIND_FD ? evq__reg_fd(reg) : (int)reg->handle;
-}
-
 static int ep_ctl(epoll_state_t *s, int op, evq__reg_t *reg) {
   struct epoll_event ev = {.events = to_epoll(reg),
                            .data.u64 = evq__key(reg->id, reg->gen)};
-  if (epoll_ctl(s->epfd, op, ep_target(reg), &ev) == 0) return 0;
+  if (epoll_ctl(s->epfd, op, (int)evq__reg_handle(reg), &ev) == 0) return 0;
   if (errno == ENOENT) return EVQ_EBADF; /* closed while registered */
   return evq__from_errno(errno);
 }
@@ -116,7 +110,7 @@ static int ep_ctl(epoll_state_t *s, int op, evq__reg_t *reg) {
 static int ep_add(void *b, evq__reg_t *reg) {
   epoll_state_t *s = b;
   if (reg->kind == EVQ__KIND_CHILD && reg->handle < 0) return EVQ_ENOTSUP;
-  int fd = ep_target(reg);
+  int fd = (int)evq__reg_handle(reg);
   if ((uint32_t)fd < s->lazy_states && s->lazy_state[fd] == LAZY_DEL) {
     /* Its entry is still there: take it over, unless the number is
      * another file's by now (ENOENT, our EBADF), which ADD then names. */
@@ -137,9 +131,9 @@ static int ep_add(void *b, evq__reg_t *reg) {
 static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   epoll_state_t *s = b;
   (void)old;
-  if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, ep_target(reg),
-                &(struct epoll_event){.events = to_epoll(reg),
-                                      .data.u64 = evq__key(reg->id, reg->gen)}) == 0)
+  struct epoll_event ev = {.events = to_epoll(reg),
+                           .data.u64 = evq__key(reg->id, reg->gen)};
+  if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, (int)evq__reg_handle(reg), &ev) == 0)
     return 0;
   if (errno == ENOENT) return ep_add(b, reg);
   return evq__from_errno(errno);
@@ -194,7 +188,8 @@ static int ep_remove(void *b, evq__reg_t *reg, bool closing) {
   s->removed++;
   if (closing) return 0;
   if (reg->kind == EVQ__KIND_FD && lazy_remove(s, evq__reg_fd(reg))) return 0;
-  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, ep_target(reg), NULL) == 0
+  int fd = (int)evq__reg_handle(reg);
+  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL) == 0
              ? 0 : evq__from_errno(errno);
 }
 
@@ -228,13 +223,14 @@ static void rebuild(epoll_state_t *s) {
   if (fd < 0) return; /* no descriptor or memory now: try again later */
   uint32_t cursor = 0;
   for (evq__reg_t *reg; (reg = evq__registry_next(s->q, &cursor));) {
-    if (reg->kind == EVQ__KIND_SIGNAL || ep_target(reg) < 0) continue;
+    int target = (int)evq__reg_handle(reg);
+    if (reg->kind == EVQ__KIND_SIGNAL || target < 0) continue;
     if (reg->mode == EVQ_ONESHOT && reg->armed == 0) continue;
     struct epoll_event ev = {.events = to_epoll(reg),
                              .data.u64 = evq__key(reg->id, reg->gen)};
-    bool moved = epoll_ctl(s->epfd, EPOLL_CTL_MOD, ep_target(reg), &ev) == 0;
+    bool moved = epoll_ctl(s->epfd, EPOLL_CTL_MOD, target, &ev) == 0;
     if (!moved && (errno == ENOENT || errno == EBADF)) continue; /* not its */
-    if (!moved || (epoll_ctl(fd, EPOLL_CTL_ADD, ep_target(reg), &ev) != 0 &&
+    if (!moved || (epoll_ctl(fd, EPOLL_CTL_ADD, target, &ev) != 0 &&
                    (errno == ENOMEM || errno == ENOSPC))) {
       close(fd); /* the kernel failed us: keep the old one, try again */
       return;

@@ -45,13 +45,6 @@ typedef struct poll_state {
  * file; an event whose file no longer has that identity is the old
  * registration's no more (as if closed). */
 
-/* What poll() watches: the descriptor, or a child's pidfd; -1 for a
- * registration it does not watch (a signal, a child without a pidfd). */
-static int pl_target(const evq__reg_t *reg) {
-  if (reg->kind == EVQ__KIND_FD) return evq__reg_fd(reg);
-  return reg->kind == EVQ__KIND_CHILD ? (int)reg->handle : -1;
-}
-
 static short to_poll(const evq__reg_t *reg) {
   return (short)evq__poll_mask(reg->mode == EVQ_LEVEL ? reg->interests
                                                       : reg->armed);
@@ -98,9 +91,9 @@ static void adopt_spare(poll_state_t *s) {
  * on the waiter's path, never allocates. */
 static int pl_add(void *b, evq__reg_t *reg) {
   poll_state_t *s = b;
-  if (pl_target(reg) < 0) return EVQ_ENOTSUP; /* a child without a pidfd */
-  int rc;
-  reg->bstate = (void *)evq__file_id(pl_target(reg), &rc);
+  int fd = (int)evq__reg_handle(reg), rc;
+  if (fd < 0) return EVQ_ENOTSUP; /* a child without a pidfd */
+  reg->bstate = (void *)evq__file_id(fd, &rc);
   if (rc == 0) rc = pl_reserve(s, evq__registry_count(s->q) + 1);
   s->stale = true;
   return rc;
@@ -113,7 +106,7 @@ static int pl_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   (void)old;
   s->stale = true;
   int rc;
-  reg->bstate = (void *)evq__file_id(pl_target(reg), &rc);
+  reg->bstate = (void *)evq__file_id((int)evq__reg_handle(reg), &rc);
   return rc;
 }
 
@@ -154,7 +147,7 @@ static void pl_prepare(void *b) {
   s->pfd[0] = (struct pollfd){.fd = s->wake.read_fd, .events = POLLIN};
   uint32_t n = 1, cursor = 0;
   for (evq__reg_t *reg; (reg = evq__registry_next(s->q, &cursor));) {
-    int fd = pl_target(reg);
+    int fd = (int)evq__reg_handle(reg);
     short events = reg->bstate == CLOSED_UNDER_US || fd < 0 ? 0 : to_poll(reg);
     if (events == 0) continue;
     s->pfd[n] = (struct pollfd){.fd = fd, .events = events};

@@ -2,7 +2,8 @@
  * ring, with no epoll anywhere. This file registers and keeps the ring;
  * uring_poll.c holds each registration's requests (a state machine), their
  * submission with the wait and their completions; uring_files.c the table
- * of pinned files; ring.c the little of liburing it needs (uring.h).
+ * of pinned files; ring.c the little of liburing it needs; uring_state.h
+ * what they share.
  *
  * Each registration has one current poll request at most, whose
  * user_data is the registration's record (a lifetime state, backend.h: the
@@ -39,7 +40,7 @@
  * submitted again.
  */
 #define _GNU_SOURCE
-#include "uring.h"
+#include "uring_state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,10 +54,6 @@
 #define PINNED_FILES 32768 /* the table's size at most (uring_files.h) */
 
 /* ---- registration (under the lock) ------------------------------------- */
-
-static int target(const evq__reg_t *reg) {
-  return reg->kind == EVQ__KIND_FD ? evq__reg_fd(reg) : (int)reg->handle;
-}
 
 /* Priority is not offered (EVQ_ENOTSUP, as on kqueue and IOCP): a poll
  * request completes with the mask of the wake-up that ended it, and a
@@ -73,7 +70,7 @@ static bool asks_priority(const evq__reg_t *reg) {
  * evq's own, and its number cannot change files. */
 static int pin(evq__uring_t *s, const evq__reg_t *reg, uint32_t *slot,
                uintptr_t *ident) {
-  int fd = target(reg), rc = 0;
+  int fd = (int)evq__reg_handle(reg), rc = 0;
   *slot = EVQ__NO_SLOT;
   *ident = 0;
   if (reg->kind != EVQ__KIND_FD) return evq__check_fd(fd);
@@ -84,7 +81,7 @@ static int pin(evq__uring_t *s, const evq__reg_t *reg, uint32_t *slot,
 
 static int ur_add(void *b, evq__reg_t *reg) {
   evq__uring_t *s = b;
-  int fd = target(reg);
+  int fd = (int)evq__reg_handle(reg);
   if (fd < 0) return EVQ_ENOTSUP; /* a child without a pidfd */
   if (asks_priority(reg)) /* after EBADF, as elsewhere */
     return evq__check_fd(fd) ? EVQ_EBADF : EVQ_ENOTSUP;

@@ -32,7 +32,7 @@
  * compiler sees all of it. Everything here runs on the waiter, under the
  * queue lock, but for the wait itself (evq__ur_poll). */
 #define _GNU_SOURCE
-#include "uring.h"
+#include "uring_state.h"
 
 #include "pollmask.h"
 

@@ -1,11 +1,13 @@
-/* The io_uring backend's own declarations, shared by its files:
- *   uring.c        the backend interface (backend.h): registration,
- *                  waiting, completions, life of the ring
- *   uring_poll.c   a registration's poll requests, as a state machine
+/* The io_uring backend's state (the ring's, and each registration's) and
+ * the declarations its files share:
+ *   uring.c        the backend interface (backend.h): registration, the
+ *                  ring's life
+ *   uring_poll.c   a registration's poll requests, as a state machine, from
+ *                  their submission with the wait to their completions
  *   uring_files.c  the table of pinned files
  *   ring.c         the little of liburing it needs */
-#ifndef EVQ_URING_H
-#define EVQ_URING_H
+#ifndef EVQ_URING_STATE_H
+#define EVQ_URING_STATE_H
 
 #include "unix.h"
 

@@ -1,0 +1,11 @@
+/*
+ * The sources of events other than descriptors, by kind of registration
+ * (core.h, evq__source_t). Completion operations will be one more.
+ */
+#include "core.h"
+
+const evq__source_t *const evq__sources[EVQ__KINDS] = {
+    [EVQ__KIND_FD] = NULL,
+    [EVQ__KIND_SIGNAL] = &evq__source_signal,
+    [EVQ__KIND_CHILD] = &evq__source_child,
+};
