@@ -53,7 +53,7 @@ static struct io_uring_sqe *sqe_get(evq__uring_t *s) {
 
 /* The poll mask it needs now: none once deregistered, once a oneshot has
  * fired, or once its number was found closed (until evq_modify). */
-static uint32_t wanted(const evq__ur_reg_t *r) {
+static uint32_t wanted_mask(const evq__ur_reg_t *r) {
   if (r->st.key == 0 || r->fired || r->closed) return 0;
   return evq__poll_mask(r->dirs);
 }
@@ -93,7 +93,8 @@ static bool same_file(evq__ur_reg_t *r) {
 /* ---- transitions on submission ------------------------------------------ */
 
 /* A new current request: IDLE -> POLLING, REPLACING -> SWAPPING. */
-static void submit(evq__uring_t *s, evq__ur_reg_t *r, uint32_t w, bool ms) {
+static void submit_poll(evq__uring_t *s, evq__ur_reg_t *r, uint32_t w,
+                        bool ms) {
   if (!same_file(r)) return;
   struct io_uring_sqe *sqe = sqe_get(s);
   if (!sqe) {
@@ -146,16 +147,16 @@ static inline __attribute__((always_inline)) void look_again(evq__uring_t *s,
 /* Makes the ring hold the requests r needs now. POLLING first: a level
  * registration comes here after every event. */
 static void sync_reg(evq__uring_t *s, evq__ur_reg_t *r) {
-  uint32_t w = wanted(r);
+  uint32_t w = wanted_mask(r);
   bool ms = wants_multishot(s, r);
   if (r->phase == EVQ__UR_POLLING) {
     if (covers(r, w, ms)) look_again(s, r, w);
-    else if (replace(s, r) && w) submit(s, r, w, ms);
+    else if (replace(s, r) && w) submit_poll(s, r, w, ms);
   } else if (r->phase == EVQ__UR_SWAPPING) {
     /* A further replacement waits for the replaced request's end. */
     if (covers(r, w, ms)) look_again(s, r, w);
   } else if (w) { /* IDLE, REPLACING */
-    submit(s, r, w, ms);
+    submit_poll(s, r, w, ms);
   }
 }
 
