@@ -190,6 +190,11 @@ function find_collisions(    i, j, f, g, k, n, list, why) {
         if ((g, list[n]) in defines) why = "also defined by"
         else if ((g, list[n]) in words) why = "also a name in"
         else continue
+        if (member_use(f, list[n]))
+          die(f ": " list[n] " must be renamed in the single file (" why " " g \
+              ") but is also a member name that file uses (->" list[n] \
+              "): the rename, a macro, would change the member too; give the" \
+              " file-scope " list[n] " another name")
         renamed[f, list[n]] = 1
         renames_of[f] = renames_of[f] " " list[n]
         collisions = collisions "\n *   " list[n] " of " f ": " why " " g
@@ -200,6 +205,16 @@ function find_collisions(    i, j, f, g, k, n, list, why) {
       }
     }
   }
+}
+
+# Whether f names a struct member name (->name or .name), which a rename
+# of its file-scope name would change too.
+function member_use(f, name,    line, found) {
+  found = 0
+  while (!found && (getline line < f) > 0)
+    found = line ~ ("(->|[.])[ \t]*" name "([^A-Za-z0-9_]|$)")
+  close(f)
+  return found
 }
 
 # Two files can be compiled into one program: the core goes with every
