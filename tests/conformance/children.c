@@ -39,7 +39,7 @@ static void exit_code(void) {
 #endif
   evq_free(q);
 }
-TEST(child_exit_code) { both_ways(exit_code); }
+TEST(child_exit_code) { both_ways(exit_code); } /* tq: acts-while-waiting */
 
 /* Ended from outside: by a signal on POSIX, which the event names; by
  * TerminateProcess on Windows, whose exit code it carries. */
@@ -59,7 +59,7 @@ static void killed(void) {
 #endif
   evq_free(q);
 }
-TEST(child_killed_by_signal) { both_ways(killed); }
+TEST(child_killed_by_signal) { both_ways(killed); } /* tq: acts-while-waiting */
 
 /* A child that ended before the watch began still reports. */
 static void ended_before(void) {
@@ -91,7 +91,7 @@ TEST(child_remove_and_free) {
   CHECK_EQ(tq_child_reap(b), 5);
 }
 
-TEST(child_bad_input) {
+TEST(child_bad_input) { /* tq: acts-while-waiting */
   evq_t *q = tq_queue();
   CHECK_EQ(evq_child_add(NULL, 1, 0), EVQ_EINVAL);
   CHECK_EQ(evq_child_add(q, 0, 0), EVQ_EINVAL);

@@ -96,7 +96,7 @@ static void send_signals(void *arg) {
 /* Subscribing and unsubscribing from one thread while signals land on
  * others and a waiter collects: nothing is lost for the steady
  * subscription, nothing breaks for the churning one. */
-TEST(signal_threads) {
+TEST(signal_threads) { /* tq: acts-while-waiting */
   sig_churn_t c = {.q = tq_queue()};
   evq_t *other = tq_queue();
   CHECK_OK(evq_signal_add(c.q, TQ_SIG_A, 1));

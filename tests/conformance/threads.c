@@ -35,7 +35,7 @@ static evq_event_t wait_during(ctx_t *c, int step) {
   return ev[0];
 }
 
-TEST(changes_from_other_thread) {
+TEST(changes_from_other_thread) { /* tq: acts-while-waiting */
   ctx_t c = {.q = tq_queue()};
   tq_pair(c.p);
   evq_event_t e = wait_during(&c, 0);
@@ -69,7 +69,7 @@ static void wait_in_thread(void *arg) {
 }
 
 /* One waiter per queue: a second one is refused, not undefined. */
-TEST(second_waiter_busy) {
+TEST(second_waiter_busy) { /* tq: acts-while-waiting */
   ctx_t c = {.q = tq_queue()};
   tq_thread_t *t = tq_thread_start(wait_in_thread, &c);
   evq_event_t ev[4];
@@ -108,7 +108,7 @@ static void churner(void *arg) {
 
 /* Registration churn from another thread while one waits: every event
  * names a real token, and once all are deregistered nothing arrives. */
-TEST(deregister_concurrent) {
+TEST(deregister_concurrent) { /* tq: acts-while-waiting */
   static churn_t c;
   c.q = tq_queue();
   atomic_store(&c.done, 0);
@@ -151,7 +151,7 @@ static void register_many(void *arg) {
 /* Registrations that outgrow the backend's tables while a waiter is
  * blocked: the waiter's tables must not move under it, and the last one
  * registered still reports. */
-TEST(register_many_while_waiting) {
+TEST(register_many_while_waiting) { /* tq: acts-while-waiting */
   static many_t m;
   m.q = tq_queue();
   for (int i = 0; i < MANY; i++) tq_pair(m.p[i]);
@@ -209,8 +209,8 @@ static void modify_races_report(evq_mode_t mode) {
   evq_free(r.q);
 }
 
-TEST(modify_races_report_edge) { modify_races_report(EVQ_EDGE); }
-TEST(modify_races_report_oneshot) { modify_races_report(EVQ_ONESHOT); }
+TEST(modify_races_report_edge) { modify_races_report(EVQ_EDGE); } /* tq: acts-while-waiting */
+TEST(modify_races_report_oneshot) { modify_races_report(EVQ_ONESHOT); } /* tq: acts-while-waiting */
 
 enum { HAMMERS = 4, HAMMER_ROUNDS = 5000 };
 
@@ -240,7 +240,7 @@ static void hammer(void *arg) {
   CHECK_OK(evq_wake(h->q));
 }
 
-TEST(lock_contention) {
+TEST(lock_contention) { /* tq: acts-while-waiting */
   evq_t *q = tq_queue();
   atomic_int running = HAMMERS;
   static hammer_t h[HAMMERS];
@@ -292,7 +292,7 @@ static void rereg_waiter(void *arg) {
  * registration must work every time. A backend that hands deregistrations
  * to the kernel with the waiter's next call (kqueue) must not let that
  * late delete undo the new registration. */
-TEST(reregister_while_waiting) {
+TEST(reregister_while_waiting) { /* tq: acts-while-waiting */
   rereg_t r = {.q = tq_queue()};
   evq_fd_t p[2];
   tq_pair(p);

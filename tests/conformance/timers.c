@@ -128,7 +128,7 @@ static void start_later(void *arg) {
 }
 
 /* A timer started by another thread wakes a waiter blocked forever. */
-TEST(timer_from_other_thread) {
+TEST(timer_from_other_thread) { /* tq: acts-while-waiting */
   starter_ctx_t c = {.q = tq_queue()};
   evq_timer_init(&c.t);
   tq_thread_t *th = tq_thread_start(start_later, &c);

@@ -57,7 +57,7 @@ static void waker(void *arg) {
   CHECK_OK(evq_wake(c->q));
 }
 
-TEST(wake_many_threads) {
+TEST(wake_many_threads) { /* tq: acts-while-waiting */
   wake_ctx_t c = {.q = tq_queue()};
   tq_thread_t *t[WAKERS];
   for (int i = 0; i < WAKERS; i++) t[i] = tq_thread_start(waker, &c);

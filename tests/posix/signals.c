@@ -89,7 +89,7 @@ static void others_untouched(void) {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
   evq_free(q);
 }
-TEST(child_others_not_reaped) { both_ways(others_untouched); }
+TEST(child_others_not_reaped) { both_ways(others_untouched); } /* tq: acts-while-waiting */
 
 /* Collects child events until both tokens 1 and 2 came (or 5 s passed):
  * each one once, in out[0] and out[1] by token. */
@@ -139,12 +139,12 @@ static void reaped_by_caller(int other_first) {
 }
 static void reaped_first(void) { reaped_by_caller(0); }
 static void reaped_after_other(void) { reaped_by_caller(1); }
-TEST(child_reaped_by_caller) { both_ways(reaped_first); }
-TEST(child_reaped_by_caller_other_ended) { both_ways(reaped_after_other); }
+TEST(child_reaped_by_caller) { both_ways(reaped_first); } /* tq: acts-while-waiting */
+TEST(child_reaped_by_caller_other_ended) { both_ways(reaped_after_other); } /* tq: acts-while-waiting */
 
 /* A subscription to SIGCHLD and children watched through it share the
  * signal: both keep working. */
-TEST(child_and_sigchld_subscription) {
+TEST(child_and_sigchld_subscription) { /* tq: acts-while-waiting */
   CHECK(tq_setenv("EVQ_CHILD_FALLBACK", "1") == 0);
   evq_t *q = tq_queue();
   CHECK_OK(evq_signal_add(q, SIGCHLD, 77));
@@ -172,7 +172,7 @@ static void on_alarm(int signo) { (void)signo; }
 
 /* With EVQ_OPT_EINTR a wait during which a handler ran returns EVQ_EINTR
  * (the runtime's handlers then run); without it the wait resumes. */
-TEST(eintr_option) {
+TEST(eintr_option) { /* tq: acts-while-waiting */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_alarm;
@@ -200,7 +200,7 @@ TEST(eintr_option) {
  * nothing the parent's queue relies on (on epoll and io_uring both share
  * one kernel object): the parent's registration and child watch still
  * report. */
-TEST(free_in_forked_child) {
+TEST(free_in_forked_child) { /* tq: acts-while-waiting */
   evq_t *q = tq_queue();
   evq_fd_t s[2];
   tq_pair(s);

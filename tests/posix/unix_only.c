@@ -81,7 +81,7 @@ static bool epoll_holds(int number) {
  * instance evq makes anew when a closed descriptor left an entry no
  * number reaches (here: a registered pipe closed while a dup keeps it
  * open, then deregistered, too late to delete its entry). */
-TEST(descriptors_cloexec_later) {
+TEST(descriptors_cloexec_later) { /* tq: acts-while-waiting */
   int life[2]; /* the child lives until this pipe's write end closes */
   CHECK(pipe(life) == 0);
   pid_t pid = fork();
@@ -151,7 +151,7 @@ static void *pester(void *arg) {
 /* EINTR policy: signals do not end a wait (it resumes with the time that
  * is left and still never returns early); a handler that wants the wait to
  * return calls evq_wake(), which is async-signal-safe. */
-TEST(eintr_resumes_and_handler_wakes) {
+TEST(eintr_resumes_and_handler_wakes) { /* tq: acts-while-waiting */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal; /* no SA_RESTART: syscalls see EINTR */
