@@ -1,4 +1,4 @@
-/* The differential fuzzer's interface (fuzz/fuzz.c): the libFuzzer entry
+/* The differential fuzzer's interface (fuzz/exec.c): the libFuzzer entry
  * point, and what the replay driver (fuzz/replay.c) and the seed generator
  * (fuzz/seeds.c) share with it. docs/reliability.md describes the model. */
 #ifndef EVQ_FUZZ_H
@@ -9,7 +9,7 @@
 
 /* Every input is a sequence of 4-byte operations: an opcode byte (taken
  * modulo FZ_NOPS) and three argument bytes, whose meaning depends on the
- * opcode (fuzz.c, exec_op). Trailing bytes that do not make a whole
+ * opcode (exec.c, exec_op). Trailing bytes that do not make a whole
  * operation are ignored. */
 enum fz_op {
   FZ_SOCKETPAIR, /* -                                                      */

@@ -1,6 +1,6 @@
 #!/bin/sh
 # fuzz/run.sh [BUILD_DIR]: what `make fuzz` and ctest's fuzz.clang_libfuzzer
-# run. Builds the libFuzzer target (fuzz/fuzz.c) with clang, AddressSanitizer
+# run. Builds the libFuzzer target (fuzz/exec.c and the rest) with clang, AddressSanitizer
 # and UndefinedBehaviorSanitizer, library included (coverage and
 # sanitizers), in BUILD_DIR (default build-fuzz), then fuzzes for
 # FUZZ_SECONDS (default 60) starting from the committed corpus (fuzz/corpus),

@@ -31,7 +31,7 @@ static void save(const char *name) {
   len = 0;
 }
 
-/* Argument encodings (fuzz.c): interests = b % 7 + 1, mode = c % 3 + 1. */
+/* Argument encodings (exec.c): interests = b % 7 + 1, mode = c % 3 + 1. */
 enum { R = 0, W = 1, RW = 2, P = 3, RP = 4, WP = 5, RWP = 6 };
 enum { EDGE = 0, LEVEL = 1, ONESHOT = 2 };
 /* Size classes: 1, 7, 100, 1000, 4096, 20000 bytes. Timeouts: 0, 0, 1, 5,
