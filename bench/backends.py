@@ -13,20 +13,16 @@ and the instructions per event (callgrind) where the program counts its
 measured phase or the server's idle start is subtracted.
 
 Writes a markdown table to --out (default bench/results/backends.md) and
-prints it. Uses run.py's helpers (servers, counters); only the standard
-library otherwise.
+prints it. Uses the evqbench package (servers, counters), as run.py does;
+only the standard library otherwise.
 """
 import argparse
 import os
 import statistics
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run as R  # noqa: E402
-
-
-class Args:
-    pass
+from evqbench.counters import callgrind_run, counted_cmd, parse_syscalls
+from evqbench.env import Env, log, result_lines, run
+from evqbench.servers import Server, client, server_instructions, server_syscalls, wrk
 
 
 def set_backend(b):
@@ -36,44 +32,36 @@ def set_backend(b):
 def pipes(env, backend, rounds_only=False):
     prog = env.prog("pipes", "evq")
     args = ["n=1000", "active=100", "writes=20000", "timeouts=0", "rounds=2"]
-    out = R.run(env.pin(env.core_main) + [prog] + args)
-    last = R.result_lines(out, "pipes")[-1]
+    out = run(env.pin(env.core_main) + [prog] + args)
+    last = result_lines(out, "pipes")[-1]
     m = {"rate": last["events"] / (last["run_ns"] / 1e9)}
     if rounds_only:
         return m
     f = os.path.join(env.tmp, f"pipes.{backend}")
-    out = R.run(R.counted_cmd(env, f) + [prog] + args[:-1] + ["rounds=1"])
-    ev = sum(l["events"] for l in R.result_lines(out, "pipes"))
-    s = R.parse_syscalls(f)
+    out = run(counted_cmd(env, f) + [prog] + args[:-1] + ["rounds=1"])
+    ev = sum(l["events"] for l in result_lines(out, "pipes"))
+    s = parse_syscalls(f)
     m["sys"] = s / ev if s else None
-    pat = os.path.join(env.tmp, f"cg.pipes.{backend}")
-    out = R.run(R.callgrind_cmd(pat, False) + [prog] + args, timeout=1800)
-    ev = R.result_lines(out, "pipes")[-1]["events"]
-    tot = R.callgrind_totals(pat + "*")
-    m["instr"] = tot.get("run-2", 0) / ev
+    tot, out = callgrind_run(prog, args, env.tmp)
+    m["instr"] = tot.get("run-2", 0) / result_lines(out, "pipes")[-1]["events"]
     return m
 
 
 def client_run(env, bench, port, case, count=None, ms=None):
+    """(requests, rate) of one load: bench's client, or wrk for http."""
     if bench == "pingpong":
-        cmd = [env.prog("pingpong", "client"), f"port={port}", f"conns={case}",
-               f"ms={ms or 1000}"] + ([f"count={count}"] if count else [])
-        l = R.result_lines(R.run(env.pin(env.core_load) + cmd, timeout=300), "pingpong")[0]
+        l = client(env, bench, port, case, ms or 1000, count)
         return l["round_trips"], l["rt_per_s"]
     if bench == "churn":
-        cmd = [env.prog("churn", "client"), f"port={port}", f"conns={case}",
-               f"ms={ms or 1000}"] + ([f"count={count}"] if count else [])
-        l = R.result_lines(R.run(env.pin(env.core_load) + cmd, timeout=300), "churn")[0]
+        l = client(env, bench, port, case, ms or 1000, count)
         return l["connections"], l["conn_per_s"]
-    out = R.run(env.pin(env.core_load) + [env.wrk, "-t1", f"-c{case}",
-                f"-d{(ms or 1000) // 1000}s", f"http://127.0.0.1:{port}/"], timeout=120)
-    w = R.wrk_parse(out)
+    w, _ = wrk(env, port, case, (ms or 1000) // 1000)
     return w["requests"], w["rate"]
 
 
 def network(env, bench, lib, case, backend, rounds_only=False):
     prog = env.prog(bench, lib)
-    srv = R.Server(env, prog)
+    srv = Server(env, prog)
     try:
         _, rate = client_run(env, bench, srv.port, case, ms=2000)
     finally:
@@ -81,28 +69,14 @@ def network(env, bench, lib, case, backend, rounds_only=False):
     m = {"rate": rate}
     if rounds_only:
         return m
-    srv = R.Server(env, prog)
-    try:
-        cnt = R.SyscallCounter(env, srv.pid)
-        reqs, _ = client_run(env, bench, srv.port, case, ms=1000)
-        s = cnt.stop()
-    finally:
-        srv.stop()
+    s, reqs = server_syscalls(
+        env, prog, lambda srv: client_run(env, bench, srv.port, case, ms=1000)[0])
     m["sys"] = s / reqs if s and reqs else None
     if env.valgrind:
-        pat = os.path.join(env.tmp, f"cg.{bench}.{backend}")
-        srv = R.Server(env, prog, R.callgrind_cmd(pat + ".idle", True))
-        srv.stop()
-        idle = R.callgrind_totals(pat + ".idle*").get("final", 0)
-        srv = R.Server(env, prog, R.callgrind_cmd(pat + ".load", True))
-        try:
-            count = 2000 if bench != "http" else None
-            reqs, _ = client_run(env, bench, srv.port, case, count=count, ms=60000
-                                 if count else 2000)
-        finally:
-            srv.stop()
-        load = R.callgrind_totals(pat + ".load*").get("final", 0)
-        m["instr"] = (load - idle) / reqs if load and reqs else None
+        count = 2000 if bench != "http" else None
+        m["instr"] = server_instructions(
+            env, prog, lambda srv: client_run(env, bench, srv.port, case, count=count,
+                                              ms=60000 if count else 2000)[0])
     return m
 
 
@@ -124,9 +98,7 @@ def main():
     ap.add_argument("--only", default="",
                     help="run only the cases whose name starts with this (e.g. churn)")
     a = ap.parse_args()
-    args = Args()
-    args.bin, args.out, args.quick = a.bin, os.path.dirname(a.out), False
-    env = R.Env(args)
+    env = Env(a.bin, os.path.dirname(a.out))
     backends = a.backends.split(",")
     cases = [("pipes n=1000 a=100", "events/s", "event", None),
              ("pingpong 1 conn", "round trips/s", "round trip", ("pingpong", 1)),
@@ -139,7 +111,7 @@ def main():
     for name, _, _, net in cases:
         for b in backends:
             set_backend(b)
-            R.log(f"{name} on {b}: counting")
+            log(f"{name} on {b}: counting")
             res[name, b] = (pipes(env, b) if net is None else
                             network(env, net[0], "evq", net[1], b))
             res[name, b]["rates"] = []
@@ -150,7 +122,7 @@ def main():
                 m = (pipes(env, b, True) if net is None else
                      network(env, net[0], "evq", net[1], b, True))
                 res[name, b]["rates"].append(m["rate"])
-            R.log(f"{name}: round {r + 1}/{a.rounds}")
+            log(f"{name}: round {r + 1}/{a.rounds}")
     raw = None
     if env.prog("churn", "epoll") and any(c[0].startswith("churn") for c in cases):
         os.environ.pop("EVQ_BACKEND", None)

@@ -10,48 +10,28 @@ instructions per round trip (1 and 100 connections; the server's idle
 start-up and shut-down are subtracted). Counts are deterministic: compare
 two builds (e.g. a `git worktree` of the old commit) run by run.
 """
-import glob
-import os
-import re
 import signal
 import subprocess
 import sys
 import tempfile
 
-
-def totals(pattern):
-    res = {}
-    for f in sorted(glob.glob(pattern)):
-        desc, tot = "final", None
-        for line in open(f, errors="replace"):
-            if line.startswith("desc: Trigger: Client Request: "):
-                desc = line.split(": ", 2)[2].strip().split(": ")[-1]
-            elif line.startswith(("totals:", "summary:")):
-                tot = int(line.split()[1])
-        if tot is not None:
-            res[desc] = tot
-        os.unlink(f)
-    return res
-
-
-def callgrind(out, atstart):
-    return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            f"--collect-atstart={'yes' if atstart else 'no'}"]
+from evqbench.counters import callgrind_cmd, callgrind_run, callgrind_totals
+from evqbench.env import result_lines
 
 
 def pipes(b, tmp):
     for t in (0, 1):
-        out = subprocess.run(callgrind(tmp + "/p", False) + [
-            b + "/pipes_evq", "n=1000", "active=100", "writes=20000",
-            f"timeouts={t}", "rounds=2"], capture_output=True, text=True).stdout
-        ev = [int(x) for x in re.findall(r"events=(\d+)", out)]
-        tt = totals(tmp + "/p*")
+        tt, out = callgrind_run(b + "/pipes_evq", ["n=1000", "active=100", "writes=20000",
+                                                   f"timeouts={t}", "rounds=2"], tmp)
+        ev = [l["events"] for l in result_lines(out, "pipes")]
         print(f"pipes timeouts={t}: run {tt['run-2'] / ev[1]:.2f} instr/event, "
               f"setup {tt['setup-1'] / 1000:.1f}, re-setup {tt['setup-2'] / 1000:.1f} instr/pair")
 
 
 def server(b, out):
-    p = subprocess.Popen(callgrind(out, True) + [b + "/pingpong_evq", "port=0"],
+    # Not evqbench.servers.Server: no taskset, and no connection after
+    # SIGTERM, so the counts stay those of the bare server.
+    p = subprocess.Popen(callgrind_cmd(out, True) + [b + "/pingpong_evq", "port=0"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return p, int(p.stdout.readline().split("=")[1])
 
@@ -61,14 +41,14 @@ def pingpong(b, tmp):
         p, _ = server(b, tmp + "/idle")
         p.send_signal(signal.SIGTERM)
         p.wait()
-        idle = totals(tmp + "/idle*").get("final", 0)
+        idle = callgrind_totals(tmp + "/idle*").get("final", 0)
         p, port = server(b, tmp + "/load")
         out = subprocess.run([b + "/pingpong_client", f"port={port}", f"conns={conns}",
                               "ms=60000", f"count={count}"], capture_output=True, text=True).stdout
         p.send_signal(signal.SIGTERM)
         p.wait()
-        load = totals(tmp + "/load*").get("final", 0)
-        rt = int(re.search(r"round_trips=(\d+)", out).group(1))
+        load = callgrind_totals(tmp + "/load*").get("final", 0)
+        rt = result_lines(out, "pingpong")[0]["round_trips"]
         print(f"pingpong conns={conns}: server {(load - idle) / rt:.2f} instr/round trip")
 
 

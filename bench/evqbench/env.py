@@ -1,0 +1,89 @@
+"""The machine a run uses (the built programs, its cores, the tools found)
+and running a program and reading the result lines it prints."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+LIBS = ["evq", "epoll", "libuv", "libev", "libevent"]
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+class Env:
+    """bin: the directory of built programs; out: where results go (created);
+    quick: small parameters."""
+
+    def __init__(self, bin, out, quick=False):
+        self.bin = os.path.abspath(bin)
+        self.out = os.path.abspath(out)
+        os.makedirs(self.out, exist_ok=True)
+        self.tmp = tempfile.mkdtemp(prefix="evq-bench-")
+        self.quick = quick
+        try:
+            cores = sorted(os.sched_getaffinity(0))
+        except AttributeError:
+            cores = [0]
+        self.cores = cores
+        self.taskset = shutil.which("taskset")
+        # Servers and single-process benchmarks on one core, load on another.
+        self.core_main = cores[0]
+        self.core_load = cores[1] if len(cores) > 1 else cores[0]
+        self.perf = self._perf_ok()
+        self.strace = shutil.which("strace")
+        self.valgrind = shutil.which("valgrind")
+        self.wrk = shutil.which("wrk")
+        self.gnuplot = shutil.which("gnuplot")
+
+    def _perf_ok(self):
+        if not shutil.which("perf"):
+            return False
+        try:
+            r = subprocess.run(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter",
+                                "--", "true"], capture_output=True, text=True, timeout=20)
+            return r.returncode == 0 and "raw_syscalls" in r.stderr
+        except Exception:
+            return False
+
+    def prog(self, bench, lib):
+        p = os.path.join(self.bin, f"{bench}_{lib}")
+        return p if os.access(p, os.X_OK) else None
+
+    def pin(self, core):
+        return [self.taskset, "-c", str(core)] if self.taskset else []
+
+
+def fd_limit():
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return hard if hard != resource.RLIM_INFINITY else 1 << 20
+
+
+def parse_kv(line):
+    d = {}
+    for tok in line.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            for conv in (int, float, str):
+                try:
+                    d[k] = conv(v)
+                    break
+                except ValueError:
+                    pass
+    return d
+
+
+def result_lines(text, bench):
+    """The programs' "bench=NAME key=value..." lines, as dicts."""
+    return [parse_kv(l) for l in text.splitlines() if l.startswith(f"bench={bench} ")]
+
+
+def run(cmd, timeout=600, env=None):
+    """Runs cmd; its standard output, or RuntimeError if it failed."""
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.strip()[-400:]}")
+    return r.stdout

@@ -1,0 +1,139 @@
+"""The tables of table.md (medians with their ratio to evq and the verdict
+against the best peer and raw epoll; costs per event; memory) and the
+summary of the targets that run.py prints last."""
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    a = abs(v)
+    if a >= 100000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def speed_vs(better, evq, other):
+    """How many times faster evq is than other (>1: evq faster)."""
+    if evq is None or other is None or evq == 0 or other == 0:
+        return None
+    return other / evq if better == "lower" else evq / other
+
+
+def verdict(x, noise, who):
+    if x is None:
+        return "-"
+    v = f"{x:.2f}x"
+    if who:
+        v += f" ({who})"
+    return v + (" ≈" if noise else "")
+
+
+def build_table(res, libs):
+    """(header, rows): a row per case and metric that has a median, with
+    its cells and what results.csv, the chart and the targets need."""
+    rows = []
+    hdr = ["benchmark", "metric", "unit"] + [f"{l}" for l in libs] + \
+          ["evq vs best peer", "evq vs epoll"]
+    for case in res.order:
+        bench, metrics = res.meta[case]
+        for key, label, unit, better in metrics:
+            med = {l: res.median(case, key, l) for l in libs}
+            if all(v is None for v in med.values()):
+                continue
+            cells = []
+            for l in libs:
+                v = med[l]
+                if v is None:
+                    cells.append("-")
+                elif l == "evq" or med.get("evq") is None:
+                    cells.append(fmt(v))
+                else:
+                    cells.append(f"{fmt(v)} ({v / med['evq']:.2f})" if med["evq"] else fmt(v))
+            peers = [l for l in libs if l not in ("evq", "epoll") and med[l] is not None]
+            best_lib = None
+            if peers:
+                pick = min if better == "lower" else max
+                best_lib = pick(peers, key=lambda l: med[l])
+            best = med[best_lib] if best_lib else None
+            info = better == "info"
+            vs_best = None if info else speed_vs(better, med.get("evq"), best)
+            vs_epoll = None if info else speed_vs(better, med.get("evq"), med.get("epoll"))
+            noise_best = best_lib is not None and res.overlap(case, key, "evq", best_lib)
+            noise_epoll = "epoll" in libs and res.overlap(case, key, "evq", "epoll")
+            rows.append(dict(case=case, bench=bench, metric=key, label=label, unit=unit,
+                             better=better, med=med, vs_best=vs_best, vs_epoll=vs_epoll,
+                             best_lib=best_lib, noise_best=noise_best, noise_epoll=noise_epoll,
+                             cells=[case, label + {"lower": " ↓", "higher": " ↑"}.get(better, ""), unit]
+                             + cells + [verdict(vs_best, noise_best, best_lib),
+                                        verdict(vs_epoll, noise_epoll, None)]))
+    return hdr, rows
+
+
+def md_table(hdr, rows):
+    out = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+    for r in rows:
+        out.append("| " + " | ".join(r) + " |")
+    return "\n".join(out)
+
+
+def table_text(env, res, mem, libs, hdr, rows):
+    """table.md: the medians, the costs per event, the memory."""
+    chdr = ["benchmark"] + [f"{l} sys/ev" for l in libs] + [f"{l} instr/ev" for l in libs]
+    crows = []
+    for case in res.order:
+        e = [res.extra.get((case, l), {}) for l in libs]
+        if not any(e):
+            continue
+        crows.append([case] + [fmt(x.get("syscalls")) for x in e] + [fmt(x.get("instr")) for x in e])
+        if res.meta[case][0] == "timers":
+            for ph in ("start", "stop", "dispatch"):
+                crows.append([f"{case} {ph}"] + ["" for _ in libs] +
+                             [fmt(x.get(f"instr_{ph}")) for x in e])
+    mhdr = ["library", "bytes per registered fd", "bytes per timer", "fd handle", "timer handle"]
+    mrows = [[l, fmt(m["bytes_per_fd"]), fmt(m["bytes_per_timer"]), str(m["handle_fd"]),
+              str(m["handle_timer"])] for l, m in mem.items()]
+
+    text = []
+    text.append("Medians; in brackets the ratio to evq (value / evq's value). "
+                "↓ lower is better, ↑ higher is better. 'evq vs ...' is how many times "
+                "faster evq is (>1: evq ahead), against the best peer (named) and raw epoll; "
+                "'≈' marks a gap within the noise (the sample ranges overlap). Instruction "
+                "rows come from one deterministic callgrind run.\n")
+    text.append(md_table(hdr, [r["cells"] for r in rows]))
+    text.append("\nSystem calls and instructions per delivered event (untimed runs: "
+                "syscalls by " + ("perf raw_syscalls:sys_enter" if env.perf else "strace -c -f") +
+                ", instructions by callgrind; network rows count the server only):\n")
+    text.append(md_table(chdr, crows))
+    text.append("\nMemory (heap growth, including the handle the caller provides):\n")
+    text.append(md_table(mhdr, mrows))
+    return "\n".join(text) + "\n"
+
+
+def targets_text(rows):
+    """The rows where evq misses a target: behind the best peer, or more
+    than 5% behind raw epoll on time."""
+    behind = [r for r in rows if r["vs_best"] is not None and r["vs_best"] < 1.0]
+    # Raw epoll does no library work at all, so its instruction counts only
+    # show evq's overhead; the 5% target applies to time rows.
+    slow_epoll = [r for r in rows if r["vs_epoll"] is not None and r["vs_epoll"] < 0.95
+                  and not r["metric"].startswith("instr")]
+    out = ["Targets (evq >= fastest peer; evq within 5% of raw epoll). '≈': the sample "
+           "ranges overlap, so the gap is within this machine's noise:"]
+    timed = [r for r in rows if r["vs_best"] is not None]
+    out.append(f"  {len(timed)} rows; evq behind the best peer on {len(behind)} "
+               f"({sum(1 for r in behind if r['noise_best'])} of them within noise); "
+               f">5% behind epoll on {len(slow_epoll)} time rows "
+               f"({sum(1 for r in slow_epoll if r['noise_epoll'])} within noise)")
+    for r in behind:
+        if not r["noise_best"]:
+            out.append(f"  behind {r['best_lib']}: {r['case']} / {r['label']}: evq at "
+                       f"{r['vs_best']:.2f}x")
+    for r in slow_epoll:
+        if not r["noise_epoll"]:
+            out.append(f"  >5% behind epoll: {r['case']} / {r['label']}: evq at "
+                       f"{r['vs_epoll']:.2f}x")
+    return "\n".join(out)
