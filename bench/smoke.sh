@@ -5,7 +5,9 @@
 # directory); without it, bench/Makefile builds its own evq.
 #
 # LIB is one of evq, epoll, libuv, libev, libevent (that library's
-# programs) or run.py (bench/run.py still parses). The suite runs one case
+# programs) or run.py (bench's Python, run.py, backends.py, instr.py and
+# every module of the evqbench package they import, still compiles and
+# imports, and run.py and backends.py parse --help). The suite runs one case
 # per LIB (bench.smoke.<lib>); when LIB is not installed here (its header
 # is missing: the -dev package is not there) the case prints "SKIP:
 # <reason>" and exits 77, which ctest reports as skipped. A LIB that is
@@ -83,12 +85,46 @@ int main(void) { return evthread_use_pthreads() || !event_base_new(); }' ;;
   return 2
 }
 
+# pycheck: every Python file of bench/ compiles (byte code under $out, not
+# in the tree), every module imports, and the scripts' --help works.
+pycheck() {
+  # shellcheck disable=SC2016 # a Python program, not shell
+  if ! PYTHONDONTWRITEBYTECODE=1 python3 -c '
+import importlib, os, pkgutil, py_compile, sys
+out, here = sys.argv[1], sys.argv[2]
+files = sorted(os.path.join(d, f) for d in (here, os.path.join(here, "evqbench"))
+               for f in os.listdir(d) if f.endswith(".py"))
+bad = 0
+for i, f in enumerate(files):
+    try:
+        py_compile.compile(f, cfile=os.path.join(out, "%d.pyc" % i), doraise=True)
+    except py_compile.PyCompileError as e:
+        print(e.msg, file=sys.stderr)
+        bad = 1
+if bad:
+    sys.exit(1)
+sys.path.insert(0, here)
+import evqbench
+for m in pkgutil.iter_modules(evqbench.__path__):
+    importlib.import_module("evqbench." + m.name)
+for m in ("run", "backends", "instr"):
+    importlib.import_module(m)
+print(len(files))
+' "$out" "$here" >"$out/pyn" 2>"$out/py"; then
+    bad "bench Python: $(tail -n 5 "$out/py")"
+    return
+  fi
+  for s in run.py backends.py; do
+    PYTHONDONTWRITEBYTECODE=1 python3 "$here/$s" --help >/dev/null 2>"$out/py" ||
+      bad "$s --help: $(tail -n 3 "$out/py")"
+  done
+}
+
 if [ "$only" = run.py ]; then
   command -v python3 >/dev/null 2>&1 && python3 -c '' 2>/dev/null ||
     { echo "SKIP: python3 not installed (bench/run.py, which make bench uses, needs it)"; exit 77; }
-  python3 -m py_compile "$here/run.py" 2>"$out/py" && rm -rf "$here/__pycache__" ||
-    bad "run.py: $(cat "$out/py")"
-  [ $fail = 0 ] && note "run.py compiles"
+  pycheck
+  [ $fail = 0 ] && note "run.py, backends.py, instr.py and evqbench/ compile and import ($(cat "$out/pyn") files)"
   exit $fail
 fi
 
@@ -179,8 +215,7 @@ for lib in $libs; do
 done
 [ $ran -gt 0 ] || bad "no benchmark program was built"
 if [ -z "$only" ] && command -v python3 >/dev/null 2>&1; then
-  python3 -m py_compile "$here/run.py" 2>"$out/py" && rm -rf "$here/__pycache__" ||
-    bad "run.py: $(cat "$out/py")"
+  pycheck
 fi
 [ $fail = 0 ] && note "all benchmark programs built and ran:$libs"
 exit $fail
