@@ -195,6 +195,10 @@ evq__reg_t *evq__registry_next(evq_t *q, uint32_t *cursor);
 evq__reg_t *evq__registry_lookup(evq_t *q, uint64_t key);
 /* The live registration in slot id, whatever its generation, or NULL. */
 evq__reg_t *evq__registry_slot(evq_t *q, uint32_t id);
+/* Gives reg a new generation, so its old key misses from now on (what the
+ * kernel still holds under it reports as stale), and returns the new key.
+ * For a backend that keeps no state under the old key. */
+uint64_t evq__registry_rekey(evq_t *q, evq__reg_t *reg);
 /* How many registrations are live. */
 uint32_t evq__registry_count(evq_t *q);
 

@@ -202,6 +202,12 @@ evq__reg_t *evq__registry_lookup(evq_t *q, uint64_t key) {
   return evq__registry_get(&q->registry, key);
 }
 
+uint64_t evq__registry_rekey(evq_t *q, evq__reg_t *reg) {
+  (void)q;
+  reg->gen = next_gen(reg->gen);
+  return evq__key(reg->id, reg->gen);
+}
+
 evq__reg_t *evq__registry_slot(evq_t *q, uint32_t id) {
   evq__registry_t *r = &q->registry;
   return id < r->nslots && r->slots[id].mode != 0 ? &r->slots[id] : NULL;

@@ -127,7 +127,13 @@ static int ep_add(void *b, evq__reg_t *reg) {
 }
 
 /* EPOLL_CTL_MOD takes the whole new set and mode, so the old one does not
- * matter. ENOENT: a rebuild left out a oneshot that had fired; add it. */
+ * matter. ENOENT: a rebuild left out a oneshot that had fired, or the
+ * number names another file by now (closed while registered, and taken):
+ * add it. In the second case the old file's entry lives on while a dup
+ * keeps that file open, under the registration's key, and one wait would
+ * report the registration twice; so the registration takes a new key
+ * first, the old entry's reports turn stale, and the next wait rebuilds
+ * without it (the top). */
 static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   epoll_state_t *s = b;
   (void)old;
@@ -135,8 +141,9 @@ static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
                            .data.u64 = evq__key(reg->id, reg->gen)};
   if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, (int)evq__reg_handle(reg), &ev) == 0)
     return 0;
-  if (errno == ENOENT) return ep_add(b, reg);
-  return evq__from_errno(errno);
+  if (errno != ENOENT) return evq__from_errno(errno);
+  (void)evq__registry_rekey(s->q, reg);
+  return ep_add(b, reg);
 }
 
 /* Notes fd's removal for the next wait (the top); false: do it now (a

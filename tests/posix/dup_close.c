@@ -332,3 +332,37 @@ TEST(embedded_after_cleanup) {
   close(p[1]);
   evq_free(q);
 }
+
+/* A registered number closed while a dup keeps its file open, taken by a
+ * new file, then modified: the registration watches what the number names
+ * now, and the old file's entry, which epoll keeps under the
+ * registration's key, must not make one wait report the registration
+ * twice (the fuzzer found that: token 1010 twice in one wait). Both files
+ * are writable, so both would report. */
+TEST(modify_after_reuse_with_dup) {
+  evq_t *q = tq_queue();
+  int p[2], s[2];
+  pipe_nb(p);
+  CHECK_OK(evq_register(q, p[1], EVQ_WRITABLE, EVQ_LEVEL, 1));
+  int copy = dup(p[1]);
+  CHECK(copy >= 0);
+  int number = p[1];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s) == 0);
+  CHECK_EQ(dup2(s[0], number), number); /* closes the pipe's number */
+  close(s[0]);
+  int rc = evq_modify(q, number, EVQ_WRITABLE, EVQ_LEVEL, 2);
+  CHECK(rc == 0 || rc == EVQ_EBADF || rc == EVQ_ENOENT); /* evq.h */
+  evq_event_t ev[8];
+  for (int round = 0; round < 3; round++) {
+    int n = tq_wait(q, ev, 8, 20 * MS);
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < i; j++) CHECK(ev[i].token != ev[j].token);
+  }
+  if (rc == 0) CHECK_OK(evq_deregister(q, number));
+  tq_check_sleeps(q);
+  close(number);
+  close(s[1]);
+  close(copy);
+  close(p[0]);
+  evq_free(q);
+}
