@@ -21,7 +21,10 @@
  *   SWAPPING  --the current one ends-->  REPLACING  (the replaced one runs on)
  *
  * A SWAPPING registration that needs yet another request waits for the
- * replaced one's end.
+ * replaced one's end. A removal the kernel refuses because it is busy
+ * completing the request just then (-EALREADY: a multishot poll then runs
+ * on) is sent again; each removal's completion is counted in flight, so
+ * the record outlives it.
  *
  * In every phase the current request, if any, is brought up to date when
  * it covers what is wanted (a level poll told to look again), and the
@@ -71,8 +74,8 @@ static bool covers(const evq__ur_reg_t *r, uint32_t w, bool ms) {
   return w != 0 && w == r->polled && ms == r->ms;
 }
 
-/* A request's user_data: r, with the parity of its generation in the low
- * bit (r is at least 8-aligned). */
+/* The user_data of r's current poll request: r, with the parity of its
+ * generation in the low bit (uring_state.h). */
 static uint64_t ud_of(const evq__ur_reg_t *r) {
   return (uint64_t)(uintptr_t)r | r->gen;
 }
@@ -113,17 +116,34 @@ static void submit_poll(evq__uring_t *s, evq__ur_reg_t *r, uint32_t w,
   evq__state_submitted(&r->st);
 }
 
-/* The current request removed, to be replaced: POLLING -> REPLACING. */
-static bool replace(evq__uring_t *s, evq__ur_reg_t *r) {
+/* A removal of the poll request whose user_data is target. Its own
+ * completion counts as a request in flight on r: it says whether the
+ * removal took (a multishot poll the kernel is busy completing refuses it
+ * with -EALREADY, and runs on), and r must outlive it. */
+static bool remove_poll(evq__uring_t *s, evq__ur_reg_t *r, uint64_t target) {
   struct io_uring_sqe *sqe = sqe_get(s);
   if (!sqe) {
     evq__ur_todo(s, r);
     return false;
   }
-  evq__ring_prep_poll_remove(sqe, ud_of(r), EVQ__UD_IGNORE);
+  evq__ring_prep_poll_remove(sqe, target, target | EVQ__UD_REMOVE);
+  evq__state_submitted(&r->st);
+  return true;
+}
+
+/* The current request removed, to be replaced: POLLING -> REPLACING. */
+static bool replace(evq__uring_t *s, evq__ur_reg_t *r) {
+  if (!remove_poll(s, r, ud_of(r))) return false;
   r->gen ^= 1;
   r->phase = EVQ__UR_REPLACING;
   return true;
+}
+
+/* REPLACING or SWAPPING: the replaced request's removal did not take;
+ * send it again. */
+static void remove_replaced(evq__uring_t *s, evq__ur_reg_t *r) {
+  if (r->remove_again && remove_poll(s, r, ud_of(r) ^ 1))
+    r->remove_again = false;
 }
 
 /* A level request told to look again: the kernel completes it at once
@@ -137,7 +157,7 @@ static inline __attribute__((always_inline)) void look_again(evq__uring_t *s,
     evq__ur_todo(s, r);
     return;
   }
-  evq__ring_prep_poll_update(sqe, ud_of(r), w, EVQ__UD_IGNORE);
+  evq__ring_prep_poll_update(sqe, ud_of(r), w, ud_of(r) | EVQ__UD_UPDATE);
   /* The update's own completion says nothing worth a slot (5.17+). */
   if (s->ring.features & IORING_FEAT_CQE_SKIP)
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
@@ -154,9 +174,11 @@ static void sync_reg(evq__uring_t *s, evq__ur_reg_t *r) {
     else if (replace(s, r) && w) submit_poll(s, r, w, ms);
   } else if (r->phase == EVQ__UR_SWAPPING) {
     /* A further replacement waits for the replaced request's end. */
+    remove_replaced(s, r);
     if (covers(r, w, ms)) look_again(s, r, w);
-  } else if (w) { /* IDLE, REPLACING */
-    submit_poll(s, r, w, ms);
+  } else { /* IDLE, REPLACING */
+    if (r->phase == EVQ__UR_REPLACING) remove_replaced(s, r);
+    if (w) submit_poll(s, r, w, ms);
   }
 }
 
@@ -172,6 +194,7 @@ static bool request_ended(evq__uring_t *s, evq__ur_reg_t *r, bool current) {
   bool live = evq__state_completed(s->q, &r->st);
   if (!live && !stays) return false;
   bool swapping = r->phase == EVQ__UR_SWAPPING;
+  if (!current) r->remove_again = false; /* it ended after all */
   if (current) r->phase = swapping ? EVQ__UR_REPLACING : EVQ__UR_IDLE;
   else r->phase = swapping ? EVQ__UR_POLLING : EVQ__UR_IDLE;
   evq__ur_todo(s, r);
@@ -216,6 +239,37 @@ static uint32_t reported(evq__uring_t *s, evq__ur_reg_t *r, int res,
       (flags & (r->dirs | ~(uint32_t)EVQ__DIRECTIONS)))
     r->fired = true;
   return flags;
+}
+
+/* A removal's completion. -EALREADY: the kernel was completing the
+ * replaced request just then, which refuses the removal, and a multishot
+ * poll runs on: send the removal again while that request is still the
+ * replaced one (0 or -ENOENT: it is gone, or goes with its own last
+ * completion). */
+static void removal_done(evq__uring_t *s, evq__ur_reg_t *r, uint64_t ud,
+                         int res) {
+  bool stays = r->st.inflight > 1;
+  bool live = evq__state_completed(s->q, &r->st);
+  if (!live && !stays) return; /* r is freed */
+  bool replacing = r->phase == EVQ__UR_REPLACING ||
+                   r->phase == EVQ__UR_SWAPPING;
+  if (res == -EALREADY && replacing && (ud & 1) != r->gen) {
+    r->remove_again = true;
+    evq__ur_todo(s, r);
+    kick_host(s);
+  }
+}
+
+/* An update's completion (its success posts none where the kernel can
+ * skip it). -EALREADY: the kernel was completing the request just then,
+ * and the look it was asked for may be lost: ask again. The request is in
+ * flight, so r is alive; after any other result it may not be, and r is
+ * not touched. */
+static void update_done(evq__uring_t *s, evq__ur_reg_t *r, int res) {
+  if (res != -EALREADY) return;
+  r->again = true;
+  evq__ur_todo(s, r);
+  kick_host(s);
 }
 
 static uint32_t completed(evq__uring_t *s, evq__ur_reg_t *r, bool current,
@@ -280,9 +334,9 @@ int evq__ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   int rc = enter(s, timeout_ns);
   if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
     return evq__from_errno(-rc);
-  /* Completions that carry nothing for the caller (removals, updates,
-   * the wake poll) take no slot of raw: keep reading past them, and stop
-   * at the first one that does not fit. */
+  /* The wake poll's completions carry nothing for the caller and take no
+   * slot of raw: keep reading past them, and stop at the first one that
+   * does not fit. */
   unsigned max = (unsigned)cap < s->max ? (unsigned)cap : s->max;
   unsigned seen;
   int n = 0;
@@ -296,7 +350,7 @@ int evq__ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
       if (ud == EVQ__UD_WAKE) {
         evq__wakefd_drain(&s->wake);
         if (!(cqe->flags & IORING_CQE_F_MORE)) s->wake_armed = false;
-      } else if (ud != EVQ__UD_IGNORE) {
+      } else {
         raw[n].key = ud;
         raw[n].flags = (uint32_t)cqe->res;
         raw[n].data = cqe->flags;
@@ -316,11 +370,20 @@ int evq__ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   return n;
 }
 
-/* Under the lock: a completion of a registration's request. */
+/* Under the lock: a completion of one of a registration's requests. */
 bool evq__ur_complete(void *b, evq__raw_t *raw) {
   evq__uring_t *s = b;
-  evq__ur_reg_t *r = (evq__ur_reg_t *)(uintptr_t)(raw->key & ~(uint64_t)1);
-  bool current = (raw->key & 1) == r->gen;
+  uint64_t ud = raw->key;
+  evq__ur_reg_t *r = (evq__ur_reg_t *)(uintptr_t)(ud & ~(uint64_t)EVQ__UD_TAGS);
+  if (ud & EVQ__UD_UPDATE) {
+    update_done(s, r, (int)raw->flags);
+    return false;
+  }
+  if (ud & EVQ__UD_REMOVE) {
+    removal_done(s, r, ud, (int)raw->flags);
+    return false;
+  }
+  bool current = (ud & 1) == r->gen;
   uint32_t flags = completed(s, r, current, (int)raw->flags, raw->data);
   if (!flags) return false; /* r may be gone */
   raw->key = r->st.key;

@@ -15,10 +15,15 @@
 #include "ring.h"
 #include "uring_files.h"
 
-/* user_data of requests that are no registration's: a record is a
- * pointer, at least 8-aligned, with its request's parity in the low bit. */
-#define EVQ__UD_IGNORE 0 /* removals, updates: their completion says nothing */
-#define EVQ__UD_WAKE 1   /* the poll on the wake eventfd */
+/* A request's user_data: its registration's record (a pointer, at least
+ * 8-aligned) with, in the low bits, the parity of the poll request it is or
+ * acts on (bit 0) and what it is: a poll, its removal (EVQ__UD_REMOVE) or
+ * its update (EVQ__UD_UPDATE). The poll on the wake eventfd is no
+ * registration's: EVQ__UD_WAKE. */
+#define EVQ__UD_WAKE 1
+#define EVQ__UD_REMOVE 2
+#define EVQ__UD_UPDATE 4
+#define EVQ__UD_TAGS 7
 
 /* Where a registration's poll requests stand (uring_poll.c draws them). */
 typedef enum evq__ur_phase {
@@ -46,6 +51,8 @@ typedef struct evq__ur_reg {
   bool fired;        /* oneshot: reported, silent until modify */
   bool closed;       /* the number was closed: silent until modify */
   bool again;        /* level: have the kernel look at the file again */
+  bool remove_again; /* the replaced request's removal found it busy
+                        (-EALREADY): it runs on, send the removal again */
   bool sticky;       /* a completion brought only bits not asked for (the
                         kernel always watches RDHUP): a single-shot poll
                         would complete at once again, so poll multishot */
