@@ -64,9 +64,23 @@ static void sig_quiesce(void) {
 /* fork(): the child gets the parent's handlers and list, which point at
  * queues (and wake descriptors) the child must not use. It puts back every
  * disposition evq changed and frees the list (no handler can walk it: the
- * child has this one thread, and evq's handlers are gone). */
-static void sig_prepare(void) { pthread_mutex_lock(&sig_lock); }
-static void sig_parent(void) { pthread_mutex_unlock(&sig_lock); }
+ * child has this one thread, and evq's handlers are gone). Signals are
+ * blocked from before the fork until that is done: a signal sent to the
+ * child at once (a SIGTERM right after fork) would otherwise run evq's
+ * inherited handler, which only counts it, and the child would live on;
+ * blocked, it waits for the disposition the child should have. The forking
+ * thread's mask is kept here, under sig_lock, to be put back. */
+static sigset_t sig_fork_mask;
+static void sig_prepare(void) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &sig_fork_mask);
+  pthread_mutex_lock(&sig_lock);
+}
+static void sig_parent(void) {
+  pthread_mutex_unlock(&sig_lock);
+  pthread_sigmask(SIG_SETMASK, &sig_fork_mask, NULL);
+}
 static void sig_child(void) {
   for (int signo = 1; signo < EVQ__NSIG; signo++)
     if (sig_table[signo].queues) {
@@ -80,6 +94,7 @@ static void sig_child(void) {
     n = next;
   }
   pthread_mutex_unlock(&sig_lock);
+  pthread_sigmask(SIG_SETMASK, &sig_fork_mask, NULL);
 }
 static void sig_atfork(void) {
   pthread_atfork(sig_prepare, sig_parent, sig_child);
