@@ -89,11 +89,13 @@ void fz_bump(run_t *r, int file) {
   }
 }
 
-/* io_uring reports fz_readiness as it was when a poll request completed,
- * which may be before I/O (or a close of its peer) since the last wait
- * changed it (evq.h, "io_uring"). */
+/* io_uring reports readiness as it was when a poll request completed,
+ * which may be before I/O (or a close of its peer) changed it (evq.h,
+ * evq_event_t): I/O since the last wait, or since an earlier one if every
+ * wait since filled its array, which leaves completions in the ring for
+ * the next. */
 bool fz_may_be_stale(const run_t *r, int file) {
-  return r->watch == HOLD_FILE && r->files[file].io_wait + 1 == r->waits;
+  return r->watch == HOLD_FILE && r->files[file].io_wait >= r->drained_at;
 }
 
 uint64_t fz_activity_of(run_t *r, int file) {

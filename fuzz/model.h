@@ -129,6 +129,8 @@ typedef struct run {
   uint64_t wake_done_before_last;  /* wake-ups made before that wait */
   int64_t sleep_left;              /* ns of timed-out waits left */
   uint64_t waits; /* waits done */
+  uint64_t drained_at; /* waits when the last one that did not fill its
+                          array returned: it took every completion */
   uint64_t rebuild_until; /* an orphaned file closed: a rebuild its stale
                              key asked for may come up to this wait */
   const op_t *ops;

@@ -266,8 +266,8 @@ static bool about_what(run_t *r, const wait_t *w, const evq_event_t *e,
 /* The flags are the file's readiness before or after the wait, for what
  * was asked. Unknown for a file only io_uring holds, a file whose peer
  * only io_uring holds (the peer closes, with a reset if data is unread,
- * whenever that hold ends, which the model cannot see), and a file that
- * saw I/O since the last wait on io_uring (fz_may_be_stale). */
+ * whenever that hold ends, which the model cannot see), and, on io_uring,
+ * a file that saw I/O since its completion may have come (fz_may_be_stale). */
 static void check_flags(run_t *r, const wait_t *w, const evq_event_t *e,
                         const reg_t *g, int fd, const about_t *a,
                         bool peer_held) {
@@ -400,6 +400,7 @@ void fz_wait(run_t *r, int64_t timeout, int cap, bool single) {
   find_musts(r, w, &M);
   for (int i = 0; i < w->n; i++) check_event(r, w, i);
   check_musts(r, w, &M);
+  if (w->n < w->cap) r->drained_at = r->waits;
 }
 
 void fz_next_timeout(run_t *r) {

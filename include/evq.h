@@ -307,11 +307,13 @@ enum evq_flag {
  * One event: which source, and what happened to it. A wait reports each
  * registration at most once, with every flag seen. Readiness is what the
  * kernel saw; on io_uring, what it saw when a poll request completed,
- * which may be before your own I/O since the last wait consumed it (the
- * I/O call then returns EVQ_EAGAIN, as after any spurious event, which
- * every caller must handle anyway), or before a change since then added
- * to it (data, the peer's close): an edge or oneshot registration then
- * reports the rest once re-armed, a level one at the next wait. One
+ * which may be before your own I/O since then consumed it (the I/O call
+ * then returns EVQ_EAGAIN, as after any spurious event, which every caller
+ * must handle anyway), or before a change since then added to it (data,
+ * the peer's close): an edge or oneshot registration then reports the rest
+ * once re-armed, a level one at the next wait. "Since then" reaches back
+ * to the last wait, or further while waits fill their arrays: what did not
+ * fit waits for the next one. One
  * io_uring limit: a kernel whose poll requests always watch RDHUP but that
  * has no multishot polls (only when EVQ_IO_URING_NO_MULTISHOT=1 forces
  * that path, for testing) cannot wait for writability alone on a socket
