@@ -1,7 +1,9 @@
 /*
  * The backend interface: everything a backend (one file per kernel
- * mechanism: epoll.c, poll.c, kqueue.c, src/win/iocp.c) sees of the core,
- * and everything the core asks of a backend. docs/design.md has the same
+ * mechanism, and its helpers: src/unix/epoll.c, poll.c, kqueue.c, uring.c
+ * with uring_poll.c, uring_files.c and ring.c; src/win/iocp.c with afd.c,
+ * sock.c, group.c and proc.c) sees of the core, and everything the core
+ * asks of a backend. docs/design.md has the same
  * contract as a table, with which lock is held for each operation.
  *
  * A backend never sees struct evq. It gets its own state pointer (made by
