@@ -64,6 +64,7 @@ extern "C" {
 /** \defgroup sockets Sockets */
 /** \defgroup networking Networking */
 /** \defgroup embedding Embedding */
+/** \defgroup portability Portability: what every backend guarantees */
 /** \defgroup errors Errors */
 /** \defgroup version Version */
 
@@ -123,12 +124,9 @@ EVQ_API const char *evq_version_string(void);
  * while registered stays in evq's table until deregistered, and meanwhile:
  *  - a new file that gets its number is never reported under it, on every
  *    backend, even when the number is reused before the first wait;
- *  - the closed file itself reports nothing on poll and kqueue (they watch
- *    numbers), nor on epoll unless another descriptor keeps the file open
- *    (a dup, a copy inherited by a child); epoll then, and io_uring always
- *    (it holds the file from evq_register() until the first wait after
- *    evq_deregister(), so the file does not close before), may go on
- *    reporting it under the registration until you deregister it;
+ *  - the closed file itself may go on being reported under the
+ *    registration until you deregister it (on some backends, and on others
+ *    while a dup keeps the file open: see \ref portability "Portability");
  *  - evq_deregister() succeeds; after it nothing more is reported, no later
  *    wait spins because of it, and the number can be registered again.
  *
@@ -199,9 +197,8 @@ typedef struct evq evq_t;
  *   the timer runs on another queue.
  * - EVQ_ENOTSUP (-8): the backend is unknown, not compiled in or not
  *   usable here (evq_backend_check() says why), or cannot poll this kind
- *   of descriptor (a regular file under epoll, anything but a socket on
- *   Windows), this interest (EVQ_PRIORITY on kqueue and IOCP), or has no
- *   descriptor for evq_fd() (poll, IOCP).
+ *   of descriptor or this interest, or has no descriptor for evq_fd()
+ *   (\ref portability "Portability" says which).
  * - EVQ_EMFILE (-9): the process (or the system) has no descriptor left.
  * - EVQ_ECONNREFUSED (-10): nothing listens at the address connected to.
  * - EVQ_ECONNRESET (-11): the peer reset or aborted the connection.
@@ -272,7 +269,7 @@ EVQ_API const char *evq_errname(int code);
  * Readiness is a hint: act on an event by trying the I/O, and treat
  * EVQ_EAGAIN as "nothing after all". The result flags other than the
  * directions asked for say more on some backends than on others
- * (docs/guide.md, "Choosing a backend").
+ * (\ref portability "Portability").
  * @{
  */
 
@@ -282,8 +279,8 @@ enum evq_flag {
   EVQ_READABLE = 1u << 0,     /**< Data to read, a connection to accept,
                                    or end of stream. */
   EVQ_WRITABLE = 1u << 1,     /**< Room to write; a connect finished. */
-  EVQ_PRIORITY = 1u << 2,     /**< Out-of-band data; epoll and poll only
-                                   (EVQ_ENOTSUP elsewhere). */
+  EVQ_PRIORITY = 1u << 2,     /**< Out-of-band data; not offered by every
+                                   backend (EVQ_ENOTSUP there). */
   /* Results only. */
   EVQ_ERROR = 1u << 3,        /**< The descriptor has a pending error
                                    (evq_socket_error() reads it). */
@@ -306,18 +303,9 @@ enum evq_flag {
 /**
  * One event: which source, and what happened to it. A wait reports each
  * registration at most once, with every flag seen. Readiness is what the
- * kernel saw; on io_uring, what it saw when a poll request completed,
- * which may be before your own I/O since then consumed it (the I/O call
+ * kernel saw, which your own I/O may have consumed since: the I/O call
  * then returns EVQ_EAGAIN, as after any spurious event, which every caller
- * must handle anyway), or before a change since then added to it (data,
- * the peer's close): an edge or oneshot registration then reports the rest
- * once re-armed, a level one at the next wait. "Since then" reaches back
- * to the last wait, or further while waits fill their arrays: what did not
- * fit waits for the next one. One
- * io_uring limit: a kernel whose poll requests always watch RDHUP but that
- * has no multishot polls (only when EVQ_IO_URING_NO_MULTISHOT=1 forces
- * that path, for testing) cannot wait for writability alone on a socket
- * shut for reading: such a wait spins until the socket is writable.
+ * must handle anyway (\ref portability "Portability": how old it can be).
  */
 typedef struct evq_event {
   uintptr_t token; /**< The token given at registration, timer start or
@@ -338,15 +326,9 @@ typedef enum evq_mode {
    * another event for that direction is guaranteed only once an I/O call
    * on it has returned would-block: read or write until EVQ_EAGAIN. Do the
    * I/O through evq_read(), evq_write(), evq_accept() (which tell evq), or
-   * call evq_rearm() after your own I/O returned EAGAIN. A backend whose
-   * kernel tracks edges (epoll) may report new readiness earlier, and
-   * reports a ready direction once more after evq had to rebuild its
-   * epoll instance (a descriptor closed while registered, or deregistered
-   * and closed before the next wait, while a dup kept its file open: see
-   * \ref closing "Closing"); portable code must not rely on
-   * either, and must not mind them. Where evq emulates edge (poll,
-   * io_uring, IOCP), a hang-up or error, which stays, ends the reports of
-   * the registration until evq_rearm() or evq_modify().
+   * call evq_rearm() after your own I/O returned EAGAIN. Some backends
+   * report more than that (\ref portability "Portability"): portable code
+   * must neither rely on it nor mind it.
    */
   EVQ_EDGE = 1,
   /** Level: every evq_wait() reports the descriptor while it is ready. */
@@ -397,9 +379,8 @@ typedef struct evq_options {
  * evq_options_t.flags: a wait during which a signal handler ran returns
  * EVQ_EINTR (if it has no event to return) instead of resuming with the
  * time left, so that a language runtime that runs its handlers only after
- * the C call returns (CPython, Ruby, OCaml) gets control back. POSIX
- * backends; Windows waits are not interrupted by signals, so there it
- * changes nothing.
+ * the C call returns (CPython, Ruby, OCaml) gets control back (not on
+ * Windows: \ref portability "Portability").
  */
 #define EVQ_OPT_EINTR 0x1u
 
@@ -496,12 +477,11 @@ EVQ_API int evq_deregister(evq_t *q, evq_fd_t fd);
 
 /**
  * Deregisters fd and closes it (evq_close()), the usual end of a
- * connection, in fewer system calls: where the close itself drops the
- * kernel's interest (epoll, kqueue), the separate removal a deregistration
- * makes is skipped; if another descriptor keeps the file open, what the
- * kernel still holds is cleared later as for any closed descriptor (see
- * \ref closing "Closing" in the group's description). The same promise as evq_deregister(): nothing more is
- * reported. Errors: EVQ_EINVAL, EVQ_ENOENT (not registered; then fd is not
+ * connection, in fewer system calls where the close itself drops the
+ * kernel's interest (\ref portability "Portability"); if another
+ * descriptor keeps the file open, what the kernel still holds is cleared
+ * later as for any closed descriptor (\ref closing "Closing"). The same
+ * promise as evq_deregister(): nothing more is reported. Errors: EVQ_EINVAL, EVQ_ENOENT (not registered; then fd is not
  * closed), or those of evq_close().
  */
 EVQ_API int evq_deregister_close(evq_t *q, evq_fd_t fd);
@@ -510,7 +490,7 @@ EVQ_API int evq_deregister_close(evq_t *q, evq_fd_t fd);
  * Tells evq that I/O on fd in the given directions (EVQ_READABLE,
  * EVQ_WRITABLE) returned would-block, so an edge-mode registration reports
  * the next readiness. Needed only for I/O not done through evq_read(),
- * evq_write() or evq_accept(); free on backends whose kernel tracks edges.
+ * evq_write() or evq_accept(); free where the kernel tracks edges.
  * Errors: EVQ_EINVAL, EVQ_ENOENT.
  */
 EVQ_API int evq_rearm(evq_t *q, evq_fd_t fd, uint32_t directions);
@@ -579,8 +559,7 @@ EVQ_API int evq_wake(evq_t *q);
  * io_uring or kqueue descriptor): readable while the queue has something
  * to deliver other than a timer. Do not read, close or register it
  * elsewhere but in a host loop. Errors: EVQ_EINVAL (NULL), EVQ_ENOTSUP
- * (the backend has no such descriptor: poll, iocp, and kqueue through
- * libkqueue).
+ * (the backend has no such descriptor: \ref portability "Portability").
  */
 EVQ_API int evq_fd(evq_t *q, evq_fd_t *fd);
 
@@ -595,10 +574,43 @@ EVQ_API int64_t evq_next_timeout(evq_t *q);
 
 /* ------------------------------------------------------------------------ */
 /**
+ * \addtogroup portability
+ * What every backend guarantees, and what differs between them today.
+ *
+ * The calls above and below promise the same on every backend; the
+ * conformance suite runs each promise on all five. Backends still differ
+ * in what they report beyond a promise, in what they can watch and in
+ * what a call costs. The right column says what they do today, so that
+ * you can understand what you see; it is not promised, may change in any
+ * release, and portable code must neither rely on it nor mind it.
+ *
+ * | Topic | Guaranteed on every backend | Today, not promised |
+ * |---|---|---|
+ * | Stale events | An event may be stale or spurious: act on it by trying the I/O, which then returns EVQ_EAGAIN. | io_uring reports what the kernel saw when a poll request completed, which may be before the last wait (completions that did not fit a wait's array wait for the next one): data your I/O consumed since, or less than has arrived since (an edge or oneshot registration reports the rest once re-armed, a level one at the next wait). |
+ * | Edge mode | After an I/O call in a direction returned would-block (or evq_rearm() said so), the next readiness in that direction is reported once. | epoll may report new readiness earlier, and a ready direction once more after evq rebuilt its epoll instance (see \ref closing "Closing"). Where evq emulates edge (poll, io_uring, IOCP), a hang-up or error is reported once and then nothing until evq_rearm() or evq_modify(). |
+ * | Result flags | The directions asked for; with EVQ_READABLE, EVQ_READ_CLOSED at the latest once the data sent before the peer's close has been read. | EVQ_READ_CLOSED, EVQ_WRITE_CLOSED and EVQ_ERROR come earlier or more often on some kernels (docs/guide.md, "Which result flags are hints where"). |
+ * | Closed while registered | A new file that gets the number is never reported under the registration; evq_deregister() succeeds, and nothing is reported after it. | The closed file reports nothing on poll and kqueue; on epoll while a dup keeps it open, and on io_uring always (it holds the file until the first wait after evq_deregister()), it may go on being reported. |
+ * | What can be registered | Sockets. | POSIX: whatever the kernel polls (pipes, terminals, eventfd); a regular file is EVQ_ENOTSUP on epoll, always ready on poll and io_uring, readable while there is data after the offset on kqueue. Windows: sockets only (EVQ_ENOTSUP for the rest). |
+ * | EVQ_PRIORITY | Reported where offered; EVQ_ENOTSUP where not, never ignored. | Offered by epoll and poll; EVQ_ENOTSUP on io_uring, kqueue and IOCP. |
+ * | Timeouts | A wait never returns early with nothing to report (timeouts round up). | Nanoseconds on io_uring, kqueue and epoll (Linux 5.11+); milliseconds on poll, IOCP and older epoll. |
+ * | Costs | evq_rearm() and evq_deregister_close() have the same effect everywhere. | evq_rearm() costs nothing where the kernel tracks edges (epoll, kqueue); evq_deregister_close() skips the removal where the close drops the kernel's interest (epoll, kqueue). |
+ * | evq_fd() | A descriptor where the backend has one, else EVQ_ENOTSUP. | epoll, io_uring, kqueue have one; poll, IOCP and kqueue through libkqueue do not. |
+ * | Signals | evq_signal_add() for the signals the platform has. | POSIX signals; on Windows the console's control events (SIGINT for Ctrl-C, SIGBREAK for Ctrl-Break, 1 (SIGHUP) for the console being closed). EVQ_OPT_EINTR changes nothing on Windows, whose waits signals do not interrupt. |
+ * | Children | One EVQ_CHILD event per watched child, which evq reaps on POSIX. While any child is watched without a process descriptor, evq catches SIGCHLD (see Signals). | Linux polls a pidfd (5.3+), kqueue uses EVFILT_PROC (through libkqueue: SIGCHLD), Windows waits on the process handle; elsewhere SIGCHLD and waitpid() on the watched pids. |
+ *
+ * docs/guide.md ("Choosing a backend") compares the backends, and
+ * docs/networking.md does the same for the sockets of evq_net.h.
+ * @{
+ */
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/**
  * \addtogroup signals
- * Signals as events: POSIX signals; on Windows the console's control
- * events (SIGINT for Ctrl-C, SIGBREAK for Ctrl-Break, 1 (SIGHUP) for the
- * console being closed).
+ * Signals as events: POSIX signals, and on Windows the console's control
+ * events.
+ *
+ * \ref portability "Portability" says which numbers Windows has.
  *
  * A queue subscribes to a signal number with a token; every delivery makes
  * an EVQ_SIGNAL event with that token, its data counting the deliveries
@@ -643,12 +655,11 @@ EVQ_API int evq_signal_remove(evq_t *q, int signo);
  * other): do not wait for it yourself. If the caller reaped it anyway, the
  * watch still ends with one event, EVQ_CHILD | EVQ_ERROR and data 0. The
  * pid is free for reuse once evq_wait() returned its event: send it
- * signals only while the watch runs. Linux uses a pidfd (5.3+); without
- * one, and on backends that cannot poll it, evq watches SIGCHLD (through
- * evq_signal_add()'s mechanism, replacing the disposition it finds, see
- * Signals) and tries waitpid() on the watched pids only;
- * EVQ_CHILD_FALLBACK=1 in the environment forces that path (tests).
- * kqueue uses EVFILT_PROC; Windows waits on the process handle.
+ * signals only while the watch runs. Where the backend cannot watch a
+ * process descriptor, evq watches SIGCHLD (through evq_signal_add()'s
+ * mechanism, replacing the disposition it finds, see Signals) and tries
+ * waitpid() on the watched pids only; \ref portability "Portability"
+ * says where that is.
  * @{
  */
 

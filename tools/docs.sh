@@ -72,7 +72,7 @@ check guide-doc.html "program in <code>docs/examples/</code>" "where the guide's
 check guide-doc.html "Step 1: a first server" "the tutorial"
 # The Modules page and the main page's topics, both in reading order and
 # complete; "Closing" is a link, wherever the HTML puts it.
-order="lifecycle registration events waiting timers signals children sockets networking embedding errors version"
+order="lifecycle registration events waiting timers signals children sockets networking embedding portability errors version"
 for page in modules.html index.html; do
   got=$(grep -o 'href="group__[a-z]*\.html"' "$out/html/$page" |
     sed 's/.*group__\([a-z]*\).*/\1/' | awk '!seen[$0]++' | tr '\n' ' ')
@@ -86,7 +86,7 @@ check group__registration.html 'id="closing"' "the Closing anchor"
   { echo "docs: evq_deregister_close still says \"Closing\" above" >&2; fail=1; }
 ! grep -q 'the demo and tests need' "$out/html/group__sockets.html" ||
   { echo "docs: the sockets group still introduces itself as the demo's" >&2; fail=1; }
-for g in version errors events lifecycle registration waiting embedding \
+for g in version errors events lifecycle registration waiting embedding portability \
          signals children timers sockets; do
   check "group__$g.html" "evq" "group '$g'"
 done
