@@ -2,11 +2,11 @@
  * evq_addr_ip, evq_addr_parse and evq_addr_format, written once so that
  * every OS accepts and writes exactly the same forms (inet_pton and
  * inet_ntop differ in corners between libcs, and know no ports or scope
- * ids). The platform layers turn an evq__ip_t into a socket address.
- * Also the rule for a UDP destination of the other family, for the same
- * reason: one decision, the same on every OS. */
-#ifndef EVQ_NETADDR_H
-#define EVQ_NETADDR_H
+ * ids). net_addr.c turns an evq__ip_t into a socket address. Also the
+ * rule for a UDP destination of the other family, for the same reason:
+ * one decision, the same on every OS (net_dgram.c asks it). */
+#ifndef EVQ_NET_IP_H
+#define EVQ_NET_IP_H
 
 #include "evq.h"
 
@@ -37,7 +37,7 @@ int evq__ip_parse_port(const char *text, evq__ip_t *ip);
 int evq__ip_format(const evq__ip_t *ip, char *buf, size_t cap);
 
 /* Which destinations a UDP socket takes (evq.h, evq_sendto), decided here
- * once for every OS; the platform files only fetch the facts. */
+ * once for every OS; net_dgram.c fetches the facts. */
 enum evq__dest {
   EVQ__DEST_AS_IS,  /* the socket's own kind: the OS sends it as given */
   EVQ__DEST_MAP,    /* IPv4 on a dual-stack socket: send to ::ffff:a.b.c.d */
@@ -48,18 +48,8 @@ enum evq__dest {
  * bound) with IPV6_V6ONLY v6only (IPv6 sockets), sending to `to`. */
 int evq__ip_dest(const evq__ip_t *local, int v6only, const evq__ip_t *to);
 
-/* The rule for datagram socket fd and address `to`; for EVQ__DEST_MAP,
- * *mapped is `to` as ::ffff:a.b.c.d. Anything the rule does not judge
- * (not an IP datagram socket, a Unix `to`, a socket the OS cannot
- * describe) is EVQ__DEST_AS_IS, so that the OS's own answer stands. */
-int evq__dgram_dest(evq_fd_t fd, const evq_addr_t *to, evq_addr_t *mapped);
-
-/* Given by each platform's net_addr.c, for evq__dgram_dest: an IP address
- * to and from evq__ip_t (EVQ_EINVAL for a Unix one); a datagram socket's
- * bound address (the wildcard when not bound) and IPV6_V6ONLY (0 for
- * IPv4), or EVQ_EINVAL when fd is no IP datagram socket. */
-int evq__addr_to_ip(const evq_addr_t *a, evq__ip_t *ip);
-void evq__addr_from_ip(evq_addr_t *a, const evq__ip_t *ip);
-int evq__dgram_self(evq_fd_t fd, evq__ip_t *local, int *v6only);
+/* Makes ip, an IPv4 address, its IPv4-mapped form ::ffff:a.b.c.d (the
+ * port kept), for EVQ__DEST_MAP. */
+void evq__ip_map4(evq__ip_t *ip);
 
 #endif

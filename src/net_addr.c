@@ -1,18 +1,17 @@
-/* POSIX socket addresses: evq_addr_t holds a sockaddr_storage and its
- * length. The text forms of IP addresses come from the portable
- * src/netaddr.c, so every OS reads and writes the same ones; this file
- * turns them into sockaddr_in/_in6 and handles Unix paths. */
-#define _GNU_SOURCE
+/* Socket addresses: evq_addr_t holds the OS's sockaddr_storage and its
+ * length (evq__addr_t, net.h). The text forms of IP addresses come from
+ * net_ip.c, so every OS reads and writes the same ones; this file turns
+ * them into sockaddr_in/_in6, handles Unix paths, and asks the OS for a
+ * socket's names. */
 #include "net.h"
-#include "netaddr.h"
+#include "net_ip.h"
 
-#include <errno.h>
 #include <string.h>
 
 /* Longest Unix path, leaving room for the NUL some systems require. */
 #define UNIX_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-static void set_ip(evq__addr_t *out, const evq__ip_t *ip) {
+void evq__addr_from_ip(evq__addr_t *out, const evq__ip_t *ip) {
   memset(out, 0, sizeof *out);
   if (ip->v6) {
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
@@ -20,23 +19,18 @@ static void set_ip(evq__addr_t *out, const evq__ip_t *ip) {
     s6->sin6_port = htons(ip->port);
     memcpy(&s6->sin6_addr, ip->bytes, 16);
     s6->sin6_scope_id = ip->scope;
-#ifdef EVQ__SA_LEN
-    s6->sin6_len = sizeof *s6;
-#endif
     out->len = sizeof *s6;
   } else {
     struct sockaddr_in *s4 = (struct sockaddr_in *)&out->ss;
     s4->sin_family = AF_INET;
     s4->sin_port = htons(ip->port);
     memcpy(&s4->sin_addr, ip->bytes, 4);
-#ifdef EVQ__SA_LEN
-    s4->sin_len = sizeof *s4;
-#endif
     out->len = sizeof *s4;
   }
+  evq__sa_set_len((struct sockaddr *)&out->ss, out->len);
 }
 
-static int get_ip(const evq__addr_t *a, evq__ip_t *ip) {
+int evq__addr_to_ip(const evq__addr_t *a, evq__ip_t *ip) {
   memset(ip, 0, sizeof *ip);
   if (a->ss.ss_family == AF_INET && a->len >= sizeof(struct sockaddr_in)) {
     const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->ss;
@@ -53,32 +47,6 @@ static int get_ip(const evq__addr_t *a, evq__ip_t *ip) {
     return 0;
   }
   return EVQ_EINVAL;
-}
-
-int evq__addr_to_ip(const evq_addr_t *a, evq__ip_t *ip) {
-  return get_ip(evq__caddr(a), ip);
-}
-
-void evq__addr_from_ip(evq_addr_t *a, const evq__ip_t *ip) {
-  set_ip(evq__addr(a), ip);
-}
-
-int evq__dgram_self(evq_fd_t fd, evq__ip_t *local, int *v6only) {
-  evq__addr_t self;
-  memset(&self, 0, sizeof self);
-  socklen_t len = sizeof self.ss;
-  int type = 0, v6 = 0;
-  socklen_t tlen = sizeof type, vlen = sizeof v6;
-  if (getsockname(fd, (struct sockaddr *)&self.ss, &len) != 0 ||
-      getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
-      type != SOCK_DGRAM)
-    return EVQ_EINVAL;
-  self.len = len > sizeof self.ss ? (uint32_t)sizeof self.ss : (uint32_t)len;
-  if (get_ip(&self, local) != 0 ||
-      (local->v6 && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, &vlen)))
-    return EVQ_EINVAL;
-  *v6only = v6 != 0;
-  return 0;
 }
 
 int evq__addr_check(const evq_addr_t *a, int *af) {
@@ -98,12 +66,18 @@ int evq__addr_check(const evq_addr_t *a, int *af) {
   return 0;
 }
 
+void evq__addr_settle(evq_addr_t *from) {
+  int af = AF_UNSPEC;
+  if (evq__caddr(from)->len > 0 && evq__addr_check(from, &af) != 0)
+    evq__addr(from)->len = 0;
+}
+
 int evq_addr_ip(evq_addr_t *a, const char *text, int port) {
   evq__ip_t ip;
   if (!a || port < 0 || port > 65535 || evq__ip_parse(text, &ip) != 0)
     return EVQ_EINVAL;
   ip.port = (uint16_t)port;
-  set_ip(evq__addr(a), &ip);
+  evq__addr_from_ip(evq__addr(a), &ip);
   return 0;
 }
 
@@ -113,9 +87,7 @@ int evq_addr_unix(evq_addr_t *a, const char *path) {
   int abstract = path[0] == '@';
   if (abstract && len == 1) return EVQ_EINVAL;
   if (len > UNIX_MAX) return EVQ_EINVAL;
-#ifndef __linux__
-  if (abstract) return EVQ_ENOTSUP;
-#endif
+  if (abstract && !EVQ__ABSTRACT_MAKE) return EVQ_ENOTSUP;
   evq__addr_t *out = evq__addr(a);
   memset(out, 0, sizeof *out);
   struct sockaddr_un *un = (struct sockaddr_un *)&out->ss;
@@ -127,9 +99,7 @@ int evq_addr_unix(evq_addr_t *a, const char *path) {
   } else {
     out->len = (uint32_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
   }
-#ifdef EVQ__SA_LEN
-  un->sun_len = (uint8_t)out->len;
-#endif
+  evq__sa_set_len((struct sockaddr *)un, out->len);
   return 0;
 }
 
@@ -139,7 +109,7 @@ int evq_addr_parse(evq_addr_t *a, const char *text) {
     return evq_addr_unix(a, text);
   evq__ip_t ip;
   if (evq__ip_parse_port(text, &ip) != 0) return EVQ_EINVAL;
-  set_ip(evq__addr(a), &ip);
+  evq__addr_from_ip(evq__addr(a), &ip);
   return 0;
 }
 
@@ -149,13 +119,14 @@ static int format_unix(const evq__addr_t *a, char *buf, size_t cap) {
   size_t off = offsetof(struct sockaddr_un, sun_path);
   size_t n = a->len > off ? a->len - off : 0;
   const char *name = un->sun_path;
-  int abstract = n > 0 && name[0] == 0;
+  int abstract = EVQ__ABSTRACT_READ && n > 0 && name[0] == 0;
   if (abstract) {
     name++;
     n--;
     if (memchr(name, 0, n)) return EVQ_EINVAL; /* not text */
   } else {
-    n = strnlen(name, n);
+    const char *nul = memchr(name, 0, n);
+    if (nul) n = (size_t)(nul - name);
   }
   size_t total = n + (size_t)abstract;
   if (total + 1 > cap) {
@@ -177,7 +148,7 @@ int evq_addr_format(const evq_addr_t *a, char *buf, size_t cap) {
   }
   if (af == AF_UNIX) return format_unix(evq__caddr(a), buf, cap);
   evq__ip_t ip;
-  get_ip(evq__caddr(a), &ip);
+  evq__addr_to_ip(evq__caddr(a), &ip);
   return evq__ip_format(&ip, buf, cap);
 }
 
@@ -192,29 +163,22 @@ int evq_addr_port(const evq_addr_t *a) {
   int af = AF_UNSPEC;
   evq__ip_t ip;
   if (evq__addr_check(a, &af) != 0 || af == AF_UNIX ||
-      get_ip(evq__caddr(a), &ip) != 0)
+      evq__addr_to_ip(evq__caddr(a), &ip) != 0)
     return EVQ_EINVAL;
   return ip.port;
 }
 
-/* getsockname/getpeername into *a; the kernel's length is kept as is
- * (a Unix address's says whether it has a name). */
+/* The OS's name for fd, if it is one evq handles. An unnamed Unix socket
+ * may come back shorter than its family field's offset: made the empty
+ * name. */
 static int name_of(evq_fd_t fd, evq_addr_t *a, int peer) {
   if (!a) return EVQ_EINVAL;
   evq__addr_t tmp;
-  memset(&tmp, 0, sizeof tmp);
-  socklen_t len = sizeof tmp.ss;
-  int r = peer ? getpeername(fd, (struct sockaddr *)&tmp.ss, &len)
-               : getsockname(fd, (struct sockaddr *)&tmp.ss, &len);
-  if (r != 0) {
-    /* Some systems answer a listener or a shut-down socket with EINVAL. */
-    return peer && errno == EINVAL ? EVQ_ENOTCONN : evq__net_error(errno);
-  }
-  if (len > sizeof tmp.ss) len = sizeof tmp.ss;
-  tmp.len = (uint32_t)len;
+  int rc = evq__os_name(fd, peer, &tmp);
+  if (rc != 0) return rc;
   if (tmp.ss.ss_family == AF_UNIX &&
-      len < offsetof(struct sockaddr_un, sun_path))
-    tmp.len = (uint32_t)offsetof(struct sockaddr_un, sun_path); /* unnamed */
+      tmp.len < offsetof(struct sockaddr_un, sun_path))
+    tmp.len = (uint32_t)offsetof(struct sockaddr_un, sun_path);
   int af = AF_UNSPEC;
   if (evq__addr_check((const evq_addr_t *)(void *)&tmp, &af) != 0)
     return EVQ_ENOTSUP; /* a family evq does not handle */
@@ -225,3 +189,9 @@ static int name_of(evq_fd_t fd, evq_addr_t *a, int peer) {
 int evq_local_addr(evq_fd_t fd, evq_addr_t *a) { return name_of(fd, a, 0); }
 
 int evq_peer_addr(evq_fd_t fd, evq_addr_t *a) { return name_of(fd, a, 1); }
+
+int evq_socket_port(evq_fd_t fd) {
+  evq_addr_t a;
+  int rc = evq_local_addr(fd, &a);
+  return rc != 0 ? rc : evq_addr_port(&a);
+}

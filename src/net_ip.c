@@ -1,7 +1,7 @@
 /* IP addresses as text, and which destinations a UDP socket takes: see
- * netaddr.h. No OS calls (the platform files fetch what the rule needs),
- * so the core's rules apply: this file is the same on every platform. */
-#include "netaddr.h"
+ * net_ip.h. No OS calls and no OS headers (net_dgram.c fetches what the
+ * rule needs), so the core's rules apply. */
+#include "net_ip.h"
 #include "backend.h"
 
 #include <string.h>
@@ -274,19 +274,9 @@ int evq__ip_dest(const evq__ip_t *local, int v6only, const evq__ip_t *to) {
   return to->v6 ? EVQ__DEST_AS_IS : EVQ__DEST_MAP;
 }
 
-int evq__dgram_dest(evq_fd_t fd, const evq_addr_t *to, evq_addr_t *mapped) {
-  evq__ip_t local, dest;
-  int v6only = 0;
-  if (evq__addr_to_ip(to, &dest) != 0 ||
-      evq__dgram_self(fd, &local, &v6only) != 0)
-    return EVQ__DEST_AS_IS;
-  int rule = evq__ip_dest(&local, v6only, &dest);
-  if (rule == EVQ__DEST_MAP) {
-    memmove(dest.bytes + 12, dest.bytes, 4);
-    memcpy(dest.bytes, v4_mapped_prefix, 12);
-    dest.v6 = 1;
-    dest.scope = 0;
-    evq__addr_from_ip(mapped, &dest);
-  }
-  return rule;
+void evq__ip_map4(evq__ip_t *ip) {
+  memmove(ip->bytes + 12, ip->bytes, 4);
+  memcpy(ip->bytes, v4_mapped_prefix, 12);
+  ip->v6 = 1;
+  ip->scope = 0;
 }

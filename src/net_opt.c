@@ -1,17 +1,14 @@
-/* POSIX socket options and shutdown. Each option says which kinds of
- * socket it applies to, and evq checks the kind itself: the OSes differ
- * in what they refuse (Linux takes SO_BROADCAST on a TCP socket and
- * ignores it), so the answer is the same everywhere only if evq decides. */
-#define _GNU_SOURCE
+/* Socket options and shutdown. Each option says which kinds of socket it
+ * applies to, and evq checks the kind itself: the OSes differ in what they
+ * refuse (Linux takes SO_BROADCAST on a TCP socket and ignores it, Windows
+ * fails TCP_NODELAY on UDP), so the answer is the same everywhere only if
+ * evq decides. */
 #include "net.h"
-
-#include <errno.h>
-#include <netinet/tcp.h>
 
 enum { TCP = 1, UDP = 2, UNIX = 4, IP = TCP | UDP, ANY = TCP | UDP | UNIX };
 
 typedef struct opt {
-  int level, name; /* name -1: the OS lacks it */
+  int level, name; /* name -1: the OS lacks it (net_os.h) */
   int kinds;
   int flag; /* a 0/1 value */
 } opt_t;
@@ -22,12 +19,12 @@ static int find(int opt, opt_t *o) {
   case EVQ_SO_KEEPALIVE: *o = (opt_t){SOL_SOCKET, SO_KEEPALIVE, TCP, 1}; break;
   case EVQ_SO_RCVBUF: *o = (opt_t){SOL_SOCKET, SO_RCVBUF, ANY, 0}; break;
   case EVQ_SO_SNDBUF: *o = (opt_t){SOL_SOCKET, SO_SNDBUF, ANY, 0}; break;
-  case EVQ_SO_REUSEADDR: *o = (opt_t){SOL_SOCKET, SO_REUSEADDR, IP, 1}; break;
-#ifdef SO_REUSEPORT
-  case EVQ_SO_REUSEPORT: *o = (opt_t){SOL_SOCKET, SO_REUSEPORT, IP, 1}; break;
-#else
-  case EVQ_SO_REUSEPORT: *o = (opt_t){SOL_SOCKET, -1, IP, 1}; break;
-#endif
+  case EVQ_SO_REUSEADDR:
+    *o = (opt_t){SOL_SOCKET, EVQ__SO_REUSEADDR, IP, 1};
+    break;
+  case EVQ_SO_REUSEPORT:
+    *o = (opt_t){SOL_SOCKET, EVQ__SO_REUSEPORT, IP, 1};
+    break;
   case EVQ_SO_BROADCAST: *o = (opt_t){SOL_SOCKET, SO_BROADCAST, UDP, 1}; break;
   default: return EVQ_EINVAL;
   }
@@ -38,7 +35,7 @@ static int find(int opt, opt_t *o) {
 static int lookup(evq_fd_t fd, int opt, opt_t *o) {
   int rc = find(opt, o), af, type;
   if (rc != 0) return rc;
-  rc = evq__net_kind(fd, &af, &type);
+  rc = evq__os_kind(fd, &af, &type);
   if (rc != 0) return rc;
   int kind = af == AF_UNIX                        ? UNIX
              : af != AF_INET && af != AF_INET6    ? 0
@@ -54,10 +51,7 @@ int evq_setsockopt(evq_fd_t fd, int opt, int value) {
   if (value < 0) return EVQ_EINVAL;
   int rc = lookup(fd, opt, &o);
   if (rc != 0) return rc;
-  int v = o.flag ? value != 0 : value;
-  if (setsockopt(fd, o.level, o.name, &v, sizeof v) != 0)
-    return evq__net_error(errno);
-  return 0;
+  return evq__os_setopt(fd, o.level, o.name, o.flag ? value != 0 : value);
 }
 
 int evq_getsockopt(evq_fd_t fd, int opt, int *value) {
@@ -66,18 +60,14 @@ int evq_getsockopt(evq_fd_t fd, int opt, int *value) {
   int rc = lookup(fd, opt, &o);
   if (rc != 0) return rc;
   int v = 0;
-  socklen_t len = sizeof v;
-  if (getsockopt(fd, o.level, o.name, &v, &len) != 0)
-    return evq__net_error(errno);
+  rc = evq__os_getopt(fd, o.level, o.name, &v);
+  if (rc != 0) return rc;
   *value = o.flag ? v != 0 : v;
   return 0;
 }
 
 int evq_shutdown(evq_fd_t fd, int how) {
-  int h = how == EVQ_SHUT_RD   ? SHUT_RD
-          : how == EVQ_SHUT_WR ? SHUT_WR
-          : how == EVQ_SHUT_RDWR ? SHUT_RDWR
-                                 : -1;
-  if (h < 0) return EVQ_EINVAL;
-  return shutdown(fd, h) == 0 ? 0 : evq__net_error(errno);
+  if (how != EVQ_SHUT_RD && how != EVQ_SHUT_WR && how != EVQ_SHUT_RDWR)
+    return EVQ_EINVAL;
+  return evq__os_shutdown(fd, how);
 }
