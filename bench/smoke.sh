@@ -49,25 +49,29 @@ usable() {
   case $1 in
   evq) return 0 ;;
   epoll)
-    pkg=linux-libc-dev hdr=sys/epoll.h
+    pkg=linux-libc-dev hdr=sys/epoll.h sym=epoll_create1
     src='#include <sys/epoll.h>
 int main(void) { return epoll_create1(0) < 0; }' ;;
   libuv)
-    pkg=libuv1-dev hdr=uv.h
+    pkg=libuv1-dev hdr=uv.h sym=uv_loop_init
     src='#include <uv.h>
 int main(void) { uv_loop_t l; return uv_loop_init(&l) || uv_loop_close(&l); }' ;;
   libev)
-    pkg=libev-dev hdr=ev.h
+    pkg=libev-dev hdr=ev.h sym=ev_loop_new
     src='#include <ev.h>
 int main(void) { return ev_loop_new(0) == 0; }' ;;
   libevent)
-    pkg=libevent-dev hdr=event2/event.h
+    pkg=libevent-dev hdr=event2/event.h sym=event_base_new
     src='#include <event2/event.h>
 #include <event2/thread.h>
 int main(void) { return evthread_use_pthreads() || !event_base_new(); }' ;;
   *) bad "unknown library $1"; exit 1 ;;
   esac
-  if ! printf '#include <%s>\n' "$hdr" | ${CC:-cc} -E -x c - >/dev/null 2>&1; then
+  # Installed means the header is there and declares what the probe calls:
+  # an empty header (as CI's front door mounts over a hidden package's) is
+  # no installation, and must skip, not fail.
+  if ! printf '#define _GNU_SOURCE\n#include <%s>\n' "$hdr" |
+    ${CC:-cc} -E -x c - 2>/dev/null | grep -q "\\<$sym\\>"; then
     why="$1 not installed (Debian: $pkg)"
     return 1
   fi
