@@ -20,7 +20,7 @@
  * the closing (which itself broadcasts) after each batch of events, when
  * no event in hand can refer to a freed connection.
  */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <signal.h>
 #include <stdio.h>

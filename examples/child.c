@@ -43,7 +43,7 @@
  * its full pipe too, so nothing is lost; the timers are late by as much.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <evq.h>
+#include <evq_net.h>
 
 #include <errno.h>
 #include <fcntl.h>

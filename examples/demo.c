@@ -8,7 +8,7 @@
  *
  * Without a backend it runs once on every backend compiled in.
  */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
  * accept on EMFILE; and connection tokens that are conn_t pointers, which
  * is safe because a closed conn_t is freed only after its batch of events.
  */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <signal.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@
  * (O(1) in evq), and a lingering close so the error reply is read before
  * the connection goes away.
  */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <ctype.h>
 #include <signal.h>

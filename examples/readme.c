@@ -1,5 +1,5 @@
 /* The README's usage example, compiled and run by the test suite. */
-#include <evq.h>
+#include <evq_net.h>
 #include <stdio.h>
 
 int main(void) {

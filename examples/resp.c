@@ -22,7 +22,7 @@
  * answered from one read, their replies written in one go, reading pauses
  * while 64 KiB of replies wait) and a bounded store.
  */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -18,7 +18,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* SO_REUSEPORT */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <arpa/inet.h>
 #include <errno.h>

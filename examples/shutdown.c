@@ -32,7 +32,7 @@
  * self-pipe of the program's own; a deadline timer; and a shutdown that is
  * one more state of the loop rather than an exit() in a handler.
  */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <signal.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@
  * dropped too, as UDP may drop anything: the server never queues or
  * blocks for one client.
  */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <signal.h>
 #include <stdio.h>

@@ -21,7 +21,7 @@
  * start (it may be another server's). POSIX only, like its test; the
  * evq calls it makes work on Windows 10 1803 and later too.
  */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <signal.h>
 #include <stdio.h>

@@ -11,13 +11,14 @@
  * the same call gets the same answer everywhere. The OS's socket types and
  * constants come from "net_os.h" (src/unix or src/win); no file here calls
  * the OS. */
-#ifndef EVQ_NET_H
-#define EVQ_NET_H
+#ifndef EVQ__NET_H
+#define EVQ__NET_H
 
 /* First: on POSIX it sets the feature macros its system headers need. */
 #include "net_os.h"
 
 #include "backend.h"
+#include "evq_net.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,7 +8,7 @@
 #ifndef EVQ_NET_IP_H
 #define EVQ_NET_IP_H
 
-#include "evq.h"
+#include "evq_net.h"
 
 #include <stddef.h>
 #include <stdint.h>

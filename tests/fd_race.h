@@ -12,7 +12,7 @@
 #ifndef EVQ_TESTS_FD_RACE_H
 #define EVQ_TESTS_FD_RACE_H
 
-#include "evq.h"
+#include "evq_net.h"
 
 #define TQ_FD_CALL static __attribute__((noinline, unused))
 

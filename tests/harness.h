@@ -4,7 +4,7 @@
 #ifndef EVQ_HARNESS_H
 #define EVQ_HARNESS_H
 
-#include "evq.h"
+#include "evq_net.h"
 #include "spin.h"
 
 #include <signal.h>

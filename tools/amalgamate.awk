@@ -232,10 +232,10 @@ function rename_prefix(f,    id) {
 }
 
 function include_here(x, from, scope,    d, p, any, i) {
-  if (x == "evq.h") {
-    if (!evq_h_done) print "#include \"evq.h\"" > out_c
-    else print "/* #include \"evq.h\": above */" > out_c
-    evq_h_done = 1
+  if (x == "evq.h" || x == "evq_net.h") { # the public headers, beside evq.c
+    if (!public_done[x]) print "#include \"" x "\"" > out_c
+    else print "/* #include \"" x "\": above */" > out_c
+    public_done[x] = 1
     return
   }
   d = dirname(from)
@@ -452,7 +452,8 @@ BEGIN {
   close("include/evq.h")
   close(out_h)
 
-  print "/* evq " version ": the whole library in one file, with evq.h beside it." > out_c
+  print "/* evq " version ": the whole library in one file, with evq.h and evq_net.h" > out_c
+  print " * beside it." > out_c
   print " * Made by tools/amalgamate.sh from the evq source tree; change the tree," > out_c
   print " * not this file. Build: cc -c evq.c, and link with -lpthread on POSIX" > out_c
   print " * systems, -lws2_32 -lntdll on Windows." > out_c

@@ -1,6 +1,6 @@
 #!/bin/sh
-# tools/amalgamate.sh [-v] [OUTDIR]: writes OUTDIR/evq.c and OUTDIR/evq.h (default
-# dist/), the whole library as one source file and its header, for projects
+# tools/amalgamate.sh [-v] [OUTDIR]: writes OUTDIR/evq.c, evq.h, evq_net.h (default
+# dist/), the whole library as one source file and its headers, for projects
 # that vendor evq as sqlite and wepoll are vendored:
 #
 #   cc -c evq.c            (POSIX: link with -lpthread)
@@ -79,9 +79,12 @@ AM_CORE=$core AM_PLAT=$plat AM_HEADERS=$headers AM_BACKENDS=$backends \
   rm -f "$out/evq.c.tmp" "$out/evq.h.tmp"
   die "failed"
 }
+# evq_net.h as it is: its one #include, "evq.h", is the file beside it.
+{ echo "/* evq $version (single-file distribution, made by tools/amalgamate.sh). */"
+  cat include/evq_net.h; } >"$out/evq_net.h"
 mv "$out/evq.c.tmp" "$out/evq.c"
 mv "$out/evq.h.tmp" "$out/evq.h"
 renamed=$(awk '/File-scope names renamed here/{on = 1} on && /^ \*   /{n++}
                 /^ \*\//{if (on) exit} END{print n + 0}' "$out/evq.c")
-echo "amalgamate: wrote $out/evq.c and $out/evq.h (evq $version;" \
+echo "amalgamate: wrote $out/evq.c, $out/evq.h and $out/evq_net.h (evq $version;" \
   "$renamed file-scope names renamed per file, listed at the top of evq.c)"

@@ -72,7 +72,7 @@ check guide-doc.html "program in <code>docs/examples/</code>" "where the guide's
 check guide-doc.html "Step 1: a first server" "the tutorial"
 # The Modules page and the main page's topics, both in reading order and
 # complete; "Closing" is a link, wherever the HTML puts it.
-order="lifecycle registration events waiting timers signals children sockets networking embedding portability errors version"
+order="lifecycle registration events waiting timers signals children sockets embedding portability errors version"
 for page in modules.html index.html; do
   got=$(grep -o 'href="group__[a-z]*\.html"' "$out/html/$page" |
     sed 's/.*group__\([a-z]*\).*/\1/' | awk '!seen[$0]++' | tr '\n' ' ')
@@ -90,7 +90,7 @@ for g in version errors events lifecycle registration waiting embedding portabil
          signals children timers sockets; do
   check "group__$g.html" "evq" "group '$g'"
 done
-for f in $(sed -n 's/^EVQ_API [^(]*[ *]\(evq_[a-z_]*\)(.*/\1/p' include/evq.h); do
+for f in $(sed -n 's/^EVQ_API [^(]*[ *]\(evq_[a-z_]*\)(.*/\1/p' include/evq.h include/evq_net.h); do
   grep -q -- "$f" "$out"/html/group__*.html ||
     { echo "docs: function $f is in no group page" >&2; fail=1; }
 done

@@ -3,7 +3,7 @@
  * the backend (epoll, io_uring, ...). */
 #define LIB "evq"
 #include "../common.h"
-#include <evq.h>
+#include <evq_net.h>
 
 #define CAP 256
 

@@ -2,7 +2,7 @@
  * connection's state. */
 #define LIB "evq"
 #include "../common.h"
-#include <evq.h>
+#include <evq_net.h>
 
 #define CAP 256
 

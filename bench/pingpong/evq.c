@@ -1,7 +1,7 @@
 /* ping-pong echo server, evq: level-triggered registrations, token = fd. */
 #define LIB "evq"
 #include "../common.h"
-#include <evq.h>
+#include <evq_net.h>
 
 #define CAP 256
 

@@ -2,7 +2,7 @@
  * handler that closes another connection must keep the events already in
  * the array from reaching freed memory. Built and run by the suite
  * (guide.batch.<backend>). */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

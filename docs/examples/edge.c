@@ -1,7 +1,7 @@
 /* Edge-triggered mode (docs/guide.md, "Edge"): one event per new
  * readiness; drain until EVQ_EAGAIN, and the next readiness is reported.
  * Built and run by the suite (guide.edge.<backend>). */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

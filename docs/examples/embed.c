@@ -4,7 +4,7 @@
  * longer than its next timer. Built and run by the suite
  * (guide.embed.<backend>). */
 #define _POSIX_C_SOURCE 200809L
-#include <evq.h>
+#include <evq_net.h>
 
 #include <limits.h>
 #include <poll.h>

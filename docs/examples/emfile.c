@@ -5,7 +5,7 @@
  * sees its connection closed; once descriptors are free, accepting goes on.
  * Built and run by the suite (guide.emfile.<backend>). */
 #define _POSIX_C_SOURCE 200809L
-#include <evq.h>
+#include <evq_net.h>
 
 #include <fcntl.h>
 #include <stdio.h>

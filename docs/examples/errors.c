@@ -1,7 +1,7 @@
 /* Error handling (docs/guide.md, "Errors"): negative EVQ_E* codes, the
  * same on every OS, named by evq_strerror() and evq_errname(). Built and
  * run by the suite (guide.errors.<backend>). */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * the parent and makes its own; the parent's registrations and child
  * watches are untouched. Built and run by the suite (guide.fork.<backend>). */
 #define _POSIX_C_SOURCE 200809L
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

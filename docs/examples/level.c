@@ -1,7 +1,7 @@
 /* Level-triggered mode (docs/guide.md, "Level"): each event handles a
  * bounded slice, and the next wait reports the descriptor again while data
  * remains. Built and run by the suite (guide.level.<backend>). */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* The guide's first loop (docs/guide.md, "Concepts"): one queue, a token
  * that points at the caller's own state, and a batch of events per wait.
  * Built and run by the suite (guide.loop.<backend>). */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

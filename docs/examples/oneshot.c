@@ -1,7 +1,7 @@
 /* Oneshot mode (docs/guide.md, "Oneshot"): one event, then silence until
  * evq_modify() re-arms the registration. Built and run by the suite
  * (guide.oneshot.<backend>). */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * recv() said it would block, evq_rearm() tells evq. Built and run by the
  * suite (guide.rearm.<backend>), on every OS. */
 #define _POSIX_C_SOURCE 200809L
-#include <evq.h>
+#include <evq_net.h>
 
 #ifdef _WIN32
 #include <winsock2.h>

@@ -2,7 +2,7 @@
  * SIGPIPE (docs/guide.md, "SIGPIPE"): evq_write() never raises it; your
  * own writes can. Built and run by the suite (guide.sigpipe.<backend>). */
 #define _POSIX_C_SOURCE 200809L
-#include <evq.h>
+#include <evq_net.h>
 
 #include <errno.h>
 #include <signal.h>

@@ -5,7 +5,7 @@
  * with SIGTERM (docs/CMakeLists.txt). */
 /* guide:begin program */
 /* A TCP echo server on 127.0.0.1; the port is the argument (none: any). */
-#include <evq.h>
+#include <evq_net.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * closed at the deadline (docs/CMakeLists.txt). */
 /* A TCP echo server that shuts down gracefully. Arguments: the port (none
  * or 0: any) and how long open connections get to finish, in ms (5000). */
-#include <evq.h>
+#include <evq_net.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * threads, which mingw-w64 has on Windows too (winpthreads); with Windows'
  * own threads the evq calls are the same. */
 #define _POSIX_C_SOURCE 200809L
-#include <evq.h>
+#include <evq_net.h>
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Timers (docs/guide.md, "Timers"): caller-owned storage, a periodic timer
  * that reports skipped periods, and an idle timeout restarted on activity.
  * Built and run by the suite (guide.timers.<backend>). */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* A program outside evq, built against an installed (or vendored) copy by
  * tests/consumer/run.sh: it must compile with the installed header alone,
  * link, and see the library it was compiled for. */
-#include <evq.h>
+#include <evq_net.h>
 
 #include <stdio.h>
 #include <string.h>

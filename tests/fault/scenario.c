@@ -24,7 +24,7 @@
  *    closed that was not open at the start.
  */
 #define _GNU_SOURCE
-#include "evq.h"
+#include "evq_net.h"
 #include "faultlib.h"
 
 #include <errno.h>

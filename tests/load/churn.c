@@ -28,7 +28,7 @@
  * Windows sockets have none within a process.
  */
 #define _GNU_SOURCE
-#include "evq.h"
+#include "evq_net.h"
 #include "../fd_race.h"
 #include "../spin.h"
 

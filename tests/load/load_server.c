@@ -16,7 +16,7 @@
  * failed connection, or when a limit (descriptors, memory) stops an
  * accept: it says which, and with how many open.
  */
-#include "evq.h"
+#include "evq_net.h"
 #include "stream.h"
 
 #include <stdio.h>

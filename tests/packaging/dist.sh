@@ -62,27 +62,29 @@ sh "$src/tools/amalgamate.sh" "$TMP/dist" >"$TMP/gen.log" 2>&1 ||
 # evq.c; -v prints them), nothing that reads like a warning.
 [ "$(wc -l <"$TMP/gen.log")" -eq 1 ] && grep -q '^amalgamate: wrote ' "$TMP/gen.log" ||
   fail "tools/amalgamate.sh printed more than the line saying what it wrote: $(cat "$TMP/gen.log")"
-# Nothing but the two files: no source tree on the include path.
+# Nothing but the three files: no source tree on the include path.
 # shellcheck disable=SC2086 # flag lists
 "$cc" -std=c11 -O2 $warn -I"$TMP/dist" -o "$exe" "$src/examples/readme.c" \
   "$TMP/dist/evq.c" $libs || fail "$cc could not build the README example from dist/evq.c"
-echo "$cc built the README example from evq.c + evq.h alone"
+echo "$cc built the README example from evq.c + evq.h + evq_net.h alone"
 
-# The README's own commands, in a directory holding main.c, evq.c and evq.h:
-# "cc -I. main.c evq.c -lpthread" for a program that includes <evq.h>, and
-# the same without -I. for one that includes "evq.h".
+# The README's own commands, in a directory holding main.c, evq.c and the
+# two headers: "cc -I. main.c evq.c -lpthread" for a program that includes
+# <evq_net.h>, and the same without -I. for one that includes "evq_net.h".
 readme_commands() {
   grep -q '^cc -I\. main\.c evq\.c -lpthread ' "$src/README.md" &&
     grep -q '^cc main\.c evq\.c -lpthread ' "$src/README.md" ||
     fail "README.md no longer shows the two single-file commands this case runs"
   mkdir "$TMP/app"
-  cp "$TMP/dist/evq.c" "$TMP/dist/evq.h" "$TMP/app/"
+  cp "$TMP/dist/evq.c" "$TMP/dist/evq.h" "$TMP/dist/evq_net.h" "$TMP/app/"
   cp "$src/examples/readme.c" "$TMP/app/main.c"
   (cd "$TMP/app" && "$cc" -I. main.c evq.c -lpthread -o angled) ||
     fail "cc -I. main.c evq.c -lpthread failed"
-  sed 's/#include <evq.h>/#include "evq.h"/' "$src/examples/readme.c" >"$TMP/app/main.c"
+  grep -q '^#include <evq_net.h>$' "$src/examples/readme.c" ||
+    fail "examples/readme.c no longer includes <evq_net.h>, which this case rewrites"
+  sed 's/#include <evq_net.h>/#include "evq_net.h"/' "$src/examples/readme.c" >"$TMP/app/main.c"
   (cd "$TMP/app" && "$cc" main.c evq.c -lpthread -o quoted) ||
-    fail "cc main.c evq.c -lpthread failed for a program that includes \"evq.h\""
+    fail "cc main.c evq.c -lpthread failed for a program that includes \"evq_net.h\""
   run_ok "$TMP/app/angled" >/dev/null
   run_ok "$TMP/app/quoted" >/dev/null
   echo "the README's single-file commands build and run"

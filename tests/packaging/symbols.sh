@@ -1,18 +1,20 @@
 #!/bin/sh
-# symbols.sh NM SHARED_LIB STATIC_LIB HEADER: the shared library exports
-# exactly the functions evq.h declares with EVQ_API, and the static library
+# symbols.sh NM SHARED_LIB STATIC_LIB HEADER...: the shared library exports
+# exactly the functions the public headers (evq.h, evq_net.h) declare with
+# EVQ_API, and the static library
 # defines no global name outside the public ones and the evq__ internals
 # (so linking evq into a program cannot collide with the program's names).
 set -eu
 . "$(dirname "$0")/lib.sh"
-nm=$1 shared=$2 static=$3 header=$4
+nm=$1 shared=$2 static=$3
+shift 3
 command -v "$nm" >/dev/null 2>&1 || skip "$nm not found (Debian: binutils)"
 tmpdir
 
-sed -n 's/^EVQ_API[^(]*[ *]\(evq_[a-z0-9_]*\)(.*/\1/p' "$header" |
+sed -n 's/^EVQ_API[^(]*[ *]\(evq_[a-z0-9_]*\)(.*/\1/p' "$@" |
   sort -u >"$TMP/api"
 [ "$(wc -l <"$TMP/api")" -ge 20 ] ||
-  fail "found only $(wc -l <"$TMP/api") EVQ_API declarations in $header"
+  fail "found only $(wc -l <"$TMP/api") EVQ_API declarations in $*"
 
 # defined_globals NM-FLAGS LIB: the names, one a line. AddressSanitizer
 # adds an ODR indicator per global (gcc: __odr_asan.NAME, clang:
@@ -24,9 +26,9 @@ defined_globals() {
 defined_globals -D "$shared" >"$TMP/exported"
 extra=$(comm -13 "$TMP/api" "$TMP/exported" | tr '\n' ' ')
 missing=$(comm -23 "$TMP/api" "$TMP/exported" | tr '\n' ' ')
-[ -z "$extra" ] || fail "$shared exports names evq.h does not declare: $extra"
+[ -z "$extra" ] || fail "$shared exports names the headers do not declare: $extra"
 [ -z "$missing" ] || fail "$shared does not export: $missing"
-echo "$shared exports the $(wc -l <"$TMP/api") functions of evq.h and nothing else"
+echo "$shared exports the $(wc -l <"$TMP/api") functions of the headers and nothing else"
 
 defined_globals -g "$static" >"$TMP/globals"
 [ -s "$TMP/globals" ] || fail "no global symbols in $static"
