@@ -336,8 +336,8 @@ EVQ_API int evq_dgram_open(evq_fd_t *out, int family);
  * only datagrams from there are received. May be called again to change
  * the peer. An ICMP "port unreachable" answer to an earlier send is
  * reported on every OS: a wait reports the socket readable (with
- * EVQ_ERROR on POSIX; Windows keeps it in the receive queue instead), never
- * closed, and the next evq_recvfrom returns EVQ_ECONNREFUSED, once (on
+ * EVQ_ERROR on Linux; a BSD kernel's kqueue and Windows leave the error to
+ * the receive), never closed, and the next evq_recvfrom returns EVQ_ECONNREFUSED, once (on
  * POSIX a send made first may return it instead); the socket goes on
  * working. An unconnected socket hears of no such answer. addr may be
  * any address evq_sendto's `to` may be: an IPv4 one on a dual-stack socket

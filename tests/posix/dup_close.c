@@ -359,7 +359,11 @@ TEST(modify_after_reuse_with_dup) {
       for (int j = 0; j < i; j++) CHECK(ev[i].token != ev[j].token);
   }
   if (rc == 0) CHECK_OK(evq_deregister(q, number));
-  tq_check_sleeps(q);
+#ifdef TQ_LIBKQUEUE
+  /* libkqueue's entry for the pipe lingers, as in dup_close_deregister. */
+  if (strcmp(tq_backend, "kqueue") != 0)
+#endif
+    tq_check_sleeps(q);
   close(number);
   close(s[1]);
   close(copy);
