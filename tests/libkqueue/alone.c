@@ -6,7 +6,8 @@
  * sockets); built only when pkg-config finds libkqueue.
  *
  *   libkqueue_alone CHECK     CHECK: proc-reaped, delete-after-close,
- *                             edge-overflow, receipt-overflow, all
+ *                             edge-overflow, receipt-overflow,
+ *                             udp-error-eof, all
  *
  * Exit status: 0 when libkqueue answered as a BSD kernel would for every
  * check run, 1 when it differed in one (its report says how), 2 when a
@@ -16,7 +17,9 @@
 #include <sys/event.h>
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +140,40 @@ static int delete_after_close(void) {
   return add == 0 && calls < 50 ? 0 : 1;
 }
 
+/* An EVFILT_READ knote on a connected UDP socket whose datagram drew an
+ * ICMP "port unreachable". A BSD kernel makes the socket readable with the
+ * error pending and no EV_EOF (filt_soread: EV_EOF only once it receives
+ * nothing more), and the next recv() fails with ECONNREFUSED. libkqueue
+ * marks every EPOLLERR EV_EOF ("the only way we seem to be able to signal
+ * an error", src/linux/read.c) and reads SO_ERROR into fflags, which
+ * clears it: recv() then finds nothing. */
+static int udp_error_eof(void) {
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  int gone = socket(AF_INET, SOCK_DGRAM, 0);
+  need(gone >= 0 && bind(gone, (struct sockaddr *)&a, sizeof a) == 0, "bind");
+  need(getsockname(gone, (struct sockaddr *)&a, &len) == 0, "getsockname");
+  close(gone); /* nothing listens on that port now */
+  int u = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  need(u >= 0 && connect(u, (struct sockaddr *)&a, sizeof a) == 0, "connect");
+  need(apply((uintptr_t)u, EVFILT_READ, EV_ADD, 0, 1) == 0, "EV_ADD");
+  need(send(u, "x", 1, 0) == 1, "send");
+  struct kevent ev;
+  struct timespec t = {1, 0};
+  int n = kevent(kq, NULL, 0, &ev, 1, &t);
+  need(n >= 0, "kevent (wait)");
+  int eof = n == 1 && (ev.flags & EV_EOF);
+  char b;
+  int r = (int)recv(u, &b, 1, 0), err = r < 0 ? errno : 0;
+  printf("udp-error-eof: %d event, EV_EOF %s, fflags %s; then recv(): %s (a "
+         "BSD kernel: 1 event without EV_EOF, then ECONNREFUSED)\n",
+         n, eof ? "set" : "clear", n == 1 && ev.fflags ? strerror((int)ev.fflags) : "0",
+         r < 0 ? strerror(err) : "data");
+  close(u);
+  return n == 1 && !eof && err == ECONNREFUSED ? 0 : 1;
+}
+
 /* N Unix stream sockets, each with an EV_CLEAR read and write knote, all
  * made readable at once; then waits with room for `room` events and no
  * change. A BSD kernel hands out every pending event over the calls. In
@@ -217,7 +254,8 @@ int main(int argc, char **argv) {
   } checks[] = {{"proc-reaped", proc_reaped},
                 {"delete-after-close", delete_after_close},
                 {"edge-overflow", edge_overflow},
-                {"receipt-overflow", receipt_overflow}};
+                {"receipt-overflow", receipt_overflow},
+                {"udp-error-eof", udp_error_eof}};
   const char *which = argc > 1 ? argv[1] : "all";
   int differs = 0, ran = 0;
   for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
@@ -230,7 +268,7 @@ int main(int argc, char **argv) {
   }
   if (!ran) {
     fprintf(stderr, "usage: %s [proc-reaped|delete-after-close|edge-overflow|"
-                    "receipt-overflow|all]\n", argv[0]);
+                    "receipt-overflow|udp-error-eof|all]\n", argv[0]);
     return 2;
   }
   return differs;
