@@ -167,6 +167,21 @@ static inline uint32_t evq__wanted_flags(const evq__reg_t *reg,
          EVQ__RESULTS;
 }
 
+/* The flags of a native oneshot's event (the kernel does oneshot): the
+ * first since the registration was last armed (evq_register, evq_modify,
+ * evq_rearm), which disarms it, or none. The kernel delivers one report per
+ * arming, but a report it collected for the previous arming, translated
+ * after an evq_modify from another thread, counts for the new one: the
+ * kernel's own report for it must then not follow (fuzz: fz7). That the
+ * core knows it disarmed also lets a backend rebuilding its kernel state
+ * leave it out. */
+static inline uint32_t evq__native_oneshot(evq__reg_t *reg, uint32_t flags) {
+  if (reg->mode != EVQ_ONESHOT || flags == 0) return flags;
+  if (reg->armed == 0) return 0;
+  reg->armed = 0;
+  return flags;
+}
+
 /* ---- Sources of events other than descriptors (sources.c) --------------
  * Each kind of registration that is not a descriptor (signals, children)
  * is one table: the wait loop takes what is pending, evq_next_timeout asks

@@ -334,11 +334,9 @@ static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
   for (int i = 0; i < count; i++) {
     evq__reg_t *reg = evq__raw_reg(q, &raw[i], false, out, &n);
     if (!reg) continue;
-    uint32_t flags = evq__wanted_flags(reg, raw[i].flags);
+    uint32_t flags =
+        evq__native_oneshot(reg, evq__wanted_flags(reg, raw[i].flags));
     if (flags == 0) continue;
-    /* A native oneshot is disarmed by the kernel; the core notes it too,
-     * so a backend rebuilding its kernel state leaves it out. */
-    if (reg->mode == EVQ_ONESHOT) reg->armed = 0;
     out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
   }
   return n;

@@ -17,7 +17,8 @@
 static inline uint32_t deliverable(evq_t *q, evq__reg_t *reg,
                                    uint32_t raw_flags, uint32_t emulated) {
   uint32_t flags = evq__wanted_flags(reg, raw_flags);
-  if (emulated == 0 || !((emulated >> reg->mode) & 1u)) return flags;
+  if (emulated == 0 || !((emulated >> reg->mode) & 1u))
+    return evq__native_oneshot(reg, flags);
   /* Only a delivered armed direction disarms: a raw event for directions
    * no longer armed (the caller modified the registration while the kernel
    * reported) must not silence the new ones. */

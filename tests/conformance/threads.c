@@ -214,6 +214,53 @@ static void modify_races_report(evq_mode_t mode) {
 TEST(modify_races_report_edge) { modify_races_report(EVQ_EDGE); } /* tq: acts-while-waiting */
 TEST(modify_races_report_oneshot) { modify_races_report(EVQ_ONESHOT); } /* tq: acts-while-waiting */
 
+/* A report the kernel collected for one arming of a oneshot, translated
+ * after an evq_modify from another thread, counts for the new arming, and
+ * the kernel's own report for that arming must not follow it: a oneshot
+ * reports at most once per evq_modify (the fuzzer found two on epoll).
+ * The socket is always writable, so every arming reports. */
+enum { ARMINGS = 20000 };
+typedef struct {
+  evq_t *q;
+  atomic_int stop;
+  atomic_uint reports[ARMINGS + 1];
+} armings_t;
+
+static void armings_waiter(void *arg) {
+  armings_t *a = arg;
+  evq_event_t ev[8];
+  while (!atomic_load(&a->stop)) {
+    int n = tq_wait(a->q, ev, 8, 20 * MS);
+    for (int i = 0; i < n; i++)
+      if (ev[i].token <= ARMINGS) atomic_fetch_add(&a->reports[ev[i].token], 1);
+  }
+}
+
+TEST(oneshot_once_per_modify_while_waiting) { /* tq: acts-while-waiting */
+  static armings_t a;
+  memset(&a, 0, sizeof a);
+  a.q = tq_queue();
+  evq_fd_t p[2];
+  tq_pair(p);
+  CHECK_OK(evq_register(a.q, p[0], EVQ_WRITABLE, EVQ_LEVEL, 0));
+  tq_thread_t *t = tq_thread_start(armings_waiter, &a);
+  for (uintptr_t k = 1; k <= ARMINGS; k++)
+    CHECK_OK(evq_modify(a.q, p[0], EVQ_WRITABLE, EVQ_ONESHOT, k));
+  /* The last arming reports, once. */
+  for (int ms = 0; ms < 5000 && !atomic_load(&a.reports[ARMINGS]); ms++)
+    tq_sleep_ms(1);
+  tq_sleep_ms(20);
+  atomic_store(&a.stop, 1);
+  CHECK_OK(evq_wake(a.q));
+  tq_thread_join(t);
+  CHECK_EQ(atomic_load(&a.reports[ARMINGS]), 1);
+  for (int k = 1; k <= ARMINGS; k++) CHECK(atomic_load(&a.reports[k]) <= 1);
+  CHECK_OK(evq_deregister(a.q, p[0]));
+  evq_close(p[0]);
+  evq_close(p[1]);
+  evq_free(a.q);
+}
+
 enum { HAMMERS = 4, HAMMER_ROUNDS = 5000 };
 
 typedef struct {
