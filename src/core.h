@@ -25,13 +25,21 @@ static inline int64_t evq__add_sat(int64_t a, int64_t b) {
 }
 
 /* ---- Registry (registry.c): slots with generations, ident -> slot map -- */
+#define EVQ__BY_FD_MAX (1u << 20)
+
 typedef struct evq__registry {
   evq__reg_t *slots;
   uint32_t nslots, cap, free_head, count;
   uint32_t others; /* live registrations of kinds other than a descriptor */
   uint32_t *free_next;
-  /* Open addressing, keyed by ident with the kind in the top byte: map_id
-   * holds slot id + 1, 0 for an empty cell. */
+  /* Descriptors below EVQ__BY_FD_MAX (the array then takes at most 4 MiB):
+   * by_fd[fd] holds slot id + 1, 0 for none; by_fd_cap cells, grown to the
+   * highest such descriptor added. */
+  uint32_t *by_fd;
+  uint32_t by_fd_cap;
+  /* Everything else (other kinds, larger descriptors): open addressing,
+   * keyed by ident with the kind in the top byte; map_id holds slot id + 1,
+   * 0 for an empty cell. */
   uint64_t *map_key;
   uint32_t *map_id;
   uint32_t map_cap, map_used;
