@@ -24,7 +24,8 @@ static inline int64_t evq__add_sat(int64_t a, int64_t b) {
   return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-/* ---- Registry (registry.c): slots with generations, ident -> slot map -- */
+/* ---- Registry (registry.c): slots with generations; descriptors by index,
+ * other idents through a map ---------------------------------------------- */
 #define EVQ__BY_FD_MAX (1u << 20)
 
 typedef struct evq__registry {
@@ -175,14 +176,14 @@ static inline uint32_t evq__wanted_flags(const evq__reg_t *reg,
          EVQ__RESULTS;
 }
 
-/* The flags of a native oneshot's event (the kernel does oneshot): the
- * first since the registration was last armed (evq_register, evq_modify,
- * evq_rearm), which disarms it, or none. The kernel delivers one report per
- * arming, but a report it collected for the previous arming, translated
+/* The flags of a native oneshot's event (the kernel does oneshot: epoll,
+ * io_uring): the first since the registration was last armed (evq_register,
+ * evq_modify), which disarms it, or none. The kernel delivers one report
+ * per arming, but a report it collected for the previous arming, translated
  * after an evq_modify from another thread, counts for the new one: the
- * kernel's own report for it must then not follow (fuzz: fz7). That the
- * core knows it disarmed also lets a backend rebuilding its kernel state
- * leave it out. */
+ * kernel's own report for it must then not follow (D22 in
+ * docs/reliability.md). That the core knows it disarmed also lets a
+ * backend rebuilding its kernel state leave it out. */
 static inline uint32_t evq__native_oneshot(evq__reg_t *reg, uint32_t flags) {
   if (reg->mode != EVQ_ONESHOT || flags == 0) return flags;
   if (reg->armed == 0) return 0;

@@ -43,7 +43,7 @@ static int has_room(const evq_iovec_t *iov, int n) {
 }
 
 /* At most EVQ__IOV_MAX buffers are used: a longer array is a short read
- * or write, which the caller handles anyway (evq.h). */
+ * or write, which the caller handles anyway (evq_net.h). */
 ptrdiff_t evq_readv(evq_t *q, evq_fd_t fd, const evq_iovec_t *iov, int n) {
   int rc = check_iov(iov, n);
   if (rc != 0) return rc;

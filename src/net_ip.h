@@ -36,7 +36,7 @@ int evq__ip_parse_port(const char *text, evq__ip_t *ip);
  * then holds "" if cap > 0). */
 int evq__ip_format(const evq__ip_t *ip, char *buf, size_t cap);
 
-/* Which destinations a UDP socket takes (evq.h, evq_sendto), decided here
+/* Which destinations a UDP socket takes (evq_net.h, evq_sendto), decided here
  * once for every OS; net_dgram.c fetches the facts. */
 enum evq__dest {
   EVQ__DEST_AS_IS,  /* the socket's own kind: the OS sends it as given */

@@ -2,8 +2,8 @@
  * Translation: raw kernel events into the caller's events, under the queue
  * lock, on the waiting thread. This is where "nothing after deregister"
  * is kept (a key whose registration is gone or replaced is dropped), where
- * the modes the core emulates act (edge and oneshot on poll, IOCP and
- * io_uring; oneshot on kqueue), where what a kernel reports apart (read
+ * the modes the core emulates act (edge and oneshot on poll and IOCP, edge
+ * on io_uring, oneshot on kqueue), where what a kernel reports apart (read
  * and write on kqueue) becomes one event per registration, and where the
  * events of other kinds (a child's exit) go to their source (core.h). Per
  * event it is the hottest path of evq: the plain loop, for a backend like

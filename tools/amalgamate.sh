@@ -11,10 +11,10 @@
 # src/win/*.c, each platform's files inside one #if for that platform. A
 # quoted #include is replaced by the header's text where it first appears
 # (per platform: "sys.h" from the core means src/unix/sys.h or
-# src/win/sys.h); "evq.h" stays an #include of the shipped header. The
-# backend table that CMake makes from src/backends.c.in is made here with
-# an #if per backend. What the tree cannot say is written below: which
-# platforms a backend runs on, and its rank (best first).
+# src/win/sys.h); "evq.h" and "evq_net.h" stay #includes of the shipped
+# headers. The backend table that CMake makes from src/backends.c.in is
+# made here with an #if per backend. What the tree cannot say is written
+# below: which platforms a backend runs on, and its rank (best first).
 #
 # Putting every file in one translation unit can make names meet that were
 # apart: file-scope names (static functions and variables, typedefs, tags,

@@ -37,8 +37,9 @@ function links(line,    out, pre, text, target, m) {
       out = out pre "[" text "](#" target ")"
     } else if (target ~ /^[a-z]+\.md$/) {
       out = out pre m                       # another page of the reference
-    } else if (target ~ /include\/evq\.h$/) {
-      out = out pre "\\ref evq.h \"" text "\""
+    } else if (target ~ /include\/evq(_net)?\.h$/) {
+      hdr = target; sub(/^.*include\//, "", hdr)
+      out = out pre "\\ref " hdr " \"" text "\""
     } else {
       # Relative to docs/, where the pages are; ../ is the repository's root.
       if (!sub(/^\.\.\//, "", target)) target = "docs/" target

@@ -1,7 +1,7 @@
 /* POSIX listening and accepting, with the spare descriptor that keeps a
  * server from spinning or stalling when the process runs out of
- * descriptors (evq.h, "Accepting when out of descriptors";
- * docs/networking.md): primitives of src/net.h. */
+ * descriptors (evq_net.h, evq_accept; docs/networking.md): primitives of
+ * src/net.h. */
 #include "net.h"
 #include "unix.h"
 

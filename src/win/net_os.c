@@ -7,8 +7,8 @@
  *
  * Out of descriptors: Windows has no per-process descriptor limit for evq
  * to keep a spare against; accept() fails with WSAEMFILE or WSAENOBUFS
- * only when the system runs short, and the connection stays queued (evq.h,
- * "Accepting when out of descriptors", says what to do). */
+ * only when the system runs short, and the connection stays queued
+ * (evq_net.h, evq_accept, says what to do). */
 #include "net.h"
 
 #include <string.h>

@@ -32,18 +32,17 @@ static void receive_refused(evq_t *q, evq_fd_t cli) {
   CHECK_EQ(evq_recvfrom(q, cli, buf, sizeof buf, NULL), EVQ_EAGAIN);
 }
 
-/* Whether the wait's event carries EVQ_ERROR: where the kernel reports a
- * pending error with readiness (Linux's epoll, poll and io_uring, and
- * libkqueue over epoll). A BSD kernel's kqueue makes the socket readable
- * without EV_EOF, so without the error (filt_soread); Windows keeps the
+/* Whether the wait's event carries EVQ_ERROR, which evq_net.h promises on
+ * Linux only: its epoll, poll and io_uring report a pending socket error
+ * with readiness, and so does libkqueue over epoll. A BSD kernel's kqueue
+ * makes the socket readable without EV_EOF, so without the error
+ * (filt_soread), and its poll() need not say POLLERR; Windows keeps the
  * error in the receive queue. */
 static bool error_with_readiness(void) {
-#if defined(_WIN32)
-  return false;
-#elif defined(TQ_LIBKQUEUE)
+#if defined(__linux__)
   return true;
 #else
-  return strcmp(tq_backend, "kqueue") != 0;
+  return false;
 #endif
 }
 
