@@ -4,9 +4,9 @@
 #
 #   child.sh EVQ_CHILD
 #
-# Every case runs twice: with the default child watch (a pidfd on Linux
-# 5.3+, EVFILT_PROC on kqueue) and with EVQ_CHILD_FALLBACK=1, which on Linux
-# makes evq ignore pidfds, watch SIGCHLD and waitid() the pid instead: the
+# Every case runs twice (once under ThreadSanitizer: see the end): with
+# the default child watch (a pidfd on Linux 5.3+, EVFILT_PROC on kqueue)
+# and with EVQ_CHILD_FALLBACK=1, which on Linux makes evq ignore pidfds, watch SIGCHLD and waitid() the pid instead: the
 # path of older kernels and of the other POSIX systems' poll backend.
 #
 # EVQ_EXAMPLE_WRAPPER, if set, is put before evq_child, e.g. "valgrind -q
@@ -178,10 +178,17 @@ cases() {
 
 variant=default
 cases
-variant=EVQ_CHILD_FALLBACK=1
-EVQ_CHILD_FALLBACK=1
-export EVQ_CHILD_FALLBACK
-cases
+if [ "${EVQ_CHILD_SH_TSAN:-}" = 1 ]; then
+  # examples/CMakeLists.txt says why; it hung once in CI's TSan leg.
+  echo "not run: the EVQ_CHILD_FALLBACK=1 variant: ThreadSanitizer defers"
+  echo "  a signal's handler to its next interceptor, so SIGCHLD can be held"
+  echo "  behind a blocking wait for ever (the plain and ASan legs run it)"
+else
+  variant=EVQ_CHILD_FALLBACK=1
+  EVQ_CHILD_FALLBACK=1
+  export EVQ_CHILD_FALLBACK
+  cases
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures case(s) failed"
