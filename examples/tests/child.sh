@@ -6,8 +6,9 @@
 #
 # Every case runs twice (once under ThreadSanitizer: see the end): with
 # the default child watch (a pidfd on Linux 5.3+, EVFILT_PROC on kqueue)
-# and with EVQ_CHILD_FALLBACK=1, which on Linux makes evq ignore pidfds, watch SIGCHLD and waitid() the pid instead: the
-# path of older kernels and of the other POSIX systems' poll backend.
+# and with EVQ_CHILD_FALLBACK=1, which on Linux makes evq ignore pidfds,
+# watch SIGCHLD and waitid() the pid instead: the path of older kernels
+# and of the other POSIX systems' poll backend.
 #
 # EVQ_EXAMPLE_WRAPPER, if set, is put before evq_child, e.g. "valgrind -q
 # --error-exitcode=99 --log-file=/tmp/vg.%p" (a log file, since stderr is
