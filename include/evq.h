@@ -219,6 +219,10 @@ typedef struct evq evq_t;
  * - EVQ_EHOSTUNREACH (-20): no route to the host or to its network.
  * - EVQ_EACCES (-21): permission denied: a privileged port, a Unix socket
  *   path's permissions, a broadcast without EVQ_SO_BROADCAST.
+ * - EVQ_ENOBUFS (-22): a completion's buffer pool had no buffer when data
+ *   came (evq_io.h); the OS's own shortage of buffers is EVQ_ENOMEM.
+ * - EVQ_ECANCELED (-23): a completion operation ended by evq_op_cancel(),
+ *   evq_op_close(), or a send before it that failed (evq_io.h).
  */
 #define EVQ_ERRNO_MAP(X)                                                    \
   X(EINVAL, -1, "invalid argument")                                       \
@@ -241,7 +245,9 @@ typedef struct evq evq_t;
   X(EINTR, -18, "interrupted by a signal handler")                        \
   X(EMSGSIZE, -19, "message too long")                                    \
   X(EHOSTUNREACH, -20, "host or network unreachable")                     \
-  X(EACCES, -21, "permission denied")
+  X(EACCES, -21, "permission denied")                                     \
+  X(ENOBUFS, -22, "buffer pool empty")                                    \
+  X(ECANCELED, -23, "operation cancelled")
 
 /** The error codes: EVQ_OK and one EVQ_E* per line of EVQ_ERRNO_MAP. */
 enum evq_error {
@@ -300,9 +306,19 @@ enum evq_flag {
   EVQ_CHILD = 1u << 11,       /**< A child process ended; data = its exit
                                    code, or with EVQ_CHILD_SIGNALED the
                                    number of the signal that ended it. */
-  EVQ_CHILD_SIGNALED = 1u << 12 /**< With EVQ_CHILD: a signal ended the
+  EVQ_CHILD_SIGNALED = 1u << 12, /**< With EVQ_CHILD: a signal ended the
                                      child; data is its number. */
+  /* Completions of operations (evq_io.h). */
+  EVQ_OP = 1u << 13,          /**< An operation's completion; data is its
+                                   result (evq_op_result()). */
+  EVQ_OP_MORE = 1u << 14,     /**< With EVQ_OP: more completions of this
+                                   operation will come; it is still evq's. */
+  EVQ_OP_BUFFER = 1u << 15    /**< With EVQ_OP: a pool buffer is lent, its
+                                   id in the flags' bits 16 to 31. */
 };
+
+/** The shift of a lent buffer's id in evq_event_t.flags (EVQ_OP_BUFFER). */
+#define EVQ_OP_BUFFER_SHIFT 16
 
 /**
  * One event: which source, and what happened to it. A wait reports each
@@ -318,7 +334,8 @@ typedef struct evq_event {
   uint32_t data;   /**< Per kind: the timer expirations this event covers
                         (EVQ_TIMER), the deliveries of a signal
                         (EVQ_SIGNAL), the exit code or signal number of a
-                        child (EVQ_CHILD); 0 otherwise. */
+                        child (EVQ_CHILD), an operation's result as an
+                        int32_t (EVQ_OP); 0 otherwise. */
 } evq_event_t;
 
 /**

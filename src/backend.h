@@ -32,7 +32,14 @@
  * reg->handle (a pidfd, a process handle) or its pid (kqueue's EVFILT_PROC),
  * and a backend that cannot returns EVQ_ENOTSUP from add(), after which the
  * core watches it through SIGCHLD. */
-enum evq__kind { EVQ__KIND_FD = 0, EVQ__KIND_SIGNAL = 1, EVQ__KIND_CHILD = 2 };
+enum evq__kind {
+  EVQ__KIND_FD = 0,
+  EVQ__KIND_SIGNAL = 1,
+  EVQ__KIND_CHILD = 2,
+  /* A socket used with completion operations (src/io.h): the backend
+   * watches reg->handle, the socket, in edge mode for both directions. */
+  EVQ__KIND_IO = 3
+};
 
 /* One registration, as the registry stores it. Backends read ident, kind,
  * id, gen, interests, mode and armed, and own bstate; the rest is the
@@ -40,7 +47,8 @@ enum evq__kind { EVQ__KIND_FD = 0, EVQ__KIND_SIGNAL = 1, EVQ__KIND_CHILD = 2 };
  * registration later keeps its key (evq__key), never a pointer to it. */
 typedef struct evq__reg {
   uint64_t ident;     /* by kind: descriptor (an evq_fd_t), signo, pid */
-  intptr_t handle;    /* CHILD: what to poll (pidfd, process handle) or -1 */
+  intptr_t handle;    /* CHILD: what to poll (pidfd, process handle) or
+                         -1; IO: the socket */
   uint32_t id;        /* slot index */
   uint32_t gen;       /* changes at every free and reuse of the slot */
   uintptr_t token;    /* core: the caller's token */

@@ -120,10 +120,17 @@ static bool children_pending(evq_t *q) {
   return q->child_fallback && evq__signal_peek(q, evq__child_signal());
 }
 
+/* The backend says the child ended. */
+static int child_event(evq_t *q, evq__reg_t *reg, uint32_t flags,
+                       evq_event_t *out) {
+  (void)flags;
+  return reap(q, reg, out);
+}
+
 const evq__source_t evq__source_child = {
     .take = children_take,
     .pending = children_pending,
-    .event = reap, /* the backend says the child ended */
+    .event = child_event,
     .forget = child_forget,
     .free = NULL,
 };

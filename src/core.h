@@ -142,6 +142,8 @@ struct evq {
   uint32_t watched_others; /* registrations of kinds other than a
                               descriptor that the backend watches */
   uint32_t child_fallback; /* children watched through the child signal */
+  struct evq__io *io;      /* completion operations (io.c), made at the
+                              first operation or pool */
   int options;             /* EVQ_OPT_* */
   char why[96];            /* evq_create: why the backend is unavailable */
 };
@@ -202,20 +204,27 @@ typedef struct evq__source {
   int (*take)(evq_t *q, evq_event_t *out, int cap);
   /* Whether take() would give something now. */
   bool (*pending)(evq_t *q);
-  /* A backend reported reg (a child's pidfd): 1 and its event in out, or
-   * 0. NULL for kinds no backend watches. */
-  int (*event)(evq_t *q, evq__reg_t *reg, evq_event_t *out);
+  /* A backend reported reg (a child's pidfd, a socket with operations)
+   * with flags: 1 and its event in out, or 0. NULL for kinds no backend
+   * watches. */
+  int (*event)(evq_t *q, evq__reg_t *reg, uint32_t flags, evq_event_t *out);
   /* reg (a copy: the registry has dropped it) is gone: let go of what the
    * source holds for it. */
   void (*forget)(evq_t *q, const evq__reg_t *reg);
   /* evq_free, once every registration is forgotten. May be NULL. */
   void (*free)(evq_t *q);
+  /* take() is asked again after the kernel's events even in a round that
+   * took something before the poll: what it gives is new each time
+   * (operations' results), where a signal or a wake-up taken twice in a
+   * round would be one event reported twice. */
+  bool again;
 } evq__source_t;
 
-#define EVQ__KINDS 3
+#define EVQ__KINDS 4
 /* Indexed by enum evq__kind; NULL for descriptors. */
 extern const evq__source_t *const evq__sources[EVQ__KINDS];
-extern const evq__source_t evq__source_signal, evq__source_child;
+extern const evq__source_t evq__source_signal, evq__source_child,
+    evq__source_io;
 
 /* signal.c: what other sources need of signals. Under the lock. */
 /* Counts a watch of signo by q (the caller's or the child fallback's);

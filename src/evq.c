@@ -202,7 +202,11 @@ int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
   if (rc != 0) return rc;
   evq__mutex_lock(&q->lock);
   evq__reg_t *reg = NULL;
-  rc = evq__registry_add(&q->registry, EVQ__KIND_FD, (uint64_t)fd, &reg);
+  /* One model per socket (evq_io.h): not while it has operations here. */
+  if (q->io && evq__registry_find(&q->registry, EVQ__KIND_IO, (uint64_t)fd))
+    rc = EVQ_EEXIST;
+  else
+    rc = evq__registry_add(&q->registry, EVQ__KIND_FD, (uint64_t)fd, &reg);
   if (rc == 0) {
     reg->token = token;
     reg->interests = reg->armed = interests;
@@ -299,12 +303,20 @@ static int take_wake(evq_t *q, evq_event_t *out) {
 }
 
 /* Under the lock: what the sources other than descriptors have pending
- * (signals, children through the child signal). */
-static int take_sources(evq_t *q, evq_event_t *out, int cap) {
+ * (signals, children through the child signal, operations' results);
+ * again: only those whose take() may run twice in a round. */
+static int take_sources(evq_t *q, evq_event_t *out, int cap, bool again) {
   int n = 0;
   for (int k = 0; k < EVQ__KINDS && n < cap; k++)
-    if (evq__sources[k]) n += evq__sources[k]->take(q, out + n, cap - n);
+    if (evq__sources[k] && (!again || evq__sources[k]->again))
+      n += evq__sources[k]->take(q, out + n, cap - n);
   return n;
+}
+
+/* Some source may have something: a registration of another kind than a
+ * descriptor, or operations' state (a result can wait with no record). */
+static inline bool has_sources(const evq_t *q) {
+  return q->registry.others || q->io;
 }
 
 static bool sources_pending(evq_t *q) {
@@ -321,7 +333,7 @@ static bool sources_pending(evq_t *q) {
 static inline int take_pending(evq_t *q, evq_event_t *out, int cap) {
   if (cap < 1) return 0;
   int n = take_wake(q, out);
-  if (q->registry.others) n += take_sources(q, out + n, cap - n);
+  if (has_sources(q)) n += take_sources(q, out + n, cap - n, false);
   return n;
 }
 
@@ -391,7 +403,10 @@ static int wait_loop(evq_t *q, evq_event_t *ev, int cap, int64_t deadline) {
     /* Once per round: a signal or wake-up taken before the poll and
      * arriving again during it would be a second event for one token in
      * one batch. What arrives now waits for the next round. */
-    if (pending == 0) n += take_pending(q, ev + n, cap - n);
+    if (pending == 0)
+      n += take_pending(q, ev + n, cap - n);
+    else if (q->io && n < cap)
+      n += take_sources(q, ev + n, cap - n, true);
     bool again = n == 0 && r > 0 && q->ops->unsettled && extra > 0 &&
                  q->ops->unsettled(q->b);
     evq__mutex_unlock(&q->lock);
@@ -452,7 +467,7 @@ int64_t evq_next_timeout(evq_t *q) {
   evq__mutex_lock(&q->lock);
   int64_t first = evq__timers_next(&q->timers), left;
   if (atomic_load(&q->wake_pending) ||
-      (q->registry.others && sources_pending(q)))
+      (has_sources(q) && sources_pending(q)))
     left = 0;
   else if (first < 0)
     left = EVQ_FOREVER;

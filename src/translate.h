@@ -25,7 +25,7 @@ static inline evq__reg_t *evq__raw_reg(evq_t *q, const evq__raw_t *raw,
     return NULL;
   }
   if (others && reg->kind != EVQ__KIND_FD) {
-    *n += evq__sources[reg->kind]->event(q, reg, out + *n);
+    *n += evq__sources[reg->kind]->event(q, reg, raw->flags, out + *n);
     return NULL;
   }
   return reg;

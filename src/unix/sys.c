@@ -58,8 +58,10 @@ int64_t evq_now(void) {
 
 /* Each EVQ_E* code comes from the errno of the same name (evq.h's table);
  * the aliases below are the other errno values that mean the same to a
- * caller. */
+ * caller. ENOBUFS is the exception: the kernel's shortage of buffers is
+ * EVQ_ENOMEM, and EVQ_ENOBUFS only an empty pool of evq's (evq_io.h). */
 int evq__from_errno(int err) {
+  if (err == ENOBUFS) return EVQ_ENOMEM;
   switch (err) {
   case 0: return 0;
 #define EVQ__FROM_ERRNO(name, value, text) \
@@ -67,7 +69,6 @@ int evq__from_errno(int err) {
     return EVQ_##name;
     EVQ_ERRNO_MAP(EVQ__FROM_ERRNO)
 #undef EVQ__FROM_ERRNO
-  case ENOBUFS: return EVQ_ENOMEM;
   case ENOTSOCK: return EVQ_EBADF;
 #if EWOULDBLOCK != EAGAIN
   case EWOULDBLOCK:

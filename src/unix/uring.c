@@ -66,14 +66,15 @@ static bool asks_priority(const evq__reg_t *reg) {
 /* Pins the file reg names now (uring_files.h); where it cannot, keeps the
  * file's identity for the requests by number to check. Either way a bad
  * descriptor is found now: a poll request would report it only when it
- * completes, too late for evq_register to say so. A child's pidfd is
+ * completes, too late for evq_register to say so (a socket with
+ * operations is pinned as a registered one is). A child's pidfd is
  * evq's own, and its number cannot change files. */
 static int pin(evq__uring_t *s, const evq__reg_t *reg, uint32_t *slot,
                uintptr_t *ident) {
   int fd = (int)evq__reg_handle(reg), rc = 0;
   *slot = EVQ__NO_SLOT;
   *ident = 0;
-  if (reg->kind != EVQ__KIND_FD) return evq__check_fd(fd);
+  if (reg->kind == EVQ__KIND_CHILD) return evq__check_fd(fd);
   *slot = evq__ufiles_pin(&s->files, &s->ring, fd);
   if (*slot == EVQ__NO_SLOT) *ident = evq__file_id(fd, &rc);
   return rc;

@@ -34,6 +34,8 @@ UNIT(error_names) {
       {EVQ_EMSGSIZE, -19, "EVQ_EMSGSIZE"},
       {EVQ_EHOSTUNREACH, -20, "EVQ_EHOSTUNREACH"},
       {EVQ_EACCES, -21, "EVQ_EACCES"},
+      {EVQ_ENOBUFS, -22, "EVQ_ENOBUFS"},
+      {EVQ_ECANCELED, -23, "EVQ_ECANCELED"},
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     CHECK_EQ(want[i].code, want[i].value);
@@ -43,8 +45,8 @@ UNIT(error_names) {
     CHECK(strncmp(s, want[i].name, len) == 0 && strncmp(s + len, ": ", 2) == 0);
     CHECK(strstr(s, "unknown") == NULL);
   }
-  CHECK(strcmp(evq_errname(EVQ_EACCES - 1), "EVQ_E?") == 0);
-  CHECK(strstr(evq_strerror(EVQ_EACCES - 1), "unknown") != NULL);
+  CHECK(strcmp(evq_errname(EVQ_ECANCELED - 1), "EVQ_E?") == 0);
+  CHECK(strstr(evq_strerror(EVQ_ECANCELED - 1), "unknown") != NULL);
   CHECK(strstr(evq_strerror(1), "unknown") != NULL);
 }
 

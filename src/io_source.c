@@ -1,0 +1,311 @@
+/*
+ * Operations as a source of events (core.h's evq__source_t, kind IO): a
+ * socket's record, readiness as the backend reports it, the run list of
+ * records with work in a ready direction, the steps taken on the waiter
+ * (io_emul.c), and delivery into evq_wait()'s batch, where an op's final
+ * completion makes it the caller's again. io.c's calls sit above it.
+ *
+ * A record is a registration of kind IO, in edge mode for both directions:
+ * the backend reports a direction when it becomes ready, the record keeps
+ * it as ready until a step meets would-block, and where the core emulates
+ * edge mode (poll, IOCP, io_uring) the direction is re-armed then. So a
+ * socket costs one kernel registration for its life, not one per op.
+ */
+#include "io.h"
+
+#include <stdlib.h>
+
+#define DIRS (EVQ_READABLE | EVQ_WRITABLE)
+
+static bool edge_emulated(evq_t *q) {
+  return (q->emulated >> EVQ_EDGE) & 1u;
+}
+
+static evq__link_t *queue_of(evq__io_sock_t *s, uint32_t dir) {
+  return dir == EVQ_READABLE ? &s->rd : &s->wr;
+}
+
+static uint32_t dir_of(const evq__op_t *op) {
+  return op->kind == EVQ_IO_SEND || op->kind == EVQ_IO_CONNECT
+             ? EVQ_WRITABLE
+             : EVQ_READABLE;
+}
+
+/* Puts s on the run list if a ready direction has work. */
+static void schedule(evq__io_t *io, evq__io_sock_t *s) {
+  bool work = ((s->ready & EVQ_READABLE) && !evq__list_empty(&s->rd)) ||
+              ((s->ready & EVQ_WRITABLE) && !evq__list_empty(&s->wr));
+  if (work && evq__list_empty(&s->run)) evq__list_push_back(&io->run, &s->run);
+}
+
+static evq__io_sock_t *sock_new(evq__io_t *io) {
+  evq__io_sock_t *s = io->nspare ? io->spare[--io->nspare]
+                                 : malloc(sizeof *s);
+  if (!s) return NULL;
+  *s = (evq__io_sock_t){0};
+  evq__list_init(&s->rd);
+  evq__list_init(&s->wr);
+  evq__list_init(&s->run);
+  return s;
+}
+
+/* Kept for the next socket (no allocation in steady state), up to the
+ * peak number of records. */
+static void sock_recycle(evq__io_t *io, evq__io_sock_t *s) {
+  if (io->nspare == io->spare_cap) {
+    uint32_t cap = io->spare_cap ? io->spare_cap * 2 : 16;
+    evq__io_sock_t **a = realloc(io->spare, sizeof *a * cap);
+    if (!a) {
+      free(s);
+      return;
+    }
+    io->spare = a;
+    io->spare_cap = cap;
+  }
+  io->spare[io->nspare++] = s;
+}
+
+int evq__io_sock(evq_t *q, evq_fd_t fd, evq__io_sock_t **out) {
+  evq__reg_t *reg = evq__registry_find(&q->registry, EVQ__KIND_IO,
+                                       (uint64_t)fd);
+  if (reg) {
+    *out = (evq__io_sock_t *)reg->token;
+    return 0;
+  }
+  if (evq__registry_find(&q->registry, EVQ__KIND_FD, (uint64_t)fd))
+    return EVQ_EEXIST;
+  evq__io_t *io = evq__io_state(q);
+  evq__io_sock_t *s = io ? sock_new(io) : NULL;
+  int rc = s ? evq__registry_add(&q->registry, EVQ__KIND_IO, (uint64_t)fd,
+                                 &reg)
+             : EVQ_ENOMEM;
+  if (rc != 0) {
+    if (s) sock_recycle(io, s);
+    return rc;
+  }
+  reg->token = (uintptr_t)s;
+  reg->handle = (intptr_t)fd;
+  reg->interests = reg->armed = DIRS;
+  reg->mode = EVQ_EDGE;
+  rc = q->ops->add(q->b, reg);
+  if (rc != 0) {
+    evq__state_release(q, reg);
+    evq__registry_remove(&q->registry, reg);
+    sock_recycle(io, s);
+    return rc == EVQ_EEXIST || rc == EVQ_ENOMEM ? EVQ_EIO : rc;
+  }
+  evq__watched(q, reg);
+  evq__changed(q);
+  s->fd = fd;
+  s->key = evq__key(reg->id, reg->gen);
+  io->socks++;
+  *out = s;
+  return 0;
+}
+
+void evq__io_sock_end(evq_t *q, evq__io_sock_t *s, bool closing) {
+  evq__reg_t *reg = evq__registry_get(&q->registry, s->key);
+  if (reg) evq__drop(q, reg, closing);
+  evq__list_unlink(&s->run);
+  q->io->socks--;
+  s->key = 0;
+  sock_recycle(q->io, s);
+}
+
+void evq__io_queue(evq_t *q, evq__op_t *op, evq__io_sock_t *s) {
+  op->sock = s;
+  atomic_store(&op->state, EVQ__OP_QUEUED);
+  evq__list_push_back(queue_of(s, dir_of(op)), &op->link);
+  s->ops++;
+  if (s->ready & dir_of(op)) {
+    schedule(q->io, s);
+    evq__kick_waiter(q);
+  }
+}
+
+void evq__io_unqueue(evq__op_t *op) {
+  evq__list_unlink(&op->link);
+  op->sock->ops--;
+  op->sock = NULL;
+}
+
+void evq__io_finish(evq_t *q, evq__op_t *op, int32_t result) {
+  op->result = result;
+  atomic_store(&op->state, EVQ__OP_DONE);
+  evq__list_push_back(&q->io->done, &op->link);
+  evq__kick_waiter(q);
+}
+
+/* The op is the caller's again: its final completion is in the batch. */
+static evq_event_t deliver(evq__op_t *op, int32_t result, uint32_t flags) {
+  evq_event_t ev = {op->token, EVQ_OP | flags, (uint32_t)result};
+  if (flags & EVQ_OP_MORE) return ev;
+  if (op->pool) op->pool->users--;
+  op->q = NULL;
+  atomic_store(&op->state, EVQ__OP_IDLE);
+  return ev;
+}
+
+/* A send failed: the stream is broken, the sends queued behind end. */
+void evq__io_break(evq_t *q, evq__io_sock_t *s) {
+  s->broken = true;
+  while (!evq__list_empty(&s->wr)) {
+    evq__op_t *next = EVQ__CONTAINER(s->wr.next, evq__op_t, link);
+    if (next->kind != EVQ_IO_SEND) break; /* a connect is never behind one */
+    evq__io_unqueue(next);
+    evq__io_finish(q, next, EVQ_ECANCELED);
+  }
+}
+
+/* The direction was not ready after all: wait for the backend's word. */
+static void blocked(evq_t *q, evq__io_sock_t *s, uint32_t dir) {
+  s->ready &= ~dir;
+  if (!edge_emulated(q)) return;
+  evq__reg_t *reg = evq__registry_get(&q->registry, s->key);
+  if (reg && !(reg->armed & dir)) {
+    reg->armed |= dir;
+    q->ops->rearm(q->b, reg);
+  }
+}
+
+/* One step of the op at the head of s's queue for dir; 1 and an event in
+ * out if it gave a result, 0 if not (blocked, or nothing to do). */
+static int step(evq_t *q, evq__io_sock_t *s, uint32_t dir, evq_event_t *out) {
+  evq__link_t *l = queue_of(s, dir);
+  if (!(s->ready & dir) || evq__list_empty(l)) return 0;
+  evq__op_t *op = EVQ__CONTAINER(l->next, evq__op_t, link);
+  int32_t res = 0;
+  uint32_t flags = 0;
+  int how = evq__io_step(op, &res, &flags);
+  if (how == EVQ__STEP_BLOCKED) {
+    blocked(q, s, dir);
+    return 0;
+  }
+  if (how == EVQ__STEP_MORE) {
+    *out = deliver(op, res, flags | EVQ_OP_MORE);
+    return 1;
+  }
+  evq__io_unqueue(op);
+  if (op->kind == EVQ_IO_SEND && res < 0) evq__io_break(q, s);
+  /* The socket evq made goes; io_take ends the record after the step. */
+  if (op->kind == EVQ_IO_CONNECT && res < 0) s->gone = true;
+  *out = deliver(op, res, flags);
+  return 1;
+}
+
+static int take_done(evq__io_t *io, evq_event_t *out, int cap) {
+  int n = 0;
+  while (n < cap && !evq__list_empty(&io->done)) {
+    evq__op_t *op = EVQ__CONTAINER(io->done.next, evq__op_t, link);
+    evq__list_unlink(&op->link);
+    out[n++] = deliver(op, op->result, 0);
+  }
+  return n;
+}
+
+/* The final results waiting, then rounds over the run list: each record
+ * takes one step per direction per round, so a busy socket cannot starve
+ * the others, and rounds go on while they give results and there is
+ * room. */
+static int io_take(evq_t *q, evq_event_t *out, int cap) {
+  evq__io_t *io = q->io;
+  if (!io) return 0;
+  int n = take_done(io, out, cap);
+  for (int progress = 1; progress && n < cap && !evq__list_empty(&io->run);) {
+    progress = 0;
+    evq__link_t round;
+    evq__list_init(&round);
+    /* This round's records move to a list of their own: a record that
+     * leaves (its connect failed) or is scheduled again is no trouble. */
+    round.next = io->run.next, round.prev = io->run.prev;
+    round.next->prev = round.prev->next = &round;
+    evq__list_init(&io->run);
+    while (!evq__list_empty(&round)) {
+      evq__io_sock_t *s = EVQ__CONTAINER(round.next, evq__io_sock_t, run);
+      evq__list_unlink(&s->run);
+      int got = step(q, s, EVQ_READABLE, out + n);
+      if (n + got < cap) got += step(q, s, EVQ_WRITABLE, out + n + got);
+      n += got;
+      progress |= got;
+      if (!s->gone) {
+        schedule(io, s);
+      } else {
+        evq_fd_t fd = s->fd;
+        evq__io_sock_end(q, s, true);
+        evq__io_close(fd);
+      }
+    }
+  }
+  return n + take_done(io, out + n, cap - n);
+}
+
+static bool io_pending(evq_t *q) {
+  return q->io && !(evq__list_empty(&q->io->done) &&
+                    evq__list_empty(&q->io->run));
+}
+
+/* The backend reports a record's socket: its directions are ready. An
+ * error or hang-up makes both ready (the I/O will say what happened) and,
+ * where edge mode is emulated, disarms both, or a kernel that keeps
+ * reporting them would wake every round for nothing. */
+static int io_event(evq_t *q, evq__reg_t *reg, uint32_t raw,
+                    evq_event_t *out) {
+  (void)out;
+  evq__io_sock_t *s = (evq__io_sock_t *)reg->token;
+  bool final = (raw & EVQ_ERROR) || (raw & EVQ__HANGUP) == EVQ__HANGUP;
+  uint32_t dirs = final ? DIRS : 0;
+  if (raw & (EVQ_READABLE | EVQ_READ_CLOSED)) dirs |= EVQ_READABLE;
+  if (raw & (EVQ_WRITABLE | EVQ_WRITE_CLOSED)) dirs |= EVQ_WRITABLE;
+  if (edge_emulated(q)) {
+    uint32_t armed = final ? 0 : reg->armed & ~dirs;
+    if (armed != reg->armed) {
+      reg->armed = armed;
+      q->ops->rearm(q->b, reg);
+    }
+  }
+  s->ready |= dirs;
+  schedule(q->io, s);
+  return 0;
+}
+
+/* evq_free: the ops become the caller's without a completion; a socket
+ * evq made for a connect is closed, the caller's sockets are not. */
+static void end_all(evq__link_t *l) {
+  while (!evq__list_empty(l)) {
+    evq__op_t *op = EVQ__CONTAINER(l->next, evq__op_t, link);
+    evq__list_unlink(&op->link);
+    if (op->kind == EVQ_IO_CONNECT && op->sock) evq__io_close(op->fd);
+    op->sock = NULL;
+    op->q = NULL;
+    atomic_store(&op->state, EVQ__OP_IDLE);
+  }
+}
+
+static void io_forget(evq_t *q, const evq__reg_t *reg) {
+  evq__io_sock_t *s = (evq__io_sock_t *)reg->token;
+  end_all(&s->rd);
+  end_all(&s->wr);
+  evq__list_unlink(&s->run);
+  q->io->socks--;
+  free(s);
+}
+
+static void io_free(evq_t *q) {
+  evq__io_t *io = q->io;
+  if (!io) return;
+  end_all(&io->done);
+  evq__pools_free(io);
+  for (uint32_t i = 0; i < io->nspare; i++) free(io->spare[i]);
+  free(io->spare);
+  free(io);
+  q->io = NULL;
+}
+
+const evq__source_t evq__source_io = {
+    .take = io_take,
+    .pending = io_pending,
+    .event = io_event,
+    .forget = io_forget,
+    .free = io_free,
+    .again = true,
+};
