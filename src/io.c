@@ -159,8 +159,6 @@ int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
 static void cancel_queued(evq_t *q, evq__op_t *op) {
   evq__io_sock_t *s = op->sock;
   bool partial = op->kind == EVQ_IO_SEND && op->done > 0;
-  if (op->kind == EVQ_IO_ACCEPT_MULTI || op->kind == EVQ_IO_RECV_POOL)
-    s->multi = false;
   evq__io_unqueue(op);
   evq__io_finish(q, op, EVQ_ECANCELED);
   if (partial) evq__io_break(q, s);

@@ -56,7 +56,10 @@ static int step_recv_pool(evq__op_t *op, int32_t *res, uint32_t *flags) {
   evq__pool_t *p = op->pool;
   int32_t id = evq__pool_take(p);
   if (id < 0) {
-    *res = EVQ_ENOBUFS;
+    /* No buffer: the op ends only if data is there, or at the end. */
+    ptrdiff_t r = evq__os_peek(op->sock->fd);
+    if (r == EVQ_EAGAIN) return EVQ__STEP_BLOCKED;
+    *res = r > 0 ? EVQ_ENOBUFS : r == EVQ__READ_SHUT ? 0 : (int32_t)r;
     return EVQ__STEP_FINAL;
   }
   void *buf = p->mem + (size_t)id * p->size;

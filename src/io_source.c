@@ -124,6 +124,8 @@ void evq__io_queue(evq_t *q, evq__op_t *op, evq__io_sock_t *s) {
 }
 
 void evq__io_unqueue(evq__op_t *op) {
+  if (op->kind == EVQ_IO_ACCEPT_MULTI || op->kind == EVQ_IO_RECV_POOL)
+    op->sock->multi = false;
   evq__list_unlink(&op->link);
   op->sock->ops--;
   op->sock = NULL;

@@ -172,6 +172,11 @@ static inline int evq__net_listening(evq_fd_t fd) {
 ptrdiff_t evq__os_readv(evq_fd_t fd, const evq_iovec_t *iov, int n);
 ptrdiff_t evq__os_writev(evq_fd_t fd, const evq_iovec_t *iov, int n);
 
+/* Whether a stream socket has data, without taking it: 1 if so, 0 at end
+ * of stream, EVQ_EAGAIN if none yet, or a code (a pool receive that has
+ * no buffer must know whether data is there: evq_io.h). */
+ptrdiff_t evq__os_peek(evq_fd_t fd);
+
 /* One datagram to `to` (NULL: the peer). An ICMP "port unreachable" on
  * a connected socket is EVQ_ECONNREFUSED. */
 ptrdiff_t evq__os_sendto(evq_fd_t fd, const void *buf, size_t len,

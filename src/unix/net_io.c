@@ -26,6 +26,14 @@ ptrdiff_t evq__os_readv(evq_fd_t fd, const evq_iovec_t *iov, int n) {
   return r >= 0 ? r : evq__net_error(errno);
 }
 
+ptrdiff_t evq__os_peek(evq_fd_t fd) {
+  char c;
+  ssize_t r;
+  do r = recv(fd, &c, 1, MSG_PEEK);
+  while (r < 0 && errno == EINTR);
+  return r >= 0 ? r : evq__net_error(errno);
+}
+
 /* writev() for non-sockets (pipes), which have no MSG_NOSIGNAL: SIGPIPE is
  * blocked for the call, and one it raised is consumed before unblocking,
  * unless one was already pending for someone else. */

@@ -24,6 +24,12 @@ int evq__net_send_error(evq_fd_t fd, DWORD err) {
   return rc;
 }
 
+ptrdiff_t evq__os_peek(evq_fd_t fd) {
+  char c;
+  int r = recv((SOCKET)fd, &c, 1, MSG_PEEK);
+  return r >= 0 ? r : evq__net_recv_error((DWORD)WSAGetLastError());
+}
+
 /* Copies iov (at most EVQ__IOV_MAX) into WSABUFs, stopping after a buffer
  * longer than a ULONG can say (it is cut, which the caller sees as a short
  * count). */
