@@ -9,10 +9,11 @@
 #   make test-windows  cross-compile with mingw-w64, run the suite in wine
 #   make test-kqueue   the suite on kqueue, through libkqueue (pkg-config)
 #   make bench [QUICK=1]  benchmarks against libuv, libev, libevent, epoll
-#   make install [PREFIX=/usr/local] [DESTDIR=]  header, libraries, CMake
+#   make install [PREFIX=/usr/local] [DESTDIR=]  headers, libraries, CMake
 #                      package and evq.pc under PREFIX (builds the two
 #                      libraries only)
-#   make dist          dist/evq.c + evq.h + evq_net.h: the library as one file
+#   make dist          dist/evq.c + evq.h + evq_net.h + evq_io.h: the library
+#                      as one file
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_JOBS=1]  the differential fuzzer
 #                      (libFuzzer, clang) on every backend; skipped, saying
 #                      why, without clang
@@ -55,9 +56,10 @@ demo:
 	$(call quiet_build,the demo,evq_demo)
 	@cd "$(BUILD)" && ./examples/evq_demo
 
-# make docs: the API reference, HTML from the comments of include/evq.h and
-# include/evq_net.h (with the user guide, docs/guide.md) into
-# $(BUILD)/docs/html; needs doxygen and fails on any doxygen warning.
+# make docs: the API reference, HTML from the comments of include/evq.h,
+# include/evq_net.h and include/evq_io.h (with the user guide,
+# docs/guide.md) into $(BUILD)/docs/html; needs doxygen and fails on any
+# doxygen warning.
 .PHONY: docs
 docs:
 	sh tools/docs.sh $(BUILD)/docs

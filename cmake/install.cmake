@@ -10,7 +10,8 @@ install(TARGETS evq_static evq_shared EXPORT evqTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES include/evq.h include/evq_net.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES include/evq.h include/evq_net.h include/evq_io.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT evqTargets NAMESPACE evq:: DESTINATION ${EVQ_CMAKE_DIR})
 
 # What a consumer must find first: the libraries evq links that are

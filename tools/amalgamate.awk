@@ -232,7 +232,8 @@ function rename_prefix(f,    id) {
 }
 
 function include_here(x, from, scope,    d, p, any, i) {
-  if (x == "evq.h" || x == "evq_net.h") { # the public headers, beside evq.c
+  # The public headers, beside evq.c.
+  if (x == "evq.h" || x == "evq_net.h" || x == "evq_io.h") {
     if (!public_done[x]) print "#include \"" x "\"" > out_c
     else print "/* #include \"" x "\": above */" > out_c
     public_done[x] = 1
@@ -452,8 +453,8 @@ BEGIN {
   close("include/evq.h")
   close(out_h)
 
-  print "/* evq " version ": the whole library in one file, with evq.h and evq_net.h" > out_c
-  print " * beside it." > out_c
+  print "/* evq " version ": the whole library in one file, with evq.h, evq_net.h" > out_c
+  print " * and evq_io.h beside it." > out_c
   print " * Made by tools/amalgamate.sh from the evq source tree; change the tree," > out_c
   print " * not this file. Build: cc -c evq.c, and link with -lpthread on POSIX" > out_c
   print " * systems, -lws2_32 -lntdll on Windows." > out_c

@@ -1,7 +1,7 @@
 #!/bin/sh
-# tools/amalgamate.sh [-v] [OUTDIR]: writes OUTDIR/evq.c, evq.h, evq_net.h (default
-# dist/), the whole library as one source file and its headers, for projects
-# that vendor evq as sqlite and wepoll are vendored:
+# tools/amalgamate.sh [-v] [OUTDIR]: writes OUTDIR/evq.c, evq.h, evq_net.h and
+# evq_io.h (default dist/), the whole library as one source file and its
+# headers, for projects that vendor evq as sqlite and wepoll are vendored:
 #
 #   cc -c evq.c            (POSIX: link with -lpthread)
 #   x86_64-w64-mingw32-gcc -c evq.c   (link with -lws2_32 -lntdll)
@@ -11,10 +11,11 @@
 # src/win/*.c, each platform's files inside one #if for that platform. A
 # quoted #include is replaced by the header's text where it first appears
 # (per platform: "sys.h" from the core means src/unix/sys.h or
-# src/win/sys.h); "evq.h" and "evq_net.h" stay #includes of the shipped
-# headers. The backend table that CMake makes from src/backends.c.in is
-# made here with an #if per backend. What the tree cannot say is written
-# below: which platforms a backend runs on, and its rank (best first).
+# src/win/sys.h); "evq.h", "evq_net.h" and "evq_io.h" stay #includes of
+# the shipped headers. The backend table that CMake makes from
+# src/backends.c.in is made here with an #if per backend. What the tree
+# cannot say is written below: which platforms a backend runs on, and its
+# rank (best first).
 #
 # Putting every file in one translation unit can make names meet that were
 # apart: file-scope names (static functions and variables, typedefs, tags,
@@ -79,12 +80,16 @@ AM_CORE=$core AM_PLAT=$plat AM_HEADERS=$headers AM_BACKENDS=$backends \
   rm -f "$out/evq.c.tmp" "$out/evq.h.tmp"
   die "failed"
 }
-# evq_net.h as it is: its one #include, "evq.h", is the file beside it.
-{ echo "/* evq $version (single-file distribution, made by tools/amalgamate.sh). */"
-  cat include/evq_net.h; } >"$out/evq_net.h"
+# evq_net.h and evq_io.h as they are: the one #include of each ("evq.h",
+# "evq_net.h") is the file beside it.
+for h in evq_net.h evq_io.h; do
+  { echo "/* evq $version (single-file distribution, made by tools/amalgamate.sh). */"
+    cat "include/$h"; } >"$out/$h"
+done
 mv "$out/evq.c.tmp" "$out/evq.c"
 mv "$out/evq.h.tmp" "$out/evq.h"
 renamed=$(awk '/File-scope names renamed here/{on = 1} on && /^ \*   /{n++}
                 /^ \*\//{if (on) exit} END{print n + 0}' "$out/evq.c")
-echo "amalgamate: wrote $out/evq.c, $out/evq.h and $out/evq_net.h (evq $version;" \
+echo "amalgamate: wrote $out/evq.c, $out/evq.h, $out/evq_net.h and $out/evq_io.h" \
+  "(evq $version;" \
   "$renamed file-scope names renamed per file, listed at the top of evq.c)"

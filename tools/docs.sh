@@ -1,6 +1,7 @@
 #!/bin/sh
-# docs.sh OUTDIR [--test]: builds the API reference from include/evq.h with
-# Doxygen (docs/Doxyfile) into OUTDIR/html, and fails on any warning.
+# docs.sh OUTDIR [--test]: builds the API reference from the public headers
+# (include/evq.h, evq_net.h, evq_io.h) with Doxygen (docs/Doxyfile) into
+# OUTDIR/html, and fails on any warning.
 #   make docs        runs it into build/docs
 #   docs.doxygen     (ctest) runs it with --test: it then exits 77, which
 #                    ctest reports as skipped, when doxygen is missing
@@ -72,7 +73,7 @@ check guide-doc.html "program in <code>docs/examples/</code>" "where the guide's
 check guide-doc.html "Step 1: a first server" "the tutorial"
 # The Modules page and the main page's topics, both in reading order and
 # complete; "Closing" is a link, wherever the HTML puts it.
-order="lifecycle registration events waiting timers signals children sockets embedding portability errors version"
+order="lifecycle registration events waiting timers signals children sockets operations embedding portability errors version"
 for page in modules.html index.html; do
   got=$(grep -o 'href="group__[a-z]*\.html"' "$out/html/$page" |
     sed 's/.*group__\([a-z]*\).*/\1/' | awk '!seen[$0]++' | tr '\n' ' ')
@@ -87,10 +88,11 @@ check group__registration.html 'id="closing"' "the Closing anchor"
 ! grep -q 'the demo and tests need' "$out/html/group__sockets.html" ||
   { echo "docs: the sockets group still introduces itself as the demo's" >&2; fail=1; }
 for g in version errors events lifecycle registration waiting embedding portability \
-         signals children timers sockets; do
+         signals children timers sockets operations; do
   check "group__$g.html" "evq" "group '$g'"
 done
-for f in $(sed -n 's/^EVQ_API [^(]*[ *]\(evq_[a-z_]*\)(.*/\1/p' include/evq.h include/evq_net.h); do
+for f in $(sed -n 's/^EVQ_API [^(]*[ *]\(evq_[a-z_]*\)(.*/\1/p' \
+           include/evq.h include/evq_net.h include/evq_io.h); do
   grep -q -- "$f" "$out"/html/group__*.html ||
     { echo "docs: function $f is in no group page" >&2; fail=1; }
 done

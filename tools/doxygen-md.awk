@@ -10,7 +10,8 @@
 #    "guide.md#anchor" one to the guide's;
 #  - a link to another page of docs/ (design.md) stays, as Doxygen links
 #    the Markdown files of its input (docs/Doxyfile's INPUT: all of docs/);
-#  - a link to ../include/evq.h becomes a reference to the header's page;
+#  - a link to ../include/evq.h (or evq_net.h, evq_io.h) becomes a
+#    reference to the header's page;
 #  - any other relative link (examples/, ../README.md) keeps its text and
 #    names its target as code, relative to the repository's root
 #    (docs/examples/), since the HTML reference does not hold it.
@@ -37,7 +38,7 @@ function links(line,    out, pre, text, target, m) {
       out = out pre "[" text "](#" target ")"
     } else if (target ~ /^[a-z]+\.md$/) {
       out = out pre m                       # another page of the reference
-    } else if (target ~ /include\/evq(_net)?\.h$/) {
+    } else if (target ~ /include\/evq(_net|_io)?\.h$/) {
       hdr = target; sub(/^.*include\//, "", hdr)
       out = out pre "\\ref " hdr " \"" text "\""
     } else {

@@ -81,6 +81,7 @@ dpkg-deb -I "$lib" symbols >"$TMP/symbols" 2>/dev/null ||
 grep -q '^ evq_create@Base' "$TMP/symbols" || fail "the symbols file lists no evq_create"
 has "$dev" '/usr/include/evq\.h$' "evq.h"
 has "$dev" '/usr/include/evq_net\.h$' "evq_net.h"
+has "$dev" '/usr/include/evq_io\.h$' "evq_io.h"
 has "$dev" '/libevq\.a$' "static library"
 has "$dev" '/libevq\.so -> ' "libevq.so link"
 has "$dev" '/pkgconfig/evq\.pc$' "evq.pc"

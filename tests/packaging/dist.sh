@@ -1,7 +1,8 @@
 #!/bin/sh
 # dist.sh COMPILER SOURCE_DIR [BACKEND...]: generates the single-file
-# distribution (tools/amalgamate.sh), compiles the README example against
-# it alone with COMPILER and runs it on each BACKEND the platform has.
+# distribution (tools/amalgamate.sh), compiles the README example and the
+# consumer (tests/consumer/main.c, which includes <evq_io.h>) against it
+# alone with COMPILER and runs both on each BACKEND the platform has.
 #   gcc, clang                   native, -Wall -Wextra -Werror and more
 #   mingw-build                  x86_64-w64-mingw32-gcc, compile only
 #   mingw-run                    the same, then run under wine
@@ -42,12 +43,14 @@ gcc | clang)
   need "$cc" "$cc"
   libs=-pthread
   exe=$TMP/readme
+  ext=
   ;;
 mingw-build | mingw-run)
   cc=x86_64-w64-mingw32-gcc
   need "$cc" gcc-mingw-w64-x86-64
   libs="-static -lws2_32 -lntdll"
   exe=$TMP/readme.exe
+  ext=.exe
   if [ "$compiler" = mingw-run ]; then
     wine=$(find_wine)
     [ -n "$wine" ] || skip "wine not installed, or does not run (Debian: wine wine64)"
@@ -62,21 +65,35 @@ sh "$src/tools/amalgamate.sh" "$TMP/dist" >"$TMP/gen.log" 2>&1 ||
 # evq.c; -v prints them), nothing that reads like a warning.
 [ "$(wc -l <"$TMP/gen.log")" -eq 1 ] && grep -q '^amalgamate: wrote ' "$TMP/gen.log" ||
   fail "tools/amalgamate.sh printed more than the line saying what it wrote: $(cat "$TMP/gen.log")"
-# Nothing but the three files: no source tree on the include path.
+for f in evq.c evq.h evq_net.h evq_io.h; do
+  [ -f "$TMP/dist/$f" ] || fail "tools/amalgamate.sh did not write $f"
+done
+# Nothing but the four files: no source tree on the include path.
 # shellcheck disable=SC2086 # flag lists
 "$cc" -std=c11 -O2 $warn -I"$TMP/dist" -o "$exe" "$src/examples/readme.c" \
   "$TMP/dist/evq.c" $libs || fail "$cc could not build the README example from dist/evq.c"
 echo "$cc built the README example from evq.c + evq.h + evq_net.h alone"
+# The consumer includes <evq_io.h> (and through it the other two) and
+# calls the completion operations: they ship in the single file too.
+grep -q '^#include <evq_io.h>$' "$src/tests/consumer/main.c" ||
+  fail "tests/consumer/main.c no longer includes <evq_io.h>, which this case checks"
+# shellcheck disable=SC2086 # flag lists
+"$cc" -std=c11 -O2 $warn -I"$TMP/dist" -o "$TMP/consumer$ext" \
+  "$src/tests/consumer/main.c" "$TMP/dist/evq.c" $libs ||
+  fail "$cc could not build tests/consumer/main.c (<evq_io.h>) from dist/evq.c"
+echo "$cc built the consumer (<evq_io.h>) from evq.c + evq.h + evq_net.h + evq_io.h alone"
 
 # The README's own commands, in a directory holding main.c, evq.c and the
-# two headers: "cc -I. main.c evq.c -lpthread" for a program that includes
-# <evq_net.h>, and the same without -I. for one that includes "evq_net.h".
+# three headers: "cc -I. main.c evq.c -lpthread" for a program that
+# includes <evq_net.h>, and the same without -I. for one that includes
+# "evq_net.h".
 readme_commands() {
   grep -q '^cc -I\. main\.c evq\.c -lpthread ' "$src/README.md" &&
     grep -q '^cc main\.c evq\.c -lpthread ' "$src/README.md" ||
     fail "README.md no longer shows the two single-file commands this case runs"
   mkdir "$TMP/app"
-  cp "$TMP/dist/evq.c" "$TMP/dist/evq.h" "$TMP/dist/evq_net.h" "$TMP/app/"
+  cp "$TMP/dist/evq.c" "$TMP/dist/evq.h" "$TMP/dist/evq_net.h" "$TMP/dist/evq_io.h" \
+    "$TMP/app/"
   cp "$src/examples/readme.c" "$TMP/app/main.c"
   (cd "$TMP/app" && "$cc" -I. main.c evq.c -lpthread -o angled) ||
     fail "cc -I. main.c evq.c -lpthread failed"
@@ -100,17 +117,23 @@ elif [ "$compiler" = mingw-run ]; then
   export WINEDLLOVERRIDES
   WINEPREFIX=${WINEPREFIX:-${HOME:-/tmp}/.wine-evq}
   export WINEPREFIX
-  run() { "$wine" "$exe"; }
+  run() { "$wine" "$1"; }
 else
-  run() { "$exe"; }
+  run() { "$1"; }
 fi
 
 [ $# -gt 0 ] || fail "no backends to check"
 for b in "$@"; do
-  out=$(EVQ_BACKEND=$b run 2>&1) || fail "on $b: exit status $?: $out"
+  out=$(EVQ_BACKEND=$b run "$exe" 2>&1) || fail "on $b: exit status $?: $out"
   case $out in
   *"read 5 bytes on $b"*"timer 7 fired"* | *"timer 7 fired"*"read 5 bytes on $b"*) ;;
   *) fail "on $b, the README example printed: $out" ;;
   esac
-  echo "ran on $b"
+  out=$(EVQ_BACKEND=$b run "$TMP/consumer$ext" 2>&1) ||
+    fail "on $b: the consumer's exit status $?: $out"
+  case $out in
+  *"backend $b: ok"*) ;;
+  *) fail "on $b, the consumer printed: $out" ;;
+  esac
+  echo "ran on $b (the README example and the consumer)"
 done

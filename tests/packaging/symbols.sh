@@ -1,9 +1,9 @@
 #!/bin/sh
 # symbols.sh NM SHARED_LIB STATIC_LIB HEADER...: the shared library exports
-# exactly the functions the public headers (evq.h, evq_net.h) declare with
-# EVQ_API, and the static library
-# defines no global name outside the public ones and the evq__ internals
-# (so linking evq into a program cannot collide with the program's names).
+# exactly the functions the public headers (evq.h, evq_net.h, evq_io.h)
+# declare with EVQ_API, and the static library defines no global name
+# outside the public ones and the evq__ internals (so linking evq into a
+# program cannot collide with the program's names).
 set -eu
 . "$(dirname "$0")/lib.sh"
 nm=$1 shared=$2 static=$3
