@@ -67,6 +67,7 @@ extern "C" {
 /** \defgroup signals Signals */
 /** \defgroup children Child processes */
 /** \defgroup sockets Sockets (evq_net.h) */
+/** \defgroup operations Completion operations (evq_io.h) */
 /** \defgroup embedding Embedding */
 /** \defgroup portability Portability: what every backend guarantees */
 /** \defgroup errors Errors */

@@ -225,6 +225,10 @@ static int io_take(evq_t *q, evq_event_t *out, int cap) {
     while (!evq__list_empty(&round)) {
       evq__io_sock_t *s = EVQ__CONTAINER(round.next, evq__io_sock_t, run);
       evq__list_unlink(&s->run);
+      if (n == cap) { /* no room: the rest wait for the next take */
+        evq__list_push_back(&io->run, &s->run);
+        continue;
+      }
       int got = step(q, s, EVQ_READABLE, out + n);
       if (n + got < cap) got += step(q, s, EVQ_WRITABLE, out + n + got);
       n += got;
