@@ -122,6 +122,8 @@ struct evq {
                      modes or kinds other than descriptors (queue.c) */
   bool ops_plain; /* what the backend alone would allow of that */
   uint8_t emulated; /* modes the core emulates (the backend's choice) */
+  uint32_t io_native; /* kinds of operation the backend carries out
+                         (1u << EVQ_IO_*); the core emulates the rest */
   evq__mutex_t lock;
   evq__registry_t registry;
   evq__timers_t timers;

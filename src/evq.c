@@ -139,6 +139,8 @@ int evq_backend_check(const char *name, char *why, size_t cap) {
 
 void evq__set_emulated_modes(evq_t *q, uint8_t modes) { q->emulated = modes; }
 
+void evq__set_io_native(evq_t *q, uint32_t kinds) { q->io_native = kinds; }
+
 void evq__unavailable(evq_t *q, const char *why) {
   size_t n = strlen(why) < sizeof q->why - 1 ? strlen(why) : sizeof q->why - 1;
   memcpy(q->why, why, n);

@@ -48,6 +48,7 @@ static int submit(evq_t *q, evq__op_t *op, evq_fd_t fd) {
   evq__io_sock_t *s = NULL;
   int rc = evq__io_sock(q, fd, &s);
   if (rc == EVQ_EEXIST || rc == EVQ_ENOMEM) return rc;
+  if (rc == 0 && s->closer) return EVQ_EBADF; /* a close is under way */
   if (rc == 0) rc = fits(s, op);
   if (rc == EVQ_EBUSY) return rc;
   if (op->pool) op->pool->users++;
@@ -132,7 +133,11 @@ int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
   evq__mutex_lock(&q->lock);
   int rc = claim(q, o, EVQ_IO_CONNECT, (evq_fd_t)-1, token);
   evq_fd_t fd = (evq_fd_t)-1;
-  int started = rc == 0 ? evq__io_connect_start(addr, &fd) : 0;
+  o->buf = (void *)addr;
+  /* Native, the kernel connects the socket; else evq starts it. */
+  int started = rc != 0                ? 0
+                : evq__io_native(q, o) ? evq__io_connect_socket(addr, &fd)
+                                       : evq__io_connect_start(addr, &fd);
   if (rc == 0 && started == EVQ_EINVAL) rc = EVQ_EINVAL;
   evq__io_sock_t *s = NULL;
   if (rc == 0 && started == 0) {
@@ -153,11 +158,22 @@ int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
   return rc;
 }
 
-/* Under the lock: a queued op ends, cancelled. A send that had sent part
- * of itself leaves a hole: the stream is broken. A connect's socket was
- * never the caller's: it goes. */
+/* Under the lock: a queued op ends, cancelled, now or (in the kernel)
+ * when the kernel reports it. A send that had sent part of itself leaves
+ * a hole: the stream is broken. A connect's socket was never the
+ * caller's: it goes. */
 static void cancel_queued(evq_t *q, evq__op_t *op) {
+  if (!evq__io_cancel(q, op)) return;
   evq__io_sock_t *s = op->sock;
+  bool wr = op->kind == EVQ_IO_SEND || op->kind == EVQ_IO_CONNECT;
+  evq__link_t *l = wr ? &s->wr : &s->rd;
+  evq__op_t *head = EVQ__CONTAINER(l->next, evq__op_t, link);
+  /* Behind an op the kernel has, it ends after it: a socket's sends and
+   * receives complete in order (evq__io_advance ends it then). */
+  if (head != op && head->kernel) {
+    op->b.cancel = true;
+    return;
+  }
   bool partial = op->kind == EVQ_IO_SEND && op->done > 0;
   evq__io_unqueue(op);
   evq__io_finish(q, op, EVQ_ECANCELED);
@@ -165,6 +181,8 @@ static void cancel_queued(evq_t *q, evq__op_t *op) {
   if (op->kind == EVQ_IO_CONNECT) {
     evq__io_sock_end(q, s, true);
     evq__io_close(op->fd);
+  } else if (head == op) {
+    evq__io_advance(q, s, wr ? EVQ_WRITABLE : EVQ_READABLE);
   }
 }
 
@@ -177,8 +195,8 @@ int evq_op_cancel(evq_t *q, evq_op_t *op) {
     rc = EVQ_ENOENT;
   else if (o->q != q)
     rc = EVQ_EINVAL;
-  else if (state == EVQ__OP_QUEUED)
-    cancel_queued(q, o);
+  else if (state == EVQ__OP_QUEUED && o->kind != EVQ_IO_CLOSE)
+    cancel_queued(q, o); /* a close goes on: it ends the others */
   evq__mutex_unlock(&q->lock);
   return rc;
 }
@@ -190,9 +208,19 @@ static evq__io_sock_t *find_sock(evq_t *q, evq_fd_t fd) {
   return reg ? (evq__io_sock_t *)reg->token : NULL;
 }
 
+/* Ops in the kernel, and those behind them, stay queued until the
+ * kernel reports the first one's end. Cancelling one may end others (a
+ * broken send stream): the walk starts again after each that left. */
 static void cancel_all(evq_t *q, evq__link_t *l) {
-  while (!evq__list_empty(l))
-    cancel_queued(q, EVQ__CONTAINER(l->next, evq__op_t, link));
+  for (evq__link_t *e = l->next; e != l;) {
+    evq__op_t *op = EVQ__CONTAINER(e, evq__op_t, link);
+    if (op->b.cancel) {
+      e = e->next;
+      continue;
+    }
+    cancel_queued(q, op);
+    e = op->sock ? e->next : l->next;
+  }
 }
 
 /* Every op of fd ends first, in its queue's order, so their completions
@@ -206,15 +234,20 @@ int evq_op_close(evq_t *q, evq_op_t *op, evq_fd_t fd, uintptr_t token) {
     rc = EVQ_EEXIST;
   if (rc == 0) {
     evq__io_sock_t *s = find_sock(q, fd);
-    if (s) {
+    if (s && s->closer) {
+      rc = EVQ_EBADF;
+    } else if (s) {
+      /* The socket closes once no request of its is in the kernel. */
+      atomic_store(&o->state, EVQ__OP_QUEUED);
+      s->closer = o;
       cancel_all(q, &s->rd);
       cancel_all(q, &s->wr);
-      evq__io_sock_end(q, s, true);
+      if (s->kernel == 0) evq__io_close_now(q, s);
+    } else {
+      evq__io_finish(q, o, evq__io_close(fd));
     }
-    evq__io_finish(q, o, evq__io_close(fd));
-  } else {
-    o->q = NULL;
   }
+  if (rc != 0) o->q = NULL;
   evq__mutex_unlock(&q->lock);
   return rc;
 }
@@ -231,5 +264,10 @@ int evq_io_release(evq_t *q, evq_fd_t fd) {
 
 int evq_io_path(evq_t *q, int kind) {
   if (!q || kind < EVQ_IO_ACCEPT || kind > EVQ_IO_CLOSE) return EVQ_EINVAL;
-  return EVQ_PATH_EMULATED;
+  evq__mutex_lock(&q->lock);
+  bool native = (q->io_native >> kind) & 1u;
+  evq__mutex_unlock(&q->lock);
+  if (!native) return EVQ_PATH_EMULATED;
+  bool multi = kind == EVQ_IO_ACCEPT_MULTI || kind == EVQ_IO_RECV_POOL;
+  return multi ? EVQ_PATH_NATIVE_MULTI : EVQ_PATH_NATIVE;
 }

@@ -25,6 +25,8 @@ typedef struct evq__pool {
   unsigned char *mem;
   uint32_t count, size, nfree, users;
   uint32_t nlent;
+  bool native;        /* the backend's buffer group holds the free ones */
+  uint16_t group;
   uint16_t *free_ids;
   uint8_t *lent;
 } evq__pool_t;
@@ -34,11 +36,13 @@ enum { EVQ__OP_IDLE = 0, EVQ__OP_QUEUED = 1, EVQ__OP_DONE = 2 };
 /* The layout behind evq_op_t. kind is enum evq_io_kind (a sendv is a
  * send with iov). */
 typedef struct evq__op {
+  evq__bop_t b;           /* what a backend with native operations sees */
   evq__link_t link;       /* its socket's queue, or the done list */
   evq__io_sock_t *sock;   /* while queued */
   evq_t *q;               /* the queue it is active on */
   uintptr_t token;
-  void *buf;              /* recv, send: the bytes; accept: the peer */
+  void *buf;              /* recv, send: the bytes; accept: the peer;
+                             connect: the address */
   const evq_iovec_t *iov; /* sendv: the caller's array */
   evq__pool_t *pool;      /* recv_pool */
   size_t len;             /* bytes (a sendv: the total) */
@@ -47,6 +51,7 @@ typedef struct evq__op {
   evq_fd_t fd;            /* the socket (a connect: the one evq made) */
   int32_t result;         /* DONE: the final result */
   uint8_t kind;
+  bool kernel;            /* a native request of it is in the kernel */
   atomic_int state;       /* EVQ__OP_*; read by evq_op_active */
 } evq__op_t;
 
@@ -67,6 +72,9 @@ struct evq__io_sock {
   evq_fd_t fd;
   uint32_t ready;
   uint32_t ops;         /* operations queued on it */
+  uint32_t kernel;      /* of them, those with a request in the kernel */
+  evq__op_t *closer;    /* evq_op_close's op, waiting for the kernel */
+  bool watched;         /* the backend reports its readiness */
   bool broken;          /* a send failed: later sends are cancelled */
   bool gone;            /* its connect failed: the record ends */
   bool multi;           /* a multishot op holds rd */
@@ -94,6 +102,13 @@ void evq__io_sock_end(evq_t *q, evq__io_sock_t *s, bool closing);
 /* op (checked, filled) goes on s's queue; the waiter is woken if s is
  * ready for it. */
 void evq__io_queue(evq_t *q, evq__op_t *op, evq__io_sock_t *s);
+/* The head of s's queue for dir gets going (after a submission or the
+ * end of the head before it). */
+void evq__io_advance(evq_t *q, evq__io_sock_t *s, uint32_t dir);
+/* Hands a native op (queued, head) to the kernel. */
+void evq__io_submit(evq_t *q, evq__op_t *op);
+/* The event of one of op's results; a final one makes op the caller's. */
+evq_event_t evq__io_deliver(evq__op_t *op, int32_t result, uint32_t flags);
 /* A queued op leaves its socket's queue. */
 void evq__io_unqueue(evq__op_t *op);
 /* op (on no list) ends with result at the next delivery. */
@@ -103,6 +118,17 @@ void evq__io_finish(evq_t *q, evq__op_t *op, int32_t result);
 void evq__io_break(evq_t *q, evq__io_sock_t *s);
 /* Closes a socket evq made or was asked to close (evq_close). */
 int evq__io_close(evq_fd_t fd);
+/* A kernel's completion of a native op (raw: EVQ_OP, backend.h): 1 and
+ * its event in out, or 0 (a remainder or a re-post went to the kernel). */
+int evq__io_completion(evq_t *q, const evq__raw_t *raw, evq_event_t *out);
+/* Whether q's backend carries out op itself. */
+bool evq__io_native(const evq_t *q, const evq__op_t *op);
+/* Asks for op's end: true if it ended now (its result ECANCELED is on
+ * the done list), false if the kernel will report it. op is queued. */
+bool evq__io_cancel(evq_t *q, evq__op_t *op);
+/* The record's last op in the kernel ended, or none was: the socket is
+ * closed and the close op completes. */
+void evq__io_close_now(evq_t *q, evq__io_sock_t *s);
 
 extern const evq__source_t evq__source_io;
 
@@ -118,6 +144,17 @@ int evq__io_step(evq__op_t *op, int32_t *res, uint32_t *flags);
 /* A connect's socket, made and started: 0 or the code that is its
  * result. */
 int evq__io_connect_start(const evq_addr_t *addr, evq_fd_t *out);
+/* A connect's socket for the kernel to connect: made (non-blocking,
+ * TCP_NODELAY) but not connected, and the OS's form of addr. */
+int evq__io_connect_socket(const evq_addr_t *addr, evq_fd_t *out);
+void evq__io_os_addr(const evq_addr_t *addr, const void **sa, uint32_t *len);
+/* Whether a socket has data (1), is at its end (0), neither yet
+ * (EVQ_EAGAIN), or a code: the native pool receive's EVQ_ENOBUFS rule. */
+int evq__io_peek(evq_fd_t fd);
+/* A multishot accept met EVQ_EMFILE in the kernel: refuses what is
+ * pending with the spare descriptor where the OS can (0), else
+ * EVQ_EMFILE. */
+int evq__io_drain(evq_fd_t listener);
 
 /* ---- io_pool.c ---------------------------------------------------------- */
 /* q's operations state, made at the first need; NULL when out of memory. */

@@ -139,3 +139,32 @@ int evq__io_close(evq_fd_t fd) { return evq__os_close(fd); }
 int evq__io_connect_start(const evq_addr_t *addr, evq_fd_t *out) {
   return evq_connect(out, addr);
 }
+
+int evq__io_connect_socket(const evq_addr_t *addr, evq_fd_t *out) {
+  int af = AF_UNSPEC;
+  if (evq__addr_check(addr, &af) != 0) return EVQ_EINVAL;
+  int rc = evq__os_socket(af, SOCK_STREAM, out);
+  if (rc == 0 && af != AF_UNIX)
+    evq__os_setopt(*out, IPPROTO_TCP, TCP_NODELAY, 1);
+  return rc;
+}
+
+void evq__io_os_addr(const evq_addr_t *addr, const void **sa, uint32_t *len) {
+  *sa = evq__sa(addr);
+  *len = evq__caddr(addr)->len;
+}
+
+int evq__io_peek(evq_fd_t fd) {
+  ptrdiff_t r = evq__os_peek(fd);
+  return r == EVQ__READ_SHUT ? 0 : (int)r;
+}
+
+/* One accept of evq's own: out of descriptors still, it refuses what is
+ * pending (EVQ__EMFILE_DRAINS); with one free again, the connection it
+ * takes is refused too, as the kernel's accept failed for it first. */
+int evq__io_drain(evq_fd_t listener) {
+  evq_fd_t fd;
+  int rc = evq__os_accept(listener, &fd);
+  if (rc == 0) evq__os_close(fd);
+  return rc == EVQ_EMFILE && !EVQ__EMFILE_DRAINS ? EVQ_EMFILE : 0;
+}

@@ -24,7 +24,9 @@ evq__io_t *evq__io_state(evq_t *q) {
   return io;
 }
 
+/* Under the lock (or in evq_free): the kernel's buffer group goes first. */
 static void pool_release(evq__pool_t *p) {
+  if (p->native) p->q->ops->pool_detach(p->q->b, p->group);
   evq__list_unlink(&p->link);
   free(p->mem);
   free(p->free_ids);
@@ -49,6 +51,12 @@ int evq_pool_create(evq_t *q, evq_pool_t **out, uint32_t count,
   evq__mutex_lock(&q->lock);
   evq__io_t *io = p->mem && p->free_ids && p->lent ? evq__io_state(q) : NULL;
   if (io) evq__list_push_back(&io->pools, &p->link);
+  /* Where the backend receives into pools itself, the kernel holds the
+   * free buffers; a pool it cannot take is emulated. */
+  if (io && q->ops->pool_attach &&
+      ((q->io_native >> EVQ_IO_RECV_POOL) & 1u))
+    p->native = q->ops->pool_attach(q->b, p->mem, count, size,
+                                    &p->group) == 0;
   evq__mutex_unlock(&q->lock);
   if (!io) {
     pool_release(p);
@@ -79,7 +87,10 @@ int evq_pool_put(evq_pool_t *pool, uint32_t id) {
   if (rc == 0) {
     p->lent[id] = 0;
     p->nlent--;
-    p->free_ids[p->nfree++] = (uint16_t)id;
+    if (p->native)
+      p->q->ops->pool_put(p->q->b, p->group, id);
+    else
+      p->free_ids[p->nfree++] = (uint16_t)id;
   }
   evq__mutex_unlock(&p->q->lock);
   return rc;
@@ -91,11 +102,9 @@ int evq_pool_free(evq_pool_t *pool) {
   evq_t *q = p->q;
   evq__mutex_lock(&q->lock);
   bool busy = p->users || p->nlent;
-  if (!busy) evq__list_unlink(&p->link);
+  if (!busy) pool_release(p);
   evq__mutex_unlock(&q->lock);
-  if (busy) return EVQ_EBUSY;
-  pool_release(p);
-  return 0;
+  return busy ? EVQ_EBUSY : 0;
 }
 
 /* The id goes to the caller with the completion: lent from now on. */

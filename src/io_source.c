@@ -87,15 +87,6 @@ int evq__io_sock(evq_t *q, evq_fd_t fd, evq__io_sock_t **out) {
   reg->handle = (intptr_t)fd;
   reg->interests = reg->armed = DIRS;
   reg->mode = EVQ_EDGE;
-  rc = q->ops->add(q->b, reg);
-  if (rc != 0) {
-    evq__state_release(q, reg);
-    evq__registry_remove(&q->registry, reg);
-    sock_recycle(io, s);
-    return rc == EVQ_EEXIST || rc == EVQ_ENOMEM ? EVQ_EIO : rc;
-  }
-  evq__watched(q, reg);
-  evq__changed(q);
   s->fd = fd;
   s->key = evq__key(reg->id, reg->gen);
   io->socks++;
@@ -112,15 +103,104 @@ void evq__io_sock_end(evq_t *q, evq__io_sock_t *s, bool closing) {
   sock_recycle(q->io, s);
 }
 
+/* An emulated op needs the socket's readiness: the backend watches the
+ * record from its first such op on (a socket whose ops are all native
+ * costs the kernel nothing but the ops). */
+static int watch(evq_t *q, evq__io_sock_t *s) {
+  evq__reg_t *reg = evq__registry_get(&q->registry, s->key);
+  if (s->watched || !reg) return 0;
+  int rc = q->ops->add(q->b, reg);
+  if (rc != 0) return rc == EVQ_EEXIST || rc == EVQ_ENOMEM ? EVQ_EIO : rc;
+  evq__watched(q, reg);
+  evq__changed(q);
+  s->watched = true;
+  return 0;
+}
+
+bool evq__io_native(const evq_t *q, const evq__op_t *op) {
+  if (!((q->io_native >> op->kind) & 1u)) return false;
+  return op->kind != EVQ_IO_RECV_POOL || op->pool->native;
+}
+
+/* What the kernel needs for op's next request: the part of a send not
+ * yet sent (a vector's partly sent buffer alone, then the rest of the
+ * caller's array, which evq never writes). */
+static void fill(evq__op_t *op) {
+  evq__bop_t *b = &op->b;
+  b->fd = (intptr_t)op->fd;
+  b->kind = op->kind;
+  b->iov = NULL;
+  b->buf = op->buf;
+  b->len = op->len;
+  if (op->kind == EVQ_IO_RECV_POOL) b->group = op->pool->group;
+  if (op->kind == EVQ_IO_CONNECT)
+    evq__io_os_addr(op->buf, &b->addr, &b->addrlen);
+  if (op->kind != EVQ_IO_SEND) return;
+  if (!op->iov) {
+    b->buf = (char *)op->buf + op->done;
+    b->len = op->len - op->done;
+    return;
+  }
+  size_t skip = op->done;
+  int i = 0;
+  while (skip >= op->iov[i].len) skip -= op->iov[i++].len;
+  if (skip > 0) {
+    b->buf = (char *)op->iov[i].base + skip;
+    b->len = op->iov[i].len - skip;
+  } else {
+    b->iov = op->iov + i;
+    b->niov = op->niov - i;
+  }
+}
+
+/* Hands op to the kernel: its first request, a remainder, a re-post. */
+void evq__io_submit(evq_t *q, evq__op_t *op) {
+  fill(op);
+  op->kernel = true;
+  op->sock->kernel++;
+  q->ops->io_submit(q->b, &op->b);
+  evq__changed(q);
+}
+
+/* The head of s's queue for dir gets going: a native one goes to the
+ * kernel, an emulated one waits for readiness (or runs now, if the
+ * direction is believed ready). Only heads run: receives in order, one
+ * send at a time. */
+void evq__io_advance(evq_t *q, evq__io_sock_t *s, uint32_t dir) {
+  evq__link_t *l = queue_of(s, dir);
+  if (evq__list_empty(l)) return;
+  evq__op_t *op = EVQ__CONTAINER(l->next, evq__op_t, link);
+  if (op->kernel) return;
+  if (op->b.cancel) { /* cancelled behind one the kernel had: in order */
+    evq__io_unqueue(op);
+    evq__io_finish(q, op, EVQ_ECANCELED);
+    evq__io_advance(q, s, dir);
+    return;
+  }
+  if (s->closer) return;
+  if (evq__io_native(q, op)) {
+    evq__io_submit(q, op);
+    return;
+  }
+  int rc = watch(q, s);
+  if (rc != 0) { /* the socket cannot be watched: its ops fail */
+    evq__io_unqueue(op);
+    evq__io_finish(q, op, rc);
+    evq__io_advance(q, s, dir);
+    return;
+  }
+  if (s->ready & dir) {
+    schedule(q->io, s);
+    evq__kick_waiter(q);
+  }
+}
+
 void evq__io_queue(evq_t *q, evq__op_t *op, evq__io_sock_t *s) {
   op->sock = s;
   atomic_store(&op->state, EVQ__OP_QUEUED);
   evq__list_push_back(queue_of(s, dir_of(op)), &op->link);
   s->ops++;
-  if (s->ready & dir_of(op)) {
-    schedule(q->io, s);
-    evq__kick_waiter(q);
-  }
+  evq__io_advance(q, s, dir_of(op));
 }
 
 void evq__io_unqueue(evq__op_t *op) {
@@ -139,7 +219,7 @@ void evq__io_finish(evq_t *q, evq__op_t *op, int32_t result) {
 }
 
 /* The op is the caller's again: its final completion is in the batch. */
-static evq_event_t deliver(evq__op_t *op, int32_t result, uint32_t flags) {
+evq_event_t evq__io_deliver(evq__op_t *op, int32_t result, uint32_t flags) {
   evq_event_t ev = {op->token, EVQ_OP | flags, (uint32_t)result};
   if (flags & EVQ_OP_MORE) return ev;
   if (op->pool) op->pool->users--;
@@ -176,6 +256,7 @@ static int step(evq_t *q, evq__io_sock_t *s, uint32_t dir, evq_event_t *out) {
   evq__link_t *l = queue_of(s, dir);
   if (!(s->ready & dir) || evq__list_empty(l)) return 0;
   evq__op_t *op = EVQ__CONTAINER(l->next, evq__op_t, link);
+  if (op->kernel || evq__io_native(q, op)) return 0;
   int32_t res = 0;
   uint32_t flags = 0;
   int how = evq__io_step(op, &res, &flags);
@@ -184,15 +265,24 @@ static int step(evq_t *q, evq__io_sock_t *s, uint32_t dir, evq_event_t *out) {
     return 0;
   }
   if (how == EVQ__STEP_MORE) {
-    *out = deliver(op, res, flags | EVQ_OP_MORE);
+    *out = evq__io_deliver(op, res, flags | EVQ_OP_MORE);
     return 1;
   }
   evq__io_unqueue(op);
   if (op->kind == EVQ_IO_SEND && res < 0) evq__io_break(q, s);
   /* The socket evq made goes; io_take ends the record after the step. */
   if (op->kind == EVQ_IO_CONNECT && res < 0) s->gone = true;
-  *out = deliver(op, res, flags);
+  *out = evq__io_deliver(op, res, flags);
+  if (!s->gone) evq__io_advance(q, s, dir);
   return 1;
+}
+
+void evq__io_close_now(evq_t *q, evq__io_sock_t *s) {
+  evq__op_t *closer = s->closer;
+  evq_fd_t fd = s->fd;
+  s->closer = NULL;
+  evq__io_sock_end(q, s, true);
+  evq__io_finish(q, closer, evq__io_close(fd));
 }
 
 static int take_done(evq__io_t *io, evq_event_t *out, int cap) {
@@ -200,7 +290,7 @@ static int take_done(evq__io_t *io, evq_event_t *out, int cap) {
   while (n < cap && !evq__list_empty(&io->done)) {
     evq__op_t *op = EVQ__CONTAINER(io->done.next, evq__op_t, link);
     evq__list_unlink(&op->link);
-    out[n++] = deliver(op, op->result, 0);
+    out[n++] = evq__io_deliver(op, op->result, 0);
   }
   return n;
 }
@@ -291,6 +381,11 @@ static void io_forget(evq_t *q, const evq__reg_t *reg) {
   evq__io_sock_t *s = (evq__io_sock_t *)reg->token;
   end_all(&s->rd);
   end_all(&s->wr);
+  if (s->closer) { /* closed here: the kernel's requests are drained */
+    evq__io_close(s->fd);
+    s->closer->q = NULL;
+    atomic_store(&s->closer->state, EVQ__OP_IDLE);
+  }
   evq__list_unlink(&s->run);
   q->io->socks--;
   free(s);
@@ -299,6 +394,8 @@ static void io_forget(evq_t *q, const evq__reg_t *reg) {
 static void io_free(evq_t *q) {
   evq__io_t *io = q->io;
   if (!io) return;
+  /* Before the buffers go: the kernel may still write into them. */
+  if (q->ops->io_drain) q->ops->io_drain(q->b);
   end_all(&io->done);
   evq__pools_free(io);
   for (uint32_t i = 0; i < io->nspare; i++) free(io->spare[i]);

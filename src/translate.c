@@ -11,6 +11,8 @@
  */
 #include "translate.h"
 
+#include "io.h"
+
 /* Under q->lock: the flags of one raw event that reach the caller, after
  * emulated edge and oneshot (emulated: the backend's emulated_modes); 0 for
  * none. */
@@ -61,6 +63,10 @@ static int translate_merging(evq_t *q, const evq__raw_t *raw, int count,
   const uint64_t round = ++q->round;
   int n = 0;
   for (int i = 0; i < count; i++) {
+    if (raw[i].flags & EVQ_OP) { /* an operation's, not a registration's */
+      n += evq__io_completion(q, &raw[i], out + n);
+      continue;
+    }
     evq__reg_t *reg = evq__raw_reg(q, &raw[i], true, out, &n);
     if (!reg) continue;
     if (reg->merge >> MERGE_INDEX_BITS == round) {
@@ -88,6 +94,10 @@ int evq__translate(evq_t *q, evq__raw_t *raw, int count, evq_event_t *out) {
   const uint32_t emulated = q->emulated;
   int n = 0;
   for (int i = 0; i < count; i++) {
+    if (raw[i].flags & EVQ_OP) {
+      n += evq__io_completion(q, &raw[i], out + n);
+      continue;
+    }
     evq__reg_t *reg = evq__raw_reg(q, &raw[i], true, out, &n);
     if (!reg) continue;
     uint32_t flags = deliverable(q, reg, raw[i].flags, emulated);

@@ -201,6 +201,9 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
   s->q = q;
   s->max = max_events;
   evq__list_init(&s->todo);
+  evq__list_init(&s->io_todo);
+  evq__list_init(&s->io_flight);
+  evq__list_init(&s->io_cancels);
   s->cqes = malloc(sizeof *s->cqes * max_events);
   int rc = s->cqes ? ring_init(q, s) : EVQ_ENOMEM;
   if (rc == 0) {
@@ -217,6 +220,14 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
   const char *no_ms = evq__getenv("EVQ_IO_URING_NO_MULTISHOT");
   s->multishot = kernel_at_least(5, 13) && !(no_ms && *no_ms == '1');
   evq__ufiles_init(&s->files, &s->ring, PINNED_FILES);
+  /* Operations the kernel carries out: multishot receive into buffer
+   * rings came last, with 6.0. Older kernels get the emulation, as does
+   * EVQ_IO_EMULATE=1 (the suite runs both paths here). */
+  const char *emulate = evq__getenv("EVQ_IO_EMULATE");
+  if (kernel_at_least(6, 0) && !(emulate && *emulate == '1'))
+    evq__set_io_native(q, 1u << EVQ_IO_ACCEPT | 1u << EVQ_IO_ACCEPT_MULTI |
+                              1u << EVQ_IO_RECV | 1u << EVQ_IO_RECV_POOL |
+                              1u << EVQ_IO_SEND | 1u << EVQ_IO_CONNECT);
   /* The wake-up's poll goes in now, not with the first wait: a host loop
    * (evq_fd) must see kicks before it ever calls evq_wait. */
   evq__ur_arm_wake(s);
@@ -237,6 +248,7 @@ static void ur_destroy(void *b) {
   }
   evq__wakefd_close(&s->wake);
   evq__ufiles_free(&s->files);
+  free(s->pools); /* each detached by its pool's end */
   free(s->cqes);
   free(s);
 }
@@ -261,4 +273,10 @@ const evq__backend_t evq__backend_io_uring = {
     .fd = ur_fd,
     .release = ur_release,
     .unsettled = evq__ur_unsettled,
+    .io_submit = evq__ur_io_submit,
+    .io_cancel = evq__ur_io_cancel,
+    .pool_attach = evq__ur_pool_attach,
+    .pool_detach = evq__ur_pool_detach,
+    .pool_put = evq__ur_pool_put,
+    .io_drain = evq__ur_io_drain,
 };

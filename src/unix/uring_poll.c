@@ -43,7 +43,7 @@
 
 /* ---- submission entries ------------------------------------------------- */
 
-static struct io_uring_sqe *sqe_get(evq__uring_t *s) {
+struct io_uring_sqe *evq__ur_sqe(evq__uring_t *s) {
   struct io_uring_sqe *sqe = evq__ring_sqe(&s->ring);
   if (!sqe) { /* full: hand what is there to the kernel now */
     evq__ring_enter(&s->ring, evq__ring_flush(&s->ring), 0, 0, NULL, 0);
@@ -99,7 +99,7 @@ static bool same_file(evq__ur_reg_t *r) {
 static void submit_poll(evq__uring_t *s, evq__ur_reg_t *r, uint32_t w,
                         bool ms) {
   if (!same_file(r)) return;
-  struct io_uring_sqe *sqe = sqe_get(s);
+  struct io_uring_sqe *sqe = evq__ur_sqe(s);
   if (!sqe) {
     evq__ur_todo(s, r); /* no room even after a submit: next round */
     return;
@@ -121,7 +121,7 @@ static void submit_poll(evq__uring_t *s, evq__ur_reg_t *r, uint32_t w,
  * removal took (a multishot poll the kernel is busy completing refuses it
  * with -EALREADY, and runs on), and r must outlive it. */
 static bool remove_poll(evq__uring_t *s, evq__ur_reg_t *r, uint64_t target) {
-  struct io_uring_sqe *sqe = sqe_get(s);
+  struct io_uring_sqe *sqe = evq__ur_sqe(s);
   if (!sqe) {
     evq__ur_todo(s, r);
     return false;
@@ -152,7 +152,7 @@ static inline __attribute__((always_inline)) void look_again(evq__uring_t *s,
                                                         evq__ur_reg_t *r,
                                                         uint32_t w) {
   if (!r->again) return;
-  struct io_uring_sqe *sqe = sqe_get(s);
+  struct io_uring_sqe *sqe = evq__ur_sqe(s);
   if (!sqe) {
     evq__ur_todo(s, r);
     return;
@@ -284,7 +284,7 @@ static uint32_t completed(evq__uring_t *s, evq__ur_reg_t *r, bool current,
 /* ---- submitting, with the wait ---------------------------------------- */
 
 void evq__ur_arm_wake(evq__uring_t *s) {
-  struct io_uring_sqe *sqe = sqe_get(s);
+  struct io_uring_sqe *sqe = evq__ur_sqe(s);
   if (!sqe) return;
   evq__ring_prep_poll(sqe, s->wake.read_fd, POLLIN, s->multishot,
                       EVQ__UD_WAKE);
@@ -302,6 +302,7 @@ void evq__ur_prepare(void *b) {
     evq__list_unlink(&r->todo);
     sync_reg(s, r);
   }
+  evq__ur_io_prepare(s);
 }
 
 /* ---- waiting ------------------------------------------------------------ */
@@ -374,6 +375,7 @@ int evq__ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
 bool evq__ur_complete(void *b, evq__raw_t *raw) {
   evq__uring_t *s = b;
   uint64_t ud = raw->key;
+  if ((ud & EVQ__UD_OP) == EVQ__UD_OP) return evq__ur_io_complete(s, raw);
   evq__ur_reg_t *r = (evq__ur_reg_t *)(uintptr_t)(ud & ~(uint64_t)EVQ__UD_TAGS);
   if (ud & EVQ__UD_UPDATE) {
     update_done(s, r, (int)raw->flags);
@@ -394,5 +396,5 @@ bool evq__ur_complete(void *b, evq__raw_t *raw) {
 
 bool evq__ur_unsettled(void *b) {
   evq__uring_t *s = b;
-  return !evq__list_empty(&s->todo);
+  return !evq__list_empty(&s->todo) || evq__ur_io_pending(s);
 }

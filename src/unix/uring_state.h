@@ -24,6 +24,11 @@
 #define EVQ__UD_REMOVE 2
 #define EVQ__UD_UPDATE 4
 #define EVQ__UD_TAGS 7
+/* A completion operation's request (uring_io.c): the pointer is the op's
+ * evq__bop_t; and a cancel made for one. No poll request has both the
+ * removal and the update bit. */
+#define EVQ__UD_OP 6
+#define EVQ__UD_OP_CANCEL 7
 
 /* Where a registration's poll requests stand (uring_poll.c draws them). */
 typedef enum evq__ur_phase {
@@ -68,6 +73,12 @@ typedef struct evq__uring {
   bool embedded;     /* evq_fd() handed out the ring's descriptor */
   bool kicked;       /* embedded: a kick for pending re-arms is out */
   evq__link_t todo;  /* records whose requests must change */
+  /* Completion operations (uring_io.c): to submit, in the kernel, to
+   * cancel; and the pools' buffer rings, by group. */
+  evq__link_t io_todo, io_flight, io_cancels;
+  uint32_t io_inflight;
+  struct evq__ur_pool *pools;
+  uint32_t npools;
   uint32_t max;
   struct io_uring_cqe **cqes; /* the waiter's: max of them */
 } evq__uring_t;
@@ -86,5 +97,20 @@ bool evq__ur_complete(void *b, evq__raw_t *raw);
 bool evq__ur_unsettled(void *b);
 /* Puts the wake eventfd's poll in the submission queue. */
 void evq__ur_arm_wake(evq__uring_t *s);
+/* A submission entry, handing what is queued to the kernel first when the
+ * queue is full; NULL if it stays full. */
+struct io_uring_sqe *evq__ur_sqe(evq__uring_t *s);
+
+/* uring_io.c: completion operations (backend.h's io_* and pool_*). */
+void evq__ur_io_submit(void *b, evq__bop_t *op);
+bool evq__ur_io_cancel(void *b, evq__bop_t *op);
+int evq__ur_pool_attach(void *b, void *mem, uint32_t count, uint32_t size,
+                        uint16_t *group);
+void evq__ur_pool_put(void *b, uint16_t group, uint32_t id);
+void evq__ur_pool_detach(void *b, uint16_t group);
+void evq__ur_io_drain(void *b);
+void evq__ur_io_prepare(evq__uring_t *s);
+bool evq__ur_io_pending(const evq__uring_t *s);
+bool evq__ur_io_complete(evq__uring_t *s, evq__raw_t *raw);
 
 #endif

@@ -1,0 +1,291 @@
+/* amalgamate: part of the io_uring backend */
+/* Completion operations the kernel carries out on io_uring (backend.h,
+ * evq__bop_t; docs/completion.md): the requests written with the wait's
+ * submissions, their completions turned into raw events, cancels, and
+ * the buffer rings the kernel receives pool data into. The core decides
+ * what each completion means (src/io_native.c); this file only speaks to
+ * the kernel.
+ *
+ * Like the poll requests, operations reach the kernel in the waiter's
+ * io_uring_enter: a submission or a cancel from any thread goes on a list
+ * under the lock, and prepare() writes it into the submission queue. */
+#define _GNU_SOURCE
+#include "uring_state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* What the backend keeps in an op's area. */
+typedef struct ur_op {
+  evq__link_t cancel; /* on the cancel list when linked */
+  struct msghdr msg;  /* a vector send's header: read at submission */
+} ur_op_t;
+
+/* op->where: on the to-do list, in the kernel, or neither. */
+enum { OP_TODO = 1, OP_KERNEL = 2 };
+
+_Static_assert(sizeof(ur_op_t) <= sizeof(((evq__bop_t *)0)->area),
+               "evq__bop_t's area holds io_uring's per-op state");
+
+static ur_op_t *area(evq__bop_t *op) { return (ur_op_t *)(void *)op->area; }
+
+static uint64_t ud_op(const evq__bop_t *op) {
+  return (uint64_t)(uintptr_t)op | EVQ__UD_OP;
+}
+
+void evq__ur_io_submit(void *b, evq__bop_t *op) {
+  evq__uring_t *s = b;
+  ur_op_t *u = area(op);
+  if (op->where == 0) evq__list_init(&u->cancel);
+  op->where = OP_TODO;
+  evq__list_push_back(&s->io_todo, &op->link);
+}
+
+bool evq__ur_io_cancel(void *b, evq__bop_t *op) {
+  evq__uring_t *s = b;
+  ur_op_t *u = area(op);
+  if (op->where == OP_TODO) { /* the kernel never saw it */
+    evq__list_unlink(&op->link);
+    op->where = 0;
+    return false;
+  }
+  if (evq__list_empty(&u->cancel)) evq__list_push_back(&s->io_cancels, &u->cancel);
+  return true;
+}
+
+/* The request for op, as liburing's prep helpers would write it. */
+static void prep(struct io_uring_sqe *sqe, evq__bop_t *op) {
+  sqe->fd = (int)op->fd;
+  sqe->user_data = ud_op(op);
+  switch (op->kind) {
+  case EVQ_IO_ACCEPT_MULTI:
+    sqe->ioprio = IORING_ACCEPT_MULTISHOT;
+    /* fall through */
+  case EVQ_IO_ACCEPT:
+    sqe->opcode = IORING_OP_ACCEPT;
+    sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+    break;
+  case EVQ_IO_RECV_POOL:
+    sqe->opcode = IORING_OP_RECV;
+    sqe->ioprio = IORING_RECV_MULTISHOT;
+    sqe->flags = IOSQE_BUFFER_SELECT;
+    sqe->buf_group = op->group;
+    break;
+  case EVQ_IO_RECV:
+    sqe->opcode = IORING_OP_RECV;
+    sqe->addr = (uint64_t)(uintptr_t)op->buf;
+    sqe->len = (uint32_t)op->len;
+    break;
+  case EVQ_IO_SEND:
+    /* MSG_WAITALL: the kernel itself finishes a short stream send (5.18),
+     * which saves evq posting the remainder. */
+    sqe->msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
+    if (op->iov) {
+      struct msghdr *m = &area(op)->msg;
+      memset(m, 0, sizeof *m);
+      m->msg_iov = (struct iovec *)(uintptr_t)op->iov;
+      m->msg_iovlen = (size_t)(op->niov < 1024 ? op->niov : 1024);
+      sqe->opcode = IORING_OP_SENDMSG;
+      sqe->addr = (uint64_t)(uintptr_t)m;
+      sqe->len = 1;
+    } else {
+      sqe->opcode = IORING_OP_SEND;
+      sqe->addr = (uint64_t)(uintptr_t)op->buf;
+      sqe->len = (uint32_t)op->len;
+    }
+    break;
+  case EVQ_IO_CONNECT:
+    sqe->opcode = IORING_OP_CONNECT;
+    sqe->addr = (uint64_t)(uintptr_t)op->addr;
+    sqe->off = op->addrlen;
+    break;
+  default:
+    sqe->opcode = IORING_OP_NOP;
+  }
+}
+
+static void prep_cancel(struct io_uring_sqe *sqe, evq__bop_t *op) {
+  sqe->opcode = IORING_OP_ASYNC_CANCEL;
+  sqe->fd = -1;
+  sqe->addr = ud_op(op);
+  sqe->user_data = (uint64_t)(uintptr_t)op | EVQ__UD_OP_CANCEL;
+}
+
+/* prepare(): the operations' requests and cancels go in with the wait. */
+void evq__ur_io_prepare(evq__uring_t *s) {
+  while (!evq__list_empty(&s->io_todo)) {
+    evq__bop_t *op = EVQ__CONTAINER(s->io_todo.next, evq__bop_t, link);
+    struct io_uring_sqe *sqe = evq__ur_sqe(s);
+    if (!sqe) return; /* the kernel took none: next round */
+    evq__list_unlink(&op->link);
+    prep(sqe, op);
+    op->where = OP_KERNEL;
+    evq__list_push_back(&s->io_flight, &op->link);
+    s->io_inflight++;
+  }
+  while (!evq__list_empty(&s->io_cancels)) {
+    ur_op_t *u = EVQ__CONTAINER(s->io_cancels.next, ur_op_t, cancel);
+    evq__bop_t *op = EVQ__CONTAINER((uint64_t *)(void *)u, evq__bop_t, area);
+    struct io_uring_sqe *sqe = evq__ur_sqe(s);
+    if (!sqe) return;
+    evq__list_unlink(&u->cancel);
+    if (op->where == OP_KERNEL) prep_cancel(sqe, op);
+    else sqe->opcode = IORING_OP_NOP, sqe->user_data = EVQ__UD_OP_CANCEL;
+  }
+}
+
+bool evq__ur_io_pending(const evq__uring_t *s) {
+  return !evq__list_empty(&s->io_todo) || !evq__list_empty(&s->io_cancels);
+}
+
+/* A completion of an op's request, into the raw event the core reads. */
+bool evq__ur_io_complete(evq__uring_t *s, evq__raw_t *raw) {
+  uint64_t ud = raw->key;
+  if ((ud & EVQ__UD_TAGS) == EVQ__UD_OP_CANCEL) return false; /* its own */
+  evq__bop_t *op = (evq__bop_t *)(uintptr_t)(ud & ~(uint64_t)EVQ__UD_TAGS);
+  int res = (int)raw->flags;
+  uint32_t cflags = raw->data, flags = EVQ_OP;
+  if (cflags & IORING_CQE_F_MORE) {
+    flags |= EVQ_OP_MORE;
+    /* A multishot that goes on after the core asked for its end: the
+     * cancel raced it; ask again. */
+    if (op->cancel) evq__ur_io_cancel(s, op);
+  } else {
+    evq__list_unlink(&op->link);
+    op->where = 0;
+    s->io_inflight--;
+  }
+  if (cflags & IORING_CQE_F_BUFFER)
+    flags |= EVQ_OP_BUFFER | (cflags >> IORING_CQE_BUFFER_SHIFT)
+                                 << EVQ_OP_BUFFER_SHIFT;
+  raw->key = (uint64_t)(uintptr_t)op;
+  raw->flags = flags;
+  /* The kernel's ENOBUFS with a buffer group is the pool's emptiness. */
+  int rc = res == -ENOBUFS && op->kind == EVQ_IO_RECV_POOL
+               ? EVQ_ENOBUFS
+               : res < 0 ? evq__from_errno(-res) : res;
+  raw->data = (uint32_t)rc;
+  return true;
+}
+
+/* ---- buffer rings ---------------------------------------------------- */
+
+typedef struct evq__ur_pool {
+  struct io_uring_buf_ring *ring;
+  size_t map_len;
+  unsigned char *mem;
+  uint32_t size, mask;
+  uint16_t tail;
+  bool used;
+} evq__ur_pool_t;
+
+static void ring_add(evq__ur_pool_t *p, uint32_t id) {
+  struct io_uring_buf *buf = &p->ring->bufs[p->tail & p->mask];
+  buf->addr = (uint64_t)(uintptr_t)(p->mem + (size_t)id * p->size);
+  buf->len = p->size;
+  buf->bid = (uint16_t)id;
+  p->tail++;
+}
+
+static void ring_publish(evq__ur_pool_t *p) {
+  __atomic_store_n(&p->ring->tail, p->tail, __ATOMIC_RELEASE);
+}
+
+int evq__ur_pool_attach(void *b, void *mem, uint32_t count, uint32_t size,
+                        uint16_t *group) {
+  evq__uring_t *s = b;
+  uint32_t g = 0;
+  while (g < s->npools && s->pools[g].used) g++;
+  if (g == s->npools) {
+    evq__ur_pool_t *a = realloc(s->pools, sizeof *a * (g + 1));
+    if (!a) return EVQ_ENOMEM;
+    s->pools = a;
+    s->npools = g + 1;
+  }
+  evq__ur_pool_t *p = &s->pools[g];
+  uint32_t entries = 1;
+  while (entries < count) entries <<= 1;
+  memset(p, 0, sizeof *p);
+  p->map_len = entries * sizeof(struct io_uring_buf);
+  void *ring = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE,
+                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (ring == MAP_FAILED) return EVQ_ENOMEM;
+  struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)ring,
+                                 .ring_entries = entries,
+                                 .bgid = (uint16_t)g};
+  int rc = evq__ring_register(&s->ring, IORING_REGISTER_PBUF_RING, &reg, 1);
+  if (rc < 0) {
+    munmap(ring, p->map_len);
+    return evq__from_errno(-rc);
+  }
+  p->ring = ring;
+  p->mem = mem;
+  p->size = size;
+  p->mask = entries - 1;
+  p->used = true;
+  for (uint32_t i = 0; i < count; i++) ring_add(p, i);
+  ring_publish(p);
+  *group = (uint16_t)g;
+  return 0;
+}
+
+void evq__ur_pool_put(void *b, uint16_t group, uint32_t id) {
+  evq__uring_t *s = b;
+  evq__ur_pool_t *p = &s->pools[group];
+  ring_add(p, id);
+  ring_publish(p);
+}
+
+void evq__ur_pool_detach(void *b, uint16_t group) {
+  evq__uring_t *s = b;
+  evq__ur_pool_t *p = &s->pools[group];
+  struct io_uring_buf_reg reg = {.bgid = group};
+  evq__ring_register(&s->ring, IORING_UNREGISTER_PBUF_RING, &reg, 1);
+  munmap(p->ring, p->map_len);
+  p->used = false;
+}
+
+/* ---- the end ------------------------------------------------------------ */
+
+/* evq_free: every request in the kernel is cancelled, and its last
+ * completion awaited; a socket an accept brings is closed. */
+void evq__ur_io_drain(void *b) {
+  evq__uring_t *s = b;
+  while (!evq__list_empty(&s->io_todo)) {
+    evq__bop_t *op = EVQ__CONTAINER(s->io_todo.next, evq__bop_t, link);
+    evq__list_unlink(&op->link);
+    op->where = 0;
+  }
+  evq__list_init(&s->io_cancels);
+  if (s->io_inflight == 0) return;
+  struct io_uring_sqe *sqe = evq__ur_sqe(s);
+  if (sqe) {
+    sqe->opcode = IORING_OP_ASYNC_CANCEL;
+    sqe->fd = -1;
+    sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+    sqe->user_data = EVQ__UD_OP_CANCEL;
+  }
+  while (s->io_inflight > 0) {
+    int rc = evq__ring_enter(&s->ring, evq__ring_flush(&s->ring), 1,
+                             IORING_ENTER_GETEVENTS, NULL, 0);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) break;
+    unsigned n = evq__ring_peek(&s->ring, s->cqes, s->max);
+    for (unsigned i = 0; i < n; i++) {
+      struct io_uring_cqe *cqe = s->cqes[i];
+      if ((cqe->user_data & EVQ__UD_TAGS) != EVQ__UD_OP) continue;
+      evq__bop_t *op =
+          (evq__bop_t *)(uintptr_t)(cqe->user_data & ~(uint64_t)EVQ__UD_TAGS);
+      bool accept = op->kind == EVQ_IO_ACCEPT || op->kind == EVQ_IO_ACCEPT_MULTI;
+      if (accept && cqe->res >= 0) close(cqe->res);
+      if (!(cqe->flags & IORING_CQE_F_MORE)) {
+        evq__list_unlink(&op->link);
+        s->io_inflight--;
+      }
+    }
+    evq__ring_seen(&s->ring, n);
+  }
+}
