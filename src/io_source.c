@@ -168,16 +168,15 @@ void evq__io_submit(evq_t *q, evq__op_t *op) {
  * send at a time. */
 void evq__io_advance(evq_t *q, evq__io_sock_t *s, uint32_t dir) {
   evq__link_t *l = queue_of(s, dir);
-  if (evq__list_empty(l)) return;
-  evq__op_t *op = EVQ__CONTAINER(l->next, evq__op_t, link);
-  if (op->kernel) return;
-  if (op->b.cancel) { /* cancelled behind one the kernel had: in order */
+  evq__op_t *op = NULL;
+  /* Those cancelled behind one the kernel had end now, in order. */
+  while (!evq__list_empty(l) &&
+         (op = EVQ__CONTAINER(l->next, evq__op_t, link))->b.cancel &&
+         !op->kernel) {
     evq__io_unqueue(op);
     evq__io_finish(q, op, EVQ_ECANCELED);
-    evq__io_advance(q, s, dir);
-    return;
   }
-  if (s->closer) return;
+  if (evq__list_empty(l) || op->kernel || s->closer) return;
   if (evq__io_native(q, op)) {
     evq__io_submit(q, op);
     return;
