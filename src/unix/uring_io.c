@@ -155,6 +155,11 @@ bool evq__ur_io_complete(evq__uring_t *s, evq__raw_t *raw) {
      * cancel raced it; ask again. */
     if (op->cancel) evq__ur_io_cancel(s, op);
   } else {
+    /* Its last completion: a cancel still waiting to be written is moot,
+     * and must leave its list before the op can be the caller's again (a
+     * new submission resets the area it is linked through). */
+    ur_op_t *u = area(op);
+    if (!evq__list_empty(&u->cancel)) evq__list_unlink(&u->cancel);
     evq__list_unlink(&op->link);
     op->where = 0;
     s->io_inflight--;

@@ -101,7 +101,8 @@ TEST(io_cancel_race) { /* tq: acts-while-waiting */
   tq_thread_join(t);
   for (int i = 0; i < RACE_OPS; i++)
     if (evq_op_active(&ops[i])) CHECK_OK(evq_op_cancel(q, &ops[i]));
-  for (int left = 1; left;) {
+  for (int left = 1, rounds = 0; left; rounds++) {
+    CHECK(rounds < 100); /* every op ends once: none is left behind */
     left = 0;
     for (int i = 0; i < RACE_OPS; i++) left |= evq_op_active(&ops[i]);
     int n = tq_wait(q, ev, 64, left ? 100 * MS : 0);
