@@ -165,6 +165,34 @@ static bool kernel_at_least(int major, int minor) {
   return ma > major || (ma == major && mi >= minor);
 }
 
+/* The kinds of operation this kernel does itself: each opcode asked of
+ * the kernel (IORING_REGISTER_PROBE, 5.6), the multishot flags, which no
+ * probe shows, by version (accept 5.19, receive 6.0: a kernel with the
+ * one has the other's opcode too, so 6.0 decides both). */
+static uint32_t native_kinds(evq__uring_t *s) {
+  if (!kernel_at_least(6, 0)) return 0;
+  size_t len = sizeof(struct io_uring_probe) +
+               256 * sizeof(struct io_uring_probe_op);
+  struct io_uring_probe *p = calloc(1, len);
+  if (!p) return 0;
+  uint32_t kinds = 0;
+  if (evq__ring_register(&s->ring, IORING_REGISTER_PROBE, p, 256) >= 0) {
+    static const unsigned char need[] = {
+        IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SENDMSG,
+        IORING_OP_CONNECT, IORING_OP_ASYNC_CANCEL};
+    bool all = true;
+    for (size_t i = 0; i < sizeof need; i++)
+      all = all && need[i] <= p->last_op &&
+            (p->ops[need[i]].flags & IO_URING_OP_SUPPORTED);
+    if (all)
+      kinds = 1u << EVQ_IO_ACCEPT | 1u << EVQ_IO_ACCEPT_MULTI |
+              1u << EVQ_IO_RECV | 1u << EVQ_IO_RECV_POOL |
+              1u << EVQ_IO_SEND | 1u << EVQ_IO_CONNECT;
+  }
+  free(p);
+  return kinds;
+}
+
 static int ring_init(evq_t *q, evq__uring_t *s) {
   unsigned cq = 4 * (s->max > 64 ? s->max : 64); /* >= SQ_ENTRIES */
   int rc = evq__ring_init(&s->ring, SQ_ENTRIES, cq);
@@ -220,14 +248,10 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
   const char *no_ms = evq__getenv("EVQ_IO_URING_NO_MULTISHOT");
   s->multishot = kernel_at_least(5, 13) && !(no_ms && *no_ms == '1');
   evq__ufiles_init(&s->files, &s->ring, PINNED_FILES);
-  /* Operations the kernel carries out: multishot receive into buffer
-   * rings came last, with 6.0. Older kernels get the emulation, as does
-   * EVQ_IO_EMULATE=1 (the suite runs both paths here). */
+  /* Operations the kernel carries out; the rest, and all of them under
+   * EVQ_IO_EMULATE=1 (the suite runs both paths here), are emulated. */
   const char *emulate = evq__getenv("EVQ_IO_EMULATE");
-  if (kernel_at_least(6, 0) && !(emulate && *emulate == '1'))
-    evq__set_io_native(q, 1u << EVQ_IO_ACCEPT | 1u << EVQ_IO_ACCEPT_MULTI |
-                              1u << EVQ_IO_RECV | 1u << EVQ_IO_RECV_POOL |
-                              1u << EVQ_IO_SEND | 1u << EVQ_IO_CONNECT);
+  if (!(emulate && *emulate == '1')) evq__set_io_native(q, native_kinds(s));
   /* The wake-up's poll goes in now, not with the first wait: a host loop
    * (evq_fd) must see kicks before it ever calls evq_wait. */
   evq__ur_arm_wake(s);
