@@ -9,6 +9,7 @@
  */
 #include "io.h"
 
+#include <stddef.h>
 #include <string.h>
 
 void evq_op_init(evq_op_t *op) {
@@ -28,7 +29,8 @@ static int claim(evq_t *q, evq__op_t *o, int kind, evq_fd_t fd,
   if (atomic_load(&o->state) != EVQ__OP_IDLE) return EVQ_EBUSY;
   if (!evq__io_state(q)) return EVQ_ENOMEM;
   evq__op_t fresh = {.q = q, .token = token, .fd = fd, .kind = (uint8_t)kind};
-  memcpy(o, &fresh, sizeof fresh - sizeof fresh.state);
+  /* Everything but state, which evq_op_active reads from other threads. */
+  memcpy(o, &fresh, offsetof(evq__op_t, state));
   evq__list_init(&o->link);
   return 0;
 }
@@ -133,7 +135,7 @@ int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
   evq__mutex_lock(&q->lock);
   int rc = claim(q, o, EVQ_IO_CONNECT, (evq_fd_t)-1, token);
   evq_fd_t fd = (evq_fd_t)-1;
-  o->buf = (void *)addr;
+  if (rc == 0) o->buf = (void *)addr; /* never into an active op */
   /* Native, the kernel connects the socket; else evq starts it. */
   int started = rc != 0                ? 0
                 : evq__io_native(q, o) ? evq__io_connect_socket(addr, &fd)

@@ -264,6 +264,10 @@ static int step(evq_t *q, evq__io_sock_t *s, uint32_t dir, evq_event_t *out) {
     return 0;
   }
   if (how == EVQ__STEP_MORE) {
+    /* Out of descriptors, a multishot accept waits for the listener's next
+     * word rather than asking again at once (which, with nothing refused,
+     * would spin). */
+    if (res == EVQ_EMFILE) blocked(q, s, dir);
     *out = evq__io_deliver(op, res, flags | EVQ_OP_MORE);
     return 1;
   }
@@ -380,7 +384,7 @@ static void io_forget(evq_t *q, const evq__reg_t *reg) {
   evq__io_sock_t *s = (evq__io_sock_t *)reg->token;
   end_all(&s->rd);
   end_all(&s->wr);
-  if (s->closer) { /* closed here: the kernel's requests are drained */
+  if (s->closer) { /* closed here; io_free drains the kernel's requests */
     evq__io_close(s->fd);
     s->closer->q = NULL;
     atomic_store(&s->closer->state, EVQ__OP_IDLE);
