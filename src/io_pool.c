@@ -45,7 +45,10 @@ int evq_pool_create(evq_t *q, evq_pool_t **out, uint32_t count,
   p->q = q;
   p->count = p->nfree = count;
   p->size = size;
-  p->mem = malloc((size_t)count * size);
+  /* Zeroed: where the kernel fills the buffers (io_uring's buffer rings),
+   * valgrind cannot see it write, and would call every byte received
+   * uninitialised. A large calloc maps zero pages without touching them. */
+  p->mem = calloc(count, size);
   p->free_ids = malloc(sizeof *p->free_ids * count);
   p->lent = calloc(count, 1);
   evq__mutex_lock(&q->lock);
