@@ -46,7 +46,7 @@ static int fits(const evq__io_sock_t *s, const evq__op_t *op) {
 
 /* Under the lock: op (claimed) goes to fd's record, or ends at once with
  * what the socket's record met; 0, or a refusal (op left idle). */
-static int submit(evq_t *q, evq__op_t *op, evq_fd_t fd) {
+static int enqueue(evq_t *q, evq__op_t *op, evq_fd_t fd) {
   evq__io_sock_t *s = NULL;
   int rc = evq__io_sock(q, fd, &s);
   if (rc == EVQ_EEXIST || rc == EVQ_ENOMEM) return rc;
@@ -65,7 +65,7 @@ static int submit(evq_t *q, evq__op_t *op, evq_fd_t fd) {
   return 0;
 }
 
-/* claim() and submit() under the lock; what is filled in between is the
+/* claim() and enqueue() under the lock; what is filled in between is the
  * caller's (set after claim resets the op). */
 #define SUBMIT(q, op, kind, fd, token, fill)          \
   do {                                                \
@@ -74,7 +74,7 @@ static int submit(evq_t *q, evq__op_t *op, evq_fd_t fd) {
     int rc_ = claim((q), o_, (kind), (fd), (token));  \
     if (rc_ == 0) {                                   \
       fill;                                           \
-      rc_ = submit((q), o_, (fd));                    \
+      rc_ = enqueue((q), o_, (fd));                   \
       if (rc_ != 0) o_->q = NULL;                     \
     }                                                 \
     evq__mutex_unlock(&(q)->lock);                    \
