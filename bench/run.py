@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Runs evq's benchmarks against libuv, libev, libevent and raw epoll.
+"""Runs evq's benchmarks against libuv, libev, libevent and raw epoll; for
+http also evq's completion server (evq_io.h) on epoll and on io_uring, and
+raw io_uring.
 
 Usage: run.py --bin DIR [--out DIR] [--quick] [--rounds N] [--only B,...]
               [--no-callgrind] [--no-syscalls]

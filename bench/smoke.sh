@@ -4,8 +4,11 @@
 # changes. No timing is checked. DIR holds libevq.a (a CMake build
 # directory); without it, bench/Makefile builds its own evq.
 #
-# LIB is one of evq, epoll, libuv, libev, libevent (that library's
-# programs) or run.py (bench's Python, run.py, backends.py, instr.py and
+# LIB is one of evq, epoll, libuv, libev, libevent, uring (that library's
+# programs: evq's include its completion servers, pingpong_evq_io and
+# http_evq_io, run on epoll and on io_uring; uring is raw io_uring through
+# liburing, its servers) or run.py
+# (bench's Python, run.py, backends.py, instr.py and
 # every module of the evqbench package they import, still compiles and
 # imports, and run.py and backends.py parse --help). The suite runs one case
 # per LIB (bench.smoke.<lib>); when LIB is not installed here (its header
@@ -13,8 +16,10 @@
 # <reason>" and exits 77, which ctest reports as skipped. A LIB that is
 # installed but whose probe program does not compile and link is a
 # failure, not a skip: the probe or the Makefile's flags are broken. Without
-# LIB every library is tried and the missing ones are only named. Anything
-# else that fails makes the script exit 1.
+# LIB every library is tried and the missing ones are only named. A server
+# on io_uring where the kernel refuses io_uring (a seccomp filter,
+# io_uring_disabled) is named and left out. Anything else that fails makes
+# the script exit 1.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d "${TMPDIR:-/tmp}/evq-bench-smoke.XXXXXX")
@@ -65,6 +70,10 @@ int main(void) { return ev_loop_new(0) == 0; }' ;;
     src='#include <event2/event.h>
 #include <event2/thread.h>
 int main(void) { return evthread_use_pthreads() || !event_base_new(); }' ;;
+  uring)
+    pkg=liburing-dev hdr=liburing.h sym=io_uring_queue_init
+    src='#include <liburing.h>
+int main(void) { struct io_uring r; return io_uring_queue_init(2, &r, 0) < 0; }' ;;
   *) bad "unknown library $1"; exit 1 ;;
   esac
   # Installed means the header is there and declares what the probe calls:
@@ -133,7 +142,7 @@ if [ "$only" = run.py ]; then
 fi
 
 libs=
-for lib in ${only:-evq epoll libuv libev libevent}; do
+for lib in ${only:-evq epoll libuv libev libevent uring}; do
   rc=0
   usable "$lib" || rc=$?
   if [ $rc = 0 ]; then
@@ -171,10 +180,55 @@ run() {
   fi
 }
 
+# serve NAME BENCH PROGRAM [VAR=VALUE]: starts a ping-pong or http server
+# (with VAR set), checks that it answers, stops it.
+serve() {
+  name=$1 b=$2 s=$3 var=${4:-}
+  # A file of its own, emptied first: the server's shell may not have
+  # truncated it yet when the loop below reads it, and the previous
+  # server's port, still in it, would be taken (seen under load).
+  log=$out/srv.$b
+  rm -f "$log"
+  : >"$log"
+  if [ -n "$var" ]; then
+    env "$var" "$s" port=0 >>"$log" 2>&1 &
+  else
+    "$s" port=0 >>"$log" 2>&1 &
+  fi
+  spid=$!
+  port=
+  i=0
+  while [ $i -lt 100 ] && [ -z "$port" ]; do
+    port=$(sed -n 's/^port=//p' "$log")
+    [ -n "$port" ] || sleep 0.05
+    i=$((i + 1))
+  done
+  if [ -z "$port" ] && kill -0 "$spid" 2>/dev/null; then
+    bad "$name: no port announced: $(cat "$log")"
+  elif [ -z "$port" ] && grep -Eq 'EVQ_BACKEND=io_uring:|io_uring_queue_init_params: (Operation not permitted|Function not implemented)' "$log"; then
+    note "skipping $name: io_uring refused here: $(head -n 1 "$log")"
+  elif [ -z "$port" ]; then
+    bad "$name: no port announced: $(cat "$log")"
+  elif [ "$b" = pingpong ]; then
+    run "$name" "$bin/pingpong_client" port="$port" conns=3 ms=100
+  else
+    # Two pipelined keep-alive requests must get two responses.
+    got=$(timeout 10 bash -c '
+      exec 3<>/dev/tcp/127.0.0.1/'"$port"' || exit 1
+      printf "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+      head -c 168 <&3' 2>/dev/null | grep -c hello)
+    if [ "$got" = 2 ]; then note "ok $name"; else bad "$name: $got of 2 responses"; fi
+  fi
+  kill "$spid" 2>/dev/null
+  wait "$spid" 2>/dev/null
+}
+
 ran=0
 for lib in $libs; do
   p=$bin/pipes_$lib
-  if [ -x "$p" ]; then
+  if [ "$lib" = uring ]; then # raw io_uring has only servers
+    if [ -x "$bin/http_uring" ]; then ran=$((ran + 1)); else bad "http_uring was not built"; fi
+  elif [ -x "$p" ]; then
     run "pipes_$lib" "$p" n=50 active=5 writes=500 timeouts=0 rounds=2
     run "pipes_$lib timeouts" "$p" n=50 active=5 writes=500 timeouts=1 rounds=2
     ran=$((ran + 1))
@@ -185,36 +239,13 @@ for lib in $libs; do
   [ -x "$bin/wake_$lib" ] && run "wake_$lib" "$bin/wake_$lib" threads=2 rt=100
   [ -x "$bin/mem_$lib" ] && run "mem_$lib" "$bin/mem_$lib" fds=100 timers=1000
   for b in pingpong http; do
-    s=$bin/${b}_$lib
-    [ -x "$s" ] || continue
-    # A file of its own, emptied first: the server's shell may not have
-    # truncated it yet when the loop below reads it, and the previous
-    # server's port, still in it, would be taken (seen under load).
-    rm -f "$out/srv.$b"
-    : >"$out/srv.$b"
-    "$s" port=0 >>"$out/srv.$b" 2>&1 &
-    spid=$!
-    port=
-    i=0
-    while [ $i -lt 100 ] && [ -z "$port" ]; do
-      port=$(sed -n 's/^port=//p' "$out/srv.$b")
-      [ -n "$port" ] || sleep 0.05
-      i=$((i + 1))
+    [ -x "$bin/${b}_$lib" ] && serve "${b}_$lib" "$b" "$bin/${b}_$lib"
+  done
+  for b in pingpong http; do
+    [ -x "$bin/${b}_${lib}_io" ] || continue
+    for backend in epoll io_uring; do
+      serve "${b}_${lib}_io on $backend" "$b" "$bin/${b}_${lib}_io" EVQ_BACKEND=$backend
     done
-    if [ -z "$port" ]; then
-      bad "${b}_$lib: no port announced: $(cat "$out/srv.$b")"
-    elif [ $b = pingpong ]; then
-      run "pingpong_$lib" "$bin/pingpong_client" port="$port" conns=3 ms=100
-    else
-      # Two pipelined keep-alive requests must get two responses.
-      got=$(timeout 10 bash -c '
-        exec 3<>/dev/tcp/127.0.0.1/'"$port"' || exit 1
-        printf "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n" >&3
-        head -c 168 <&3' 2>/dev/null | grep -c hello)
-      if [ "$got" = 2 ]; then note "ok http_$lib"; else bad "http_$lib: $got of 2 responses"; fi
-    fi
-    kill "$spid" 2>/dev/null
-    wait "$spid" 2>/dev/null
   done
 done
 [ $ran -gt 0 ] || bad "no benchmark program was built"

@@ -105,14 +105,14 @@ def counts_network(env, res, cases, do_sys, do_cg):
             else:
                 small["secs"] = 1
             if do_sys:
-                s, reqs = server_syscalls(env, prog, requests(env, small))
+                s, reqs = server_syscalls(env, prog, requests(env, small), env.lib_env(lib))
                 if s is not None:
                     e["syscalls"] = s / reqs
             if do_cg:
                 if case["bench"] == "pingpong":
                     small["count"] = 2000 if case["conns"] == 1 else 5000
                     small["ms"] = 60000
-                v = server_instructions(env, prog, requests(env, small))
+                v = server_instructions(env, prog, requests(env, small), env.lib_env(lib))
                 if v is not None:
                     e["instr"] = v
         res.counted_samples(case)

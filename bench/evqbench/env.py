@@ -6,7 +6,35 @@ import subprocess
 import sys
 import tempfile
 
-LIBS = ["evq", "epoll", "libuv", "libev", "libevent"]
+# The columns of a run: a library, or another server of one. A variant is
+# a program of its own (<bench>_<suffix>) and the environment it runs with:
+# evq's completion server (evq_io.h) on the backend EVQ_BACKEND names.
+# "uring" is raw io_uring (liburing), the completion floor as "epoll" is the
+# readiness floor. Only libuv, libev and libevent are peers: the best of
+# them is what evq is ranked against.
+LIBS = ["evq", "epoll", "libuv", "libev", "libevent", "evq_io@epoll", "evq_io@io_uring",
+        "uring"]
+PEERS = ["libuv", "libev", "libevent"]
+VARIANTS = {"evq_io@epoll": ("evq_io", {"EVQ_BACKEND": "epoll"}),
+            "evq_io@io_uring": ("evq_io", {"EVQ_BACKEND": "io_uring"})}
+NEEDS_IO_URING = {"evq_io@io_uring", "uring"}
+
+
+def io_uring_usable():
+    """Whether this process may make an io_uring (kernel 5.1+, not disabled
+    by io_uring_disabled or a seccomp filter): io_uring_setup, number 425
+    on every architecture, through libc's syscall()."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        params = ctypes.create_string_buffer(120)  # struct io_uring_params
+        fd = libc.syscall(425, 1, params)
+        if fd < 0:
+            return False
+        os.close(fd)
+        return True
+    except Exception:
+        return False
 
 
 def log(*a):
@@ -37,6 +65,7 @@ class Env:
         self.valgrind = shutil.which("valgrind")
         self.wrk = shutil.which("wrk")
         self.gnuplot = shutil.which("gnuplot")
+        self.io_uring = io_uring_usable()
 
     def _perf_ok(self):
         if not shutil.which("perf"):
@@ -49,8 +78,18 @@ class Env:
             return False
 
     def prog(self, bench, lib):
-        p = os.path.join(self.bin, f"{bench}_{lib}")
+        """lib's program for bench, or None (not built, or io_uring
+        refused here)."""
+        if lib in NEEDS_IO_URING and not self.io_uring:
+            return None
+        p = os.path.join(self.bin, f"{bench}_{VARIANTS.get(lib, (lib, None))[0]}")
         return p if os.access(p, os.X_OK) else None
+
+    @staticmethod
+    def lib_env(lib):
+        """The environment lib's program runs with (None: the run's own)."""
+        extra = VARIANTS.get(lib, (lib, None))[1]
+        return dict(os.environ, **extra) if extra else None
 
     def pin(self, core):
         return [self.taskset, "-c", str(core)] if self.taskset else []

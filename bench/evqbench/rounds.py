@@ -9,7 +9,7 @@ from .servers import Server, client, wrk
 
 def network_round(env, case, lib):
     """One timed load against lib's server: its metrics."""
-    srv = Server(env, env.prog(case["bench"], lib))
+    srv = Server(env, env.prog(case["bench"], lib), environ=env.lib_env(lib))
     try:
         c0, w0 = srv.cpu_ns(), time.monotonic_ns()
         if case["bench"] == "pingpong":

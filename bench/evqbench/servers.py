@@ -15,12 +15,13 @@ from .env import result_lines, run
 
 class Server:
     """A benchmark server pinned to the main core, under wrap (a counter's
-    command prefix) if given; its port is read from its standard output."""
+    command prefix) if given, with the environment environ (None: this
+    process's); its port is read from its standard output."""
 
-    def __init__(self, env, prog, wrap=None):
+    def __init__(self, env, prog, wrap=None, environ=None):
         cmd = env.pin(env.core_main) + (wrap or []) + [prog, "port=0"]
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)
+                                  text=True, env=environ)
         deadline = time.time() + 30
         line = ""
         while time.time() < deadline:
@@ -115,10 +116,10 @@ def wrk_parse(text):
     return out
 
 
-def server_syscalls(env, prog, load):
+def server_syscalls(env, prog, load, environ=None):
     """(system calls, requests) of a server while load(server) runs; load
     returns the requests it made."""
-    srv = Server(env, prog)
+    srv = Server(env, prog, environ=environ)
     try:
         cnt = SyscallCounter(env, srv.pid)
         reqs = load(srv)
@@ -128,15 +129,15 @@ def server_syscalls(env, prog, load):
     return s, reqs
 
 
-def server_instructions(env, prog, load):
+def server_instructions(env, prog, load, environ=None):
     """Instructions per request of a server under load(server) (which
     returns the requests it made), less those of an idle run (start-up and
     shut-down); None if nothing was counted."""
     pat = os.path.join(env.tmp, f"cg.{os.path.basename(prog)}")
-    srv = Server(env, prog, callgrind_cmd(pat + ".idle", True))
+    srv = Server(env, prog, callgrind_cmd(pat + ".idle", True), environ)
     srv.stop()
     idle = callgrind_totals(pat + ".idle*").get("final", 0)
-    srv = Server(env, prog, callgrind_cmd(pat + ".load", True))
+    srv = Server(env, prog, callgrind_cmd(pat + ".load", True), environ)
     try:
         reqs = load(srv)
     finally:

@@ -1,6 +1,8 @@
 """The tables of table.md (medians with their ratio to evq and the verdict
-against the best peer and raw epoll; costs per event; memory) and the
-summary of the targets that run.py prints last."""
+against the best peer and raw epoll; costs per event; memory; issue 21's
+completion targets) and the summary of the targets that run.py prints
+last."""
+from .env import PEERS
 
 
 def fmt(v):
@@ -53,7 +55,7 @@ def build_table(res, libs):
                     cells.append(fmt(v))
                 else:
                     cells.append(f"{fmt(v)} ({v / med['evq']:.2f})" if med["evq"] else fmt(v))
-            peers = [l for l in libs if l not in ("evq", "epoll") and med[l] is not None]
+            peers = [l for l in libs if l in PEERS and med[l] is not None]
             best_lib = None
             if peers:
                 pick = min if better == "lower" else max
@@ -110,7 +112,51 @@ def table_text(env, res, mem, libs, hdr, rows):
     text.append(md_table(chdr, crows))
     text.append("\nMemory (heap growth, including the handle the caller provides):\n")
     text.append(md_table(mhdr, mrows))
+    comp = completion_text(res)
+    if comp:
+        text.append("\n" + comp)
     return "\n".join(text) + "\n"
+
+
+def completion_text(res):
+    """Issue 21's targets where its servers ran (docs/completion.md, section
+    6): evq's completions emulated on epoll at most 5% more instructions per
+    request than evq's readiness on epoll; on io_uring at most 0.2 system
+    calls per http request (raw io_uring, the floor, about 0.13) and 0.3 per
+    ping-pong round trip; http server CPU at most the floor's + 5% and at
+    most 0.9x raw epoll's. '' if nothing to say."""
+    limits = {"http": (0.2, "request"), "pingpong": (0.3, "round trip")}
+    out = []
+    for case in res.order:
+        bench = res.meta[case][0]
+        if bench not in limits:
+            continue
+        limit, unit = limits[bench]
+        x = lambda lib, k: res.extra.get((case, lib), {}).get(k)
+        cpu = lambda lib: res.median(case, "cpu", lib)
+        verdict = lambda ok: "met" if ok else "NOT met"
+        lines = []
+        a, b = x("evq_io@epoll", "instr"), x("evq", "instr")
+        if a and b:
+            lines.append(f"  instructions per {unit}, evq completions on epoll / evq readiness "
+                         f"on epoll: {a:.0f} / {b:.0f} = {a / b:.3f} (target <= 1.05: "
+                         f"{verdict(a / b <= 1.05)})")
+        s, f = x("evq_io@io_uring", "syscalls"), x("uring", "syscalls")
+        if s is not None:
+            lines.append(f"  system calls per {unit}, evq completions on io_uring: {s:.3f} "
+                         f"(target <= {limit}: {verdict(s <= limit)}); raw io_uring "
+                         f"{'-' if f is None else f'{f:.3f}'}" +
+                         (" (the floor, about 0.13)" if bench == "http" else ""))
+        c, fl, ep = cpu("evq_io@io_uring"), cpu("uring"), cpu("epoll")
+        if bench == "http" and c and fl and ep:
+            ok = c <= 1.05 * fl and c <= 0.9 * ep
+            lines.append(f"  server CPU per request, evq completions on io_uring: {c:.0f} ns; "
+                         f"raw io_uring {fl:.0f}, raw epoll {ep:.0f} (target <= floor x 1.05 and "
+                         f"<= epoll x 0.9: {verdict(ok)}; wall time, noisy)")
+        if lines:
+            out.append(f"Issue 21, completion targets ({case}):")
+            out += lines
+    return "\n".join(out)
 
 
 def targets_text(rows):
