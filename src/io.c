@@ -9,7 +9,6 @@
  */
 #include "io.h"
 
-#include <stddef.h>
 #include <string.h>
 
 void evq_op_init(evq_op_t *op) {
@@ -28,10 +27,26 @@ static int claim(evq_t *q, evq__op_t *o, int kind, evq_fd_t fd,
                  uintptr_t token) {
   if (atomic_load(&o->state) != EVQ__OP_IDLE) return EVQ_EBUSY;
   if (!evq__io_state(q)) return EVQ_ENOMEM;
-  evq__op_t fresh = {.q = q, .token = token, .fd = fd, .kind = (uint8_t)kind};
-  /* Everything but state, which evq_op_active reads from other threads. */
-  memcpy(o, &fresh, offsetof(evq__op_t, state));
+  /* Field by field, not a copy of a fresh op: a submission is on every
+   * request's path, and state, which evq_op_active reads from other
+   * threads, must not be written here. Of the backend's part, what says
+   * the op is new. */
+  o->b.cancel = false;
+  o->b.where = 0;
+  o->b.iov = NULL;
   evq__list_init(&o->link);
+  o->sock = NULL;
+  o->q = q;
+  o->token = token;
+  o->buf = NULL;
+  o->iov = NULL;
+  o->pool = NULL;
+  o->len = o->done = 0;
+  o->niov = 0;
+  o->fd = fd;
+  o->result = 0;
+  o->kind = (uint8_t)kind;
+  o->kernel = false;
   return 0;
 }
 

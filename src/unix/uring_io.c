@@ -288,6 +288,7 @@ void evq__ur_io_drain(void *b) {
       if (accept && cqe->res >= 0) close(cqe->res);
       if (!(cqe->flags & IORING_CQE_F_MORE)) {
         evq__list_unlink(&op->link);
+        op->where = 0;
         s->io_inflight--;
       }
     }
