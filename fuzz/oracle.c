@@ -141,7 +141,11 @@ static void must_registration(run_t *r, const wait_t *w, musts_t *m,
                   : g->mode == EVQ_ONESHOT ? (g->fired ? 0 : ready)
                                            : ready & g->must;
   if (!need) return;
-  bool stale = g->mode != EVQ_LEVEL && fz_may_be_stale(r, f);
+  /* Level looks again (a poll update) at each delivery, but on the path
+   * without multishot polls its poll is a new single-shot one, whose
+   * completion may wait in the ring like an edge registration's. */
+  bool level_looks = g->mode == EVQ_LEVEL && strcmp(r->backend, fz_singleshot);
+  bool stale = !level_looks && fz_may_be_stale(r, f);
   must(m, g->token, stale ? 0 : need,
        g->mode == EVQ_LEVEL     ? "a ready level registration"
        : g->mode == EVQ_ONESHOT ? "a ready oneshot registration not yet fired"
