@@ -24,7 +24,7 @@
 #include <evq_net.h>
 
 #include "http_io.h"
-#include "http_parse.h"
+#include "http_common.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -38,12 +38,6 @@
 #include <sys/socket.h>
 #endif
 
-#define LINGER_MS 2000
-#define TOKEN_LISTENER 1
-#define TOKEN_STDIN 2
-#define TOKEN_ACCEPT_RETRY 3
-#define TOKEN_STOP 4            /* SIGINT or SIGTERM */
-#define MS 1000000LL
 
 typedef struct conn {
   evq_fd_t fd;
@@ -65,11 +59,6 @@ typedef struct server {
   unsigned long long requests;
   int stop;
 } server_t;
-
-static void fail(const char *what, int rc) {
-  fprintf(stderr, "evq_http: %s: %s\n", what, evq_strerror(rc));
-  exit(1);
-}
 
 /* Not freed here: a later event of the same batch may still carry this
  * pointer as its token, so the conn_t is marked dead and freed after. */
@@ -224,17 +213,6 @@ static int parse_long(const char *arg, long lo, long hi, long *out) {
   if (end == arg || *end != '\0' || v < lo || v > hi) return 0;
   *out = v;
   return 1;
-}
-
-/* SIGINT and SIGTERM (Windows: Ctrl-C, Ctrl-Break) stop the server as the
- * end of --until-eof does: its connections closed, its summary printed. */
-static int stop_on_signals(evq_t *q) {
-#ifdef _WIN32
-  int rc = evq_signal_add(q, SIGBREAK, TOKEN_STOP);
-#else
-  int rc = evq_signal_add(q, SIGTERM, TOKEN_STOP);
-#endif
-  return rc ? rc : evq_signal_add(q, SIGINT, TOKEN_STOP);
 }
 
 int main(int argc, char **argv) {

@@ -21,7 +21,7 @@
 #include <evq_io.h>
 
 #include "http_io.h"
-#include "http_parse.h"
+#include "http_common.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -34,7 +34,6 @@
 #include <sys/socket.h>
 #endif
 
-#define LINGER_MS 2000
 #define POOL_BUFS 1024
 #define POOL_SIZE 4096
 #define HOLD_MAX 8             /* held buffers that pause the receive */
@@ -42,13 +41,8 @@
  * until the cancel reaches it, one wait later, and may fill many buffers
  * meanwhile: the pool's size bounds it. */
 #define HOLD_CAP POOL_BUFS
-#define MS 1000000LL
-/* Tokens: small numbers, or a connection's address with what its event
- * is for in the low bits (a conn_t is at least 8-aligned). */
-#define TOKEN_ACCEPT 1
-#define TOKEN_STDIN 2
-#define TOKEN_ACCEPT_RETRY 3
-#define TOKEN_STOP 4
+/* A connection's tokens: its address with what its event is for in the
+ * low bits (a conn_t is at least 8-aligned). */
 enum { T_RECV = 0, T_SEND = 1, T_CLOSE = 2, T_TIMER = 3 };
 
 typedef struct conn {
@@ -79,11 +73,6 @@ typedef struct server {
   unsigned long long requests;
   int stop;
 } server_t;
-
-static void fail(const char *what, int rc) {
-  fprintf(stderr, "evq_http: %s: %s\n", what, evq_strerror(rc));
-  exit(1);
-}
 
 static uintptr_t tok(conn_t *c, int what) { return (uintptr_t)c | (uintptr_t)what; }
 
@@ -237,7 +226,7 @@ static void on_timer(server_t *s, conn_t *c) {
 }
 
 static void accept_again(server_t *s) {
-  int rc = evq_op_accept_multi(s->q, &s->accept, s->listener, TOKEN_ACCEPT);
+  int rc = evq_op_accept_multi(s->q, &s->accept, s->listener, TOKEN_LISTENER);
   if (rc != 0) fail("accept", rc);
 }
 
@@ -277,7 +266,7 @@ static void on_event(server_t *s, const evq_event_t *e) {
   uintptr_t t = e->token;
   if (t == TOKEN_STOP) {
     s->stop = 1;
-  } else if (t == TOKEN_ACCEPT) {
+  } else if (t == TOKEN_LISTENER) {
     on_accept(s, e);
   } else if (t == TOKEN_ACCEPT_RETRY) {
     if (!s->stop && !evq_op_active(&s->accept)) accept_again(s);
@@ -299,15 +288,6 @@ static void on_event(server_t *s, const evq_event_t *e) {
     default: on_timer(s, c); break;
     }
   }
-}
-
-static int stop_on_signals(evq_t *q) {
-#ifdef _WIN32
-  int rc = evq_signal_add(q, SIGBREAK, TOKEN_STOP);
-#else
-  int rc = evq_signal_add(q, SIGTERM, TOKEN_STOP);
-#endif
-  return rc ? rc : evq_signal_add(q, SIGINT, TOKEN_STOP);
 }
 
 int http_run_io(long port, long max_conns, long idle_ms, int until_eof) {

@@ -1,19 +1,48 @@
 /*
- * The HTTP/1.1 request parser and replies of evq_http (examples/http.c),
- * shared by its two modes: readiness (http.c) and completion operations
- * (http_io.c). Header-only: each mode's file includes it once.
+ * What evq_http's two modes share (readiness: http.c; completion
+ * operations: http_io.c): the HTTP/1.1 request parser and replies, the
+ * tokens both give evq, failing, and stopping on signals. Header-only:
+ * each mode's file includes it once.
  */
-#ifndef EVQ_EXAMPLE_HTTP_PARSE_H
-#define EVQ_EXAMPLE_HTTP_PARSE_H
+#ifndef EVQ_EXAMPLE_HTTP_COMMON_H
+#define EVQ_EXAMPLE_HTTP_COMMON_H
+
+#include <evq.h>
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_HEAD 8192          /* request line + headers */
 #define MAX_HEADERS 64
 #define OUT_CAP 16384          /* replies queued for a pipelining client */
 #define MAX_REPLY 256          /* the longest reply below */
+#define LINGER_MS 2000
+#define MS 1000000LL
+/* Tokens of the server's own; a connection's are its address. */
+#define TOKEN_LISTENER 1        /* readiness: the listener; completion: its
+                                   multishot accept */
+#define TOKEN_STDIN 2
+#define TOKEN_ACCEPT_RETRY 3
+#define TOKEN_STOP 4            /* SIGINT or SIGTERM */
+
+static void fail(const char *what, int rc) {
+  fprintf(stderr, "evq_http: %s: %s\n", what, evq_strerror(rc));
+  exit(1);
+}
+
+/* SIGINT and SIGTERM (Windows: Ctrl-C, Ctrl-Break) stop the server as the
+ * end of --until-eof does: its connections closed, its summary printed. */
+static int stop_on_signals(evq_t *q) {
+#ifdef _WIN32
+  int rc = evq_signal_add(q, SIGBREAK, TOKEN_STOP);
+#else
+  int rc = evq_signal_add(q, SIGTERM, TOKEN_STOP);
+#endif
+  return rc ? rc : evq_signal_add(q, SIGINT, TOKEN_STOP);
+}
 
 static const char *reason(int status) {
   switch (status) {
