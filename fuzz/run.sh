@@ -4,6 +4,10 @@
 # and UndefinedBehaviorSanitizer, library included (coverage and
 # sanitizers), in BUILD_DIR (default build-fuzz), then fuzzes for
 # FUZZ_SECONDS (default 60) starting from the committed corpus (fuzz/corpus),
+# or, with FUZZ_RUNS set, for that many inputs from the random seed
+# FUZZ_SEED (default 1): the same inputs every time, which is how the suite
+# runs it (fuzz.clang_libfuzzer), so that its verdict does not depend on
+# luck; exploring is `make fuzz`'s, whose runs differ each time,
 # every input on every backend compiled in. New inputs that reach new code
 # go to BUILD_DIR/corpus (kept between runs), a failing input to
 # BUILD_DIR/artifacts/. Ends with one line: executions, coverage, corpus.
@@ -50,10 +54,17 @@ cmake --build "$dir" -j"${JOBS:-2}" --target fuzz_evq fuzz_replay >"$dir/build.l
 
 mkdir -p "$dir/corpus" "$dir/artifacts"
 log=$dir/fuzz.log
-echo "fuzz: $seconds s from fuzz/corpus ($(ls "$src/fuzz/corpus" | wc -l) seeds) and $dir/corpus, $jobs process(es)"
+how="$seconds s"
+[ -n "${FUZZ_RUNS:-}" ] && how="$FUZZ_RUNS inputs, random seed ${FUZZ_SEED:-1},"
+echo "fuzz: $how from fuzz/corpus ($(ls "$src/fuzz/corpus" | wc -l) seeds) and $dir/corpus, $jobs process(es)"
 # run_for SECONDS: one libFuzzer run, its output in $log.
 run_for() {
-  set -- -max_total_time="$1" -timeout=60 -rss_limit_mb=4096 -max_len=1024 \
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    set -- -runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}"
+  else
+    set -- -max_total_time="$1"
+  fi
+  set -- "$@" -timeout=60 -rss_limit_mb=4096 -max_len=1024 \
     -print_final_stats=1 -artifact_prefix="$dir/artifacts/"
   [ "$jobs" -gt 1 ] && set -- "$@" -fork="$jobs"
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
@@ -80,4 +91,4 @@ cov=$(printf '%s\n' "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 ft=$(printf '%s\n' "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
 corp=$(printf '%s\n' "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
 backends=$("$dir/fuzz/fuzz_replay" "$src/fuzz/corpus/level-basic" | sed -n 's/.*backends (\(.*\)).*/\1/p')
-echo "fuzz: ${execs:-?} executions in $seconds s on every backend ($backends), coverage ${cov:-?} edges, ${ft:-?} features, corpus ${corp:-?} inputs: no violation"
+echo "fuzz: ${execs:-?} executions (${how%,}) on every backend ($backends), coverage ${cov:-?} edges, ${ft:-?} features, corpus ${corp:-?} inputs: no violation"
