@@ -1,8 +1,9 @@
 /* The fuzzer's executor: reads an input as operations (fuzz.h), carries
  * each out on the backend under test (a second thread runs some of them
  * while the first waits), tells the model (model.c) what it did, and has
- * the oracle (oracle.c) check every wait. One run per backend compiled in,
- * and io_uring's single-shot path as one more. */
+ * the oracle (oracle.c) check every wait; completion operations are
+ * io.c's. One run per backend compiled in, and two more on io_uring: its
+ * single-shot path, and its operations emulated. */
 #define _GNU_SOURCE
 #include "model.h"
 
@@ -16,7 +17,9 @@ const char *evqfuzz_op_name(int op) {
       "deregister", "rearm",     "write",       "read",       "drain",
       "raw_read",   "fill",      "shutdown",    "close",      "dup",
       "dup2",       "timer_start", "timer_stop", "wake",      "wait",
-      "concurrent", "next_timeout", "deregister_close"};
+      "concurrent", "next_timeout", "deregister_close", "op_recv",
+      "op_send",    "op_recv_pool", "op_cancel", "op_close", "pool_put",
+      "io_release", "io_free"};
   return op >= 0 && op < FZ_NOPS ? names[op] : "?";
 }
 
@@ -75,13 +78,29 @@ void fz_print_op(FILE *f, int i, const op_t *o) {
     fprintf(f, " next %d ops on a second thread, pacing %d", o->a % 8 + 1,
             o->b % 4);
     break;
+  default:
+    fz_print_io_op(f, op, o);
   }
   fputc('\n', f);
 }
 
+/* How many opcodes an input was written for: FZ_NOPS, or what
+ * EVQ_FUZZ_OPCODES says (23: an input from before the completion
+ * operations, whose opcode bytes were taken modulo 23). */
+static int fz_opcodes(void) {
+  static int m;
+  if (!m) {
+    const char *e = getenv("EVQ_FUZZ_OPCODES");
+    m = e ? atoi(e) : 0;
+    if (m < 1 || m > FZ_NOPS) m = FZ_NOPS;
+  }
+  return m;
+}
+
 void evqfuzz_print(const uint8_t *data, size_t size) {
+  int m = fz_opcodes();
   for (size_t i = 0; i + 4 <= size && i / 4 < MAX_OPS; i += 4) {
-    op_t o = {data[i], data[i + 1], data[i + 2], data[i + 3]};
+    op_t o = {(uint8_t)(data[i] % m), data[i + 1], data[i + 2], data[i + 3]};
     fz_print_op(stdout, (int)(i / 4), &o);
   }
 }
@@ -93,6 +112,9 @@ static void exec_op(run_t *r, const op_t *o, bool concurrent) {
   int h = o->a % MAX_H;
   int fd = r->hfd[h];
   int file = fd >= 0 ? r->fd_file[fd] : -1;
+  /* A number whose evq_op_close has not completed is evq's until it
+   * does: readiness calls leave it alone. */
+  bool evqs = fd >= 0 && file < 0 && r->closing[fd];
   switch (op) {
   case FZ_SOCKETPAIR: {
     evq_fd_t p[2];
@@ -113,23 +135,26 @@ static void exec_op(run_t *r, const op_t *o, bool concurrent) {
     break;
   case FZ_REGISTER:
   case FZ_MODIFY:
-    if (fd >= 0)
+    if (fd >= 0 && !evqs)
       fz_op_register(r, fd, op_interests(o->b), op_mode(o->c), op == FZ_MODIFY);
     break;
   case FZ_DEREGISTER:
-    if (fd >= 0) fz_op_deregister(r, fd);
+    if (fd >= 0 && !evqs) fz_op_deregister(r, fd);
     break;
   case FZ_REARM:
-    if (fd >= 0) fz_op_rearm(r, fd, (uint32_t)(o->b % 3) + 1);
+    if (fd >= 0 && !evqs) fz_op_rearm(r, fd, (uint32_t)(o->b % 3) + 1);
     break;
   case FZ_WRITE:
   case FZ_FILL:
-    if (file >= 0) fz_op_write(r, fd, sizes[o->b % COUNT(sizes)], op == FZ_FILL);
+    /* Once send operations write a file's stream, only they do. */
+    if (file >= 0 && !r->files[file].op_sent)
+      fz_op_write(r, fd, sizes[o->b % COUNT(sizes)], op == FZ_FILL);
     break;
   case FZ_READ:
   case FZ_DRAIN:
   case FZ_RAW_READ:
-    if (file >= 0)
+    /* Not beside a receive operation: which bytes each got is a race. */
+    if (file >= 0 && !fz_io_receiving(r, file))
       fz_op_read(r, fd, sizes[o->b % COUNT(sizes)], op == FZ_DRAIN,
               op == FZ_RAW_READ);
     break;
@@ -139,6 +164,7 @@ static void exec_op(run_t *r, const op_t *o, bool concurrent) {
       int how = o->b % 3 == 0 ? SHUT_RD : o->b % 3 == 1 ? SHUT_WR : SHUT_RDWR;
       if (shutdown(fd, how) != 0 && errno != ENOTCONN)
         fz_violation(r, "shutdown: %s", strerror(errno));
+      r->files[file].shut = true;
       fz_bump(r, file);
       if (how != SHUT_RD) fz_settle_tcp(r, file, true);
     }
@@ -146,13 +172,37 @@ static void exec_op(run_t *r, const op_t *o, bool concurrent) {
   case FZ_CLOSE:
     if (file >= 0) fz_op_close(r, fd);
     break;
+  case FZ_OP_RECV:
+    fz_io_submit(r, OPK_RECV, h, o->b, o->c, concurrent);
+    break;
+  case FZ_OP_SEND:
+    fz_io_submit(r, OPK_SEND, h, o->b, o->c, concurrent);
+    break;
+  case FZ_OP_RECV_POOL:
+    fz_io_submit(r, OPK_POOL, h, o->b, o->c, concurrent);
+    break;
+  case FZ_OP_CANCEL:
+    fz_io_cancel(r, o->a, concurrent);
+    break;
+  case FZ_OP_CLOSE:
+    fz_io_close(r, h, o->c, concurrent);
+    break;
+  case FZ_POOL_PUT:
+    fz_io_put(r, o->b, o->a, concurrent);
+    break;
+  case FZ_IO_RELEASE:
+    fz_io_release(r, h, concurrent);
+    break;
+  case FZ_IO_FREE:
+    r->free_in_flight = true;
+    break;
   case FZ_DUP:
     if (file >= 0) {
       int slot = fz_free_slot(r, -1);
       if (slot < 0) break;
       int d = tq_fd_dup(fd);
       if (d < 0) fz_violation(r, "dup: %s", strerror(errno));
-      if (d >= MAX_FD) {
+      if (d >= MAX_FD || fz_io_number_claimed(r, d)) {
         close(d);
         break;
       }
@@ -185,7 +235,7 @@ static void exec_op(run_t *r, const op_t *o, bool concurrent) {
     if (!concurrent) fz_next_timeout(r);
     break;
   case FZ_DEREGISTER_CLOSE:
-    if (fd >= 0) fz_op_deregister_close(r, fd);
+    if (fd >= 0 && !evqs) fz_op_deregister_close(r, fd);
     break;
   case FZ_CONCURRENT:
     break; /* handled by run_ops; nested ones do nothing */
@@ -267,12 +317,17 @@ static void run_one(const char *backend, const op_t *ops, int nops) {
   for (int fd = 0; fd < MAX_FD; fd++) r->fd_file[fd] = -1;
   for (int i = 0; i < NTIMERS; i++) evq_timer_init(&r->timers[i].t);
 
+  /* io_uring's variants: its single-shot poll path, and its operations
+   * emulated (the path of kernels before 6.0). */
   bool single_shot = strcmp(backend, fz_singleshot) == 0;
-  evq_options_t o = {.backend = single_shot ? "io_uring" : backend,
+  bool emulated = strcmp(backend, fz_io_emulated) == 0;
+  evq_options_t o = {.backend = single_shot || emulated ? "io_uring" : backend,
                      .wake_token = WAKE_TOKEN};
   if (single_shot) setenv("EVQ_IO_URING_NO_MULTISHOT", "1", 1);
+  if (emulated) setenv("EVQ_IO_EMULATE", "1", 1);
   int rc = evq_create(&r->q, &o);
   if (single_shot) unsetenv("EVQ_IO_URING_NO_MULTISHOT");
+  if (emulated) unsetenv("EVQ_IO_EMULATE");
   if (rc != 0) fz_violation(r, "evq_create(%s): %s", backend, evq_strerror(rc));
   if (strcmp(evq_backend(r->q), o.backend) != 0)
     fz_violation(r, "asked for %s, got %s", o.backend, evq_backend(r->q));
@@ -293,10 +348,13 @@ static void run_one(const char *backend, const op_t *ops, int nops) {
     exec_op(r, op, false);
   }
 
-  /* Wind down: deregister everything (closed or not: must succeed), stop
-   * the timers, collect a pending wake-up; then a wait must report nothing
-   * and must not spin on something evq left in the kernel. */
+  /* Wind down: every operation ends (cancelled) and its record goes
+   * (io.c), unless the input asked for evq_free with them in flight;
+   * deregister everything (closed or not: must succeed), stop the timers,
+   * collect a pending wake-up; then a wait must report nothing and must
+   * not spin on something evq left in the kernel. */
   r->cur = nops;
+  fz_io_wind_down(r);
   for (int fd = 0; fd <= r->max_fd; fd++)
     if (r->regs[fd].live) fz_op_deregister(r, fd);
   for (int i = 0; i < NTIMERS; i++)
@@ -304,14 +362,24 @@ static void run_one(const char *backend, const op_t *ops, int nops) {
   fz_wait(r, 0, EV_CAP, true);
   r->sleep_left = 4 * MS;
   fz_wait(r, 4 * MS, EV_CAP, true);
+  /* With operations in flight, evq_free comes first: their sockets are
+   * the caller's, to close after it. */
+  if (r->free_in_flight) {
+    evq_free(r->q);
+    r->q = NULL;
+    fz_io_after_free(r);
+  }
   for (int fd = 0; fd <= r->max_fd; fd++)
     if (r->fd_file[fd] >= 0) {
       close(fd);
       r->fd_file[fd] = -1;
     }
   evq_close(r->listener);
-  evq_free(r->q);
-  r->q = NULL;
+  if (r->q) {
+    evq_free(r->q);
+    r->q = NULL;
+    fz_io_after_free(r);
+  }
   pthread_mutex_destroy(&r->mu);
   int fds_after = count_fds();
   if (fds_after < 0)
@@ -339,10 +407,13 @@ int evqfuzz_backends(const char **out, int cap) {
   static int nnames = -1;
   if (nnames < 0) {
     const char *all[16];
-    int n = evq_backends(all, 15);
-    if (n > 15) n = 15;
-    for (int i = 0; i < n; i++)
-      if (strcmp(all[i], "io_uring") == 0) all[n++] = fz_singleshot;
+    int n = evq_backends(all, 14);
+    if (n > 14) n = 14;
+    for (int i = 0, m = n; i < m; i++)
+      if (strcmp(all[i], "io_uring") == 0) {
+        all[n++] = fz_singleshot;
+        all[n++] = fz_io_emulated;
+      }
     const char *only = getenv("EVQ_FUZZ_BACKENDS");
     nnames = 0;
     for (int i = 0; i < n; i++)
@@ -360,11 +431,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *t = getenv("EVQ_FUZZ_TRACE");
     fz_trace_on = t && *t == '1';
     fz_ignored_rules = getenv("EVQ_FUZZ_IGNORE");
+    const char *strict = getenv("EVQ_FUZZ_STRICT");
+    if (!fz_ignored_rules && !(strict && *strict == '1'))
+      fz_ignored_rules = fz_open_findings;
   }
   if (nnames < 0) nnames = evqfuzz_backends(names, 16);
-  int nops = 0;
+  int nops = 0, m = fz_opcodes();
   for (size_t i = 0; i + 4 <= size && nops < MAX_OPS; i += 4)
-    ops[nops++] = (op_t){data[i], data[i + 1], data[i + 2], data[i + 3]};
+    ops[nops++] = (op_t){(uint8_t)(data[i] % m), data[i + 1], data[i + 2],
+                         data[i + 3]};
   for (int b = 0; b < nnames; b++) run_one(names[b], ops, nops);
   return 0;
 }

@@ -8,7 +8,8 @@
 
 void fz_add_pair(run_t *r, int fd0, int fd1, int k0, int k1) {
   int h0 = fz_free_slot(r, -1), h1 = fz_free_slot(r, h0);
-  if (h0 < 0 || h1 < 0 || fd0 >= MAX_FD || fd1 >= MAX_FD) {
+  if (h0 < 0 || h1 < 0 || fd0 >= MAX_FD || fd1 >= MAX_FD ||
+      fz_io_number_claimed(r, fd0) || fz_io_number_claimed(r, fd1)) {
     close(fd0);
     close(fd1);
     return;
@@ -56,6 +57,8 @@ void fz_op_register(run_t *r, int fd, uint32_t interests, int mode,
         (unsigned long)token);
   if (!modify) {
     if (g->live)
+      fz_expect(r, call, rc, EVQ_EEXIST);
+    else if (r->iorec[fd]) /* one model per socket (evq_io.h) */
       fz_expect(r, call, rc, EVQ_EEXIST);
     else if (file < 0)
       fz_expect(r, call, rc, EVQ_EBADF);
@@ -241,6 +244,7 @@ void fz_op_read(run_t *r, int fd, size_t n, bool drain, bool raw) {
 
 void fz_op_close(run_t *r, int fd) {
   int file = r->fd_file[fd];
+  if (!fz_io_may_close(r, fd)) return;
   if (tq_fd_close(fd) != 0) fz_violation(r, "close(%d): %s", fd, strerror(errno));
   fz_fd_unbind(r, fd);
   fz_trace(r, "  closed fd %d (file %d, %d left)", fd, file, r->files[file].refs);
@@ -249,6 +253,7 @@ void fz_op_close(run_t *r, int fd) {
 
 void fz_op_dup2(run_t *r, int src, int target) {
   if (target < 0 || target == src || target >= MAX_FD) return;
+  if (fz_io_number_held(r, target)) return; /* a record's, or evq's */
   /* A closed number must really be free: never clobber a descriptor the
    * model does not own (the listener, the queue's own). */
   if (r->fd_file[target] < 0 && fcntl(target, F_GETFD) != -1) return;

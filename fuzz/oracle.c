@@ -40,6 +40,9 @@
  *     succeeds, closed or not; the other calls return what evq.h says.
  * After the run: everything deregistered, a wait reports nothing and does
  * not spin, the queue frees, and the process has the descriptors it had.
+ * Completion operations' completions go to io.c, which states their rules;
+ * while an operation is in flight on a file or its peer, its I/O during
+ * the wait makes the file's readiness unknown to the rules above.
  */
 #define _GNU_SOURCE
 #include "model.h"
@@ -103,7 +106,8 @@ static void check_empty(run_t *r, const wait_t *w) {
     fz_breach(r, "early", "wait of %lld ns returned nothing after %lld ns",
               (long long)w->timeout, (long long)(w->t1 - w->t0));
   if (w->single && w->rounds > TQ_SPIN_ROUNDS && !known_rdhup_spin(r))
-    fz_breach(r, "spin", "an empty wait of %lld ms went round %llu times in "
+    fz_breach(r, fz_io_empty_pool_waiting(r) ? "pool-empty-spin" : "spin",
+              "an empty wait of %lld ms went round %llu times in "
                          "evq's wait loop in %lld us: it spins",
               (long long)(w->timeout / MS), (unsigned long long)w->rounds,
               (long long)((w->t1 - w->t0) / 1000));
@@ -135,6 +139,7 @@ static void must_registration(run_t *r, const wait_t *w, musts_t *m,
                               const reg_t *g) {
   int f = g->file;
   if (w->before[f] != w->after[f]) return; /* changed during the wait */
+  if (r->io_busy[f]) return; /* operations' I/O in the wait: unknown */
   if (r->files[f].kind == K_TCP && w->timeout == 0) return;
   uint32_t ready = fz_visible(w->before[f], g->interests) & DIRS;
   uint32_t need = g->mode == EVQ_LEVEL     ? ready
@@ -186,6 +191,10 @@ static void check_musts(run_t *r, const wait_t *w, const musts_t *m) {
 /* ---- MUST NOT: each event ------------------------------------------------ */
 
 static void check_unique(run_t *r, const wait_t *w, int i) {
+  /* A pool receive's completions may come several in one wait (io.c
+   * checks operations). */
+  const tok_t *t = fz_tok_of(r, w->ev[i].token);
+  if (t && t->kind == 3) return;
   for (int j = 0; j < i; j++)
     if (w->ev[j].token == w->ev[i].token)
       fz_breach(r, w->ev[i].token == WAKE_TOKEN ? "duplicate-wake" : "duplicate",
@@ -277,6 +286,8 @@ static void check_flags(run_t *r, const wait_t *w, const evq_event_t *e,
                         bool peer_held) {
   int f = g->file;
   if (!w->single || a->held || peer_held || fz_may_be_stale(r, f)) return;
+  /* An operation's I/O during the wait may have made it ready and not. */
+  if (r->io_busy[f] || (a->alt_open && r->io_busy[g->alt])) return;
   uint32_t allowed = fz_visible(w->before[f] | w->after[f], g->interests);
   if (a->alt_open)
     allowed |= fz_visible(w->before[g->alt] | w->after[g->alt], g->interests);
@@ -296,7 +307,7 @@ static void check_flags(run_t *r, const wait_t *w, const evq_event_t *e,
 static void check_edge_again(run_t *r, const evq_event_t *e, const reg_t *g,
                              int fd) {
   if (g->mode != EVQ_EDGE || g->alt >= 0 || r->files[g->file].kind == K_TCP ||
-      (e->flags & EVQ_ERROR))
+      (e->flags & EVQ_ERROR) || r->io_busy[g->file])
     return;
   uint64_t act = fz_activity_of(r, g->file);
   for (int d = 0; d < 3; d++)
@@ -360,7 +371,17 @@ static void check_event(run_t *r, const wait_t *w, int i) {
     return;
   }
   tok_t *t = fz_tok_of(r, e->token);
-  if (!t) fz_breach(r, "token", "event with unknown token %lu", (unsigned long)e->token);
+  if (!t) {
+    fz_breach(r, "token", "event with unknown token %lu", (unsigned long)e->token);
+    return;
+  }
+  if (t->kind == 3) { /* an operation's completion (io.c) */
+    fz_io_event(r, e, t);
+    return;
+  }
+  if (e->flags & (EVQ_OP | EVQ_OP_MORE | EVQ_OP_BUFFER))
+    fz_breach(r, "op-flags", "an event with flags 0x%x for token %lu, which "
+                             "is no operation's", e->flags, (unsigned long)e->token);
   if (t->dead_seq && t->dead_seq <= w->ws)
     fz_breach(r, "dead-token", "event (flags %s) for token %lu, which was %s "
                                "before the wait began",
@@ -395,6 +416,7 @@ void fz_wait(run_t *r, int64_t timeout, int cap, bool single) {
   w->timeout = timeout > 0 && r->sleep_left <= 0 ? 0 : timeout;
   w->cap = cap;
   w->single = single;
+  fz_io_before_wait(r, single);
   run_wait(r, w);
   fz_trace(r, "  evq_wait(cap %d, %lld ms) -> %d", cap,
            (long long)(w->timeout / MS), w->n);
@@ -404,6 +426,7 @@ void fz_wait(run_t *r, int64_t timeout, int cap, bool single) {
   find_musts(r, w, &M);
   for (int i = 0; i < w->n; i++) check_event(r, w, i);
   check_musts(r, w, &M);
+  fz_io_after_wait(r);
   if (w->n < w->cap) r->drained_at = r->waits;
 }
 
@@ -425,6 +448,9 @@ void fz_next_timeout(run_t *r) {
    * have set its flag after that wait took it (it started in time to be
    * counted at the return, and the model cannot tell): 0 is allowed. */
   bool maybe_wake = atomic_load(&r->wake_done) > r->wake_done_before_last;
+  /* A completion waiting for delivery makes it 0 too (evq.h names only
+   * timers, wake-ups and signals, but a host loop must not sleep then). */
+  maybe_wake |= fz_io_any_active(r);
   if (first < 0) {
     if (v != EVQ_FOREVER && !(v == 0 && maybe_wake))
       fz_breach(r, "next-timeout", "evq_next_timeout %lld with no timer running", (long long)v);

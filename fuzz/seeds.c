@@ -1,7 +1,10 @@
-/* fuzz_seeds DIR: writes the seed corpus (fuzz/corpus/) into DIR. Each seed
- * is a short scenario written with the operations of fuzz.h, aimed at one
- * part of the contract; libFuzzer mutates from there. Regenerate with
- *   cmake --build build --target fuzz_seeds && build/fuzz/fuzz_seeds fuzz/corpus
+/* fuzz_seeds DIR [FINDINGS]: writes the seed corpus (fuzz/corpus/) into
+ * DIR, and the inputs of the open findings (fuzz/findings/) into FINDINGS.
+ * Each seed is a short scenario written with the operations of fuzz.h,
+ * aimed at one part of the contract; libFuzzer mutates from there.
+ * Regenerate with
+ *   cmake --build build --target fuzz_seeds &&
+ *   build/fuzz/fuzz_seeds fuzz/corpus fuzz/findings
  * (the files are committed; this program documents what each one is). */
 #include "fuzz.h"
 
@@ -49,9 +52,11 @@ static unsigned next(void) {
   return rng >> 8;
 }
 
+static void findings(void);
+
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s DIR\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: %s DIR [FINDINGS]\n", argv[0]);
     return 2;
   }
   dir = argv[1];
@@ -342,6 +347,241 @@ int main(int argc, char **argv) {
   WAIT(T0);
   save("capacity-one");
 
+  /* ---- Completion operations (evq_io.h; fuzz/io.c). Size classes of a
+   * receive: 1, 7, 100, 1000, 4096, 65536 bytes; of a send: 1, 7, 100,
+   * 1000, 4096, 20000, 256 KiB, 1 MiB (slot + 8: sendv). Pools: 0 (2 x 16
+   * bytes), 1 (4 x 512). */
+
+  /* A receive and a send, each one final completion, the bytes in order;
+   * the slots are used again. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  WAIT(T1);
+  op(FZ_OP_SEND, 1, 2, 1);
+  WAIT(T5);
+  WAIT(T1);
+  op(FZ_OP_SEND, 1, 3, 1);
+  op(FZ_OP_RECV, 0, 1, 0);
+  op(FZ_OP_RECV, 0, 5, 2);
+  WAIT(T5);
+  WAIT(T5);
+  op(FZ_OP_RECV, 0, 5, 0);
+  op(FZ_SHUTDOWN, 1, 1, 0);
+  WAIT(T5);
+  save("op-recv-send");
+
+  /* Sends of 1 MiB, 1 B and 20,000 B (a sendv) queued on a socket whose
+   * peer reads only between waits: each whole, in order, the peer's bytes
+   * their concatenation. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 7, 0);
+  op(FZ_OP_SEND, 0, 0, 1);
+  op(FZ_OP_SEND, 0, 5, 10);
+  WAIT(T1);
+  op(FZ_DRAIN, 1, 0, 0);
+  WAIT(T1);
+  op(FZ_DRAIN, 1, 0, 0);
+  WAIT(T1);
+  op(FZ_DRAIN, 1, 0, 0);
+  WAIT(T5);
+  op(FZ_DRAIN, 1, 0, 0);
+  WAIT(T5);
+  save("op-send-order");
+
+  /* A send queued behind one the socket cannot take yet, cancelled: it
+   * ends alone, and the sends around it complete, in order. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 7, 0);
+  op(FZ_OP_SEND, 0, 2, 1);
+  op(FZ_OP_SEND, 0, 3, 2);
+  WAIT(T1);
+  op(FZ_OP_CANCEL, 1, 0, 0);
+  WAIT(T1);
+  op(FZ_DRAIN, 1, 0, 0);
+  WAIT(T1);
+  op(FZ_DRAIN, 1, 0, 0);
+  WAIT(T5);
+  op(FZ_DRAIN, 1, 0, 0);
+  save("op-cancel-queued-send");
+
+  /* A send cancelled after some of it went cuts the stream: the sends
+   * behind it, and one made later, end cancelled with none of their bytes
+   * sent. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 7, 0);
+  op(FZ_OP_SEND, 0, 2, 1);
+  WAIT(T1);
+  op(FZ_OP_CANCEL, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 2, 2);
+  WAIT(T1);
+  op(FZ_DRAIN, 1, 0, 0);
+  op(FZ_OP_SEND, 0, 0, 0);
+  WAIT(T5);
+  op(FZ_DRAIN, 1, 0, 0);
+  WAIT(T1);
+  save("op-cancel-cut");
+
+  /* A receive cancelled with data already there: its data or
+   * EVQ_ECANCELED, once; then a second cancel is EVQ_ENOENT. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 3, 0);
+  op(FZ_WRITE, 1, 2, 0);
+  op(FZ_OP_CANCEL, 0, 0, 0);
+  WAIT(T1);
+  op(FZ_OP_CANCEL, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 3, 0);
+  WAIT(T1);
+  op(FZ_OP_CANCEL, 0, 0, 0);
+  WAIT(T1);
+  op(FZ_DRAIN, 0, 0, 0);
+  save("op-cancel-recv");
+
+  /* A pool of two 16-byte buffers and 1,000 bytes waiting: two buffers
+   * lent, then EVQ_ENOBUFS with the data left in the socket; a put of a
+   * buffer not lent is refused; buffers back, receive again, every byte
+   * in order. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_WRITE, 1, 3, 0);
+  op(FZ_OP_RECV_POOL, 0, 0, 0);
+  WAIT(T1);
+  WAIT(T1);
+  op(FZ_POOL_PUT, 2, 0, 0); /* nothing else lent: one not lent */
+  op(FZ_POOL_PUT, 0, 0, 0);
+  op(FZ_POOL_PUT, 0, 0, 0);
+  op(FZ_POOL_PUT, 0, 0, 0);
+  op(FZ_OP_RECV_POOL, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 1, 1); /* beside a pool receive: EVQ_EBUSY */
+  WAIT(T1);
+  op(FZ_POOL_PUT, 0, 0, 0);
+  op(FZ_POOL_PUT, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 1, 1); /* the pool receive ended: taken */
+  WAIT(T1);
+  op(FZ_POOL_PUT, 1, 0, 0);
+  op(FZ_OP_RECV_POOL, 0, 0, 0);
+  WAIT(T1);
+  save("op-pool-enobufs");
+
+  /* One pool for two sockets: one receive's EVQ_ENOBUFS may come before
+   * the other's completions that took the buffers. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV_POOL, 0, 0, 0);
+  op(FZ_OP_RECV_POOL, 2, 0, 1);
+  op(FZ_WRITE, 1, 2, 0);
+  op(FZ_WRITE, 3, 2, 0);
+  WAIT(T1);
+  WAIT(T1);
+  op(FZ_POOL_PUT, 0, 0, 0);
+  op(FZ_POOL_PUT, 0, 0, 0);
+  op(FZ_OP_RECV_POOL, 0, 0, 0);
+  op(FZ_OP_RECV_POOL, 2, 0, 1);
+  WAIT(T1);
+  WAIT(T1);
+  save("op-pool-shared");
+
+  /* evq_op_close with a receive, a large send and a queued one in flight:
+   * each ends once, cancelled unless done, before the close, which comes
+   * last; the number, free again, makes a new socket. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 3, 0);
+  op(FZ_OP_SEND, 0, 7, 1);
+  op(FZ_OP_SEND, 0, 2, 2);
+  WAIT(T1);
+  op(FZ_OP_CLOSE, 0, 0, 3);
+  op(FZ_OP_SEND, 0, 2, 4); /* a close of the number is under way */
+  WAIT(T1);
+  op(FZ_DRAIN, 1, 0, 0);
+  WAIT(T1);
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  op(FZ_WRITE, 2, 2, 0);
+  WAIT(T1);
+  save("op-close-in-flight");
+
+  /* One model per socket: a registered number refuses operations, a
+   * number with operations refuses registration, evq_io_release is busy
+   * while one is active and then switches it back. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_REGISTER, 0, R, LEVEL);
+  op(FZ_OP_RECV, 0, 2, 0);
+  op(FZ_OP_CLOSE, 0, 0, 1);
+  op(FZ_DEREGISTER, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  op(FZ_REGISTER, 0, R, LEVEL);
+  op(FZ_IO_RELEASE, 0, 0, 0);
+  op(FZ_OP_CANCEL, 0, 0, 0);
+  op(FZ_IO_RELEASE, 0, 0, 0);
+  WAIT(T1);
+  op(FZ_IO_RELEASE, 0, 0, 0);
+  op(FZ_IO_RELEASE, 0, 0, 0);
+  op(FZ_REGISTER, 0, R, LEVEL);
+  op(FZ_WRITE, 1, 0, 0);
+  WAIT(T1);
+  save("op-mix-eexist");
+
+  /* TCP: a 256 KiB send read through a pool receive, buffers put back
+   * between waits; the sender shuts down: the receive ends with 0. */
+  op(FZ_TCP, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 6, 0);
+  op(FZ_OP_RECV_POOL, 1, 1, 1);
+  for (int i = 0; i < 6; i++) {
+    WAIT(T1);
+    op(FZ_POOL_PUT, 0, 1, 0);
+    op(FZ_POOL_PUT, 0, 1, 0);
+    op(FZ_POOL_PUT, 0, 1, 0);
+    op(FZ_POOL_PUT, 0, 1, 0);
+    op(FZ_OP_RECV_POOL, 1, 1, 1);
+  }
+  op(FZ_SHUTDOWN, 0, 1, 0);
+  WAIT(T5);
+  op(FZ_OP_CLOSE, 1, 0, 2);
+  WAIT(T1);
+  save("op-tcp-pool");
+
+  /* Another thread submits, cancels and puts while this one waits. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 3, 0);
+  op(FZ_OP_RECV_POOL, 2, 0, 1);
+  op(FZ_CONCURRENT, 7, 1, 0);
+  op(FZ_OP_SEND, 1, 3, 2);
+  op(FZ_OP_SEND, 3, 2, 3);
+  op(FZ_OP_CANCEL, 0, 0, 0);
+  op(FZ_POOL_PUT, 0, 0, 0);
+  op(FZ_OP_CANCEL, 1, 0, 0);
+  op(FZ_OP_SEND, 1, 7, 4);
+  op(FZ_OP_CANCEL, 4, 0, 0);
+  WAIT(T1);
+  op(FZ_DRAIN, 0, 0, 0);
+  WAIT(T1);
+  save("op-two-threads");
+
+  /* evq_free with a receive, a pool receive, sends and a close in flight:
+   * no completion after, every op inactive, the caller's sockets open. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 3, 0);
+  op(FZ_OP_RECV_POOL, 1, 0, 1);
+  op(FZ_OP_SEND, 1, 7, 2);
+  op(FZ_OP_SEND, 1, 2, 3);
+  op(FZ_OP_SEND, 2, 1, 4);
+  op(FZ_OP_CLOSE, 3, 0, 5);
+  WAIT(T1);
+  op(FZ_IO_FREE, 0, 0, 0);
+  save("op-free-in-flight");
+
+  /* Operations on a closed number: accepted, and the bad descriptor is the
+   * result. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_CLOSE, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  op(FZ_OP_SEND, 0, 2, 1);
+  WAIT(T1);
+  op(FZ_IO_RELEASE, 0, 0, 0);
+  op(FZ_OP_RECV, 1, 2, 2);
+  WAIT(T1);
+  save("op-bad-descriptor");
+
   /* Random mixes, biased towards operations that change state. */
   static const int mix[] = {
       FZ_SOCKETPAIR, FZ_PIPE, FZ_REGISTER, FZ_REGISTER, FZ_MODIFY,
@@ -364,5 +604,146 @@ int main(int argc, char **argv) {
     snprintf(name, sizeof name, "mix-%02d", s);
     save(name);
   }
+
+  /* And mixes of operations with readiness, on socketpairs and TCP. */
+  static const int opmix[] = {
+      FZ_OP_RECV, FZ_OP_RECV, FZ_OP_SEND, FZ_OP_SEND, FZ_OP_SEND,
+      FZ_OP_RECV_POOL, FZ_OP_CANCEL, FZ_OP_CANCEL, FZ_OP_CLOSE, FZ_POOL_PUT,
+      FZ_POOL_PUT, FZ_IO_RELEASE, FZ_WAIT, FZ_WAIT, FZ_WAIT, FZ_WAIT,
+      FZ_DRAIN, FZ_READ, FZ_WRITE, FZ_REGISTER, FZ_SHUTDOWN, FZ_CLOSE,
+      FZ_SOCKETPAIR, FZ_DUP, FZ_CONCURRENT};
+  for (int s = 0; s < 8; s++) {
+    op(FZ_SOCKETPAIR, 0, 0, 0);
+    op(s % 2 ? FZ_TCP : FZ_SOCKETPAIR, 0, 0, 0);
+    for (int i = 0; i < 48; i++) {
+      int code = opmix[next() % (sizeof opmix / sizeof opmix[0])];
+      if (code == FZ_WAIT)
+        op(code, (int)(next() % 4), 2, 0);
+      else
+        op(code, (int)(next() % 4), (int)next() % 256, (int)next() % 256);
+    }
+    char name[32];
+    snprintf(name, sizeof name, "op-mix-%02d", s);
+    save(name);
+  }
+  if (argc == 3) {
+    dir = argv[2];
+    findings();
+  }
   return 0;
+}
+
+/* The smallest input found for each open finding of the operations model
+ * (docs/reliability.md): each breaks its rule on the backends named, with
+ * EVQ_FUZZ_STRICT=1 (by default the fuzzer lets these rules go, reported
+ * once). Once evq keeps a rule, its input joins the corpus. */
+static void findings(void) {
+  /* [op-order-cancelled] epoll, poll, io_uring_emulated: a send queued
+   * behind a 1 MiB one and cancelled completes (EVQ_ECANCELED) before the
+   * one ahead of it; evq_io.h promises sends on a socket in submission
+   * order (natively on io_uring it holds). */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 7, 0);
+  op(FZ_OP_SEND, 0, 0, 1);
+  op(FZ_OP_CANCEL, 1, 0, 0);
+  WAIT(T1);
+  save("op-order-cancelled-send");
+  /* The same with two receives (receives in submission order). */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  op(FZ_OP_RECV, 0, 2, 1);
+  op(FZ_OP_CANCEL, 1, 0, 0);
+  WAIT(T1);
+  save("op-order-cancelled-recv");
+
+  /* [closing-ebadf] every backend: a send on a number whose evq_op_close
+   * has not completed (its completion not yet returned) is accepted;
+   * evq_io.h: "until then operations on fd are refused with EVQ_EBADF".
+   * Only io_uring, with a request in the kernel (after a wait), refuses. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  op(FZ_OP_CLOSE, 0, 0, 1);
+  op(FZ_OP_SEND, 0, 2, 2);
+  WAIT(T1);
+  save("closing-ebadf");
+
+  /* [release-busy] every backend: evq_io_release of a number whose
+   * cancelled receive has not had its final completion returned gives 0;
+   * evq_io.h: EVQ_EBUSY while an operation on fd is active. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  op(FZ_OP_CANCEL, 0, 0, 0);
+  op(FZ_IO_RELEASE, 0, 0, 0);
+  WAIT(T1);
+  save("release-busy");
+
+  /* [stale-record] io_uring (both poll paths): a send on a closed number
+   * ends EVQ_EBADF, as it should, but leaves the number a record whose
+   * stream is broken; the next socket the number names inherits it, and
+   * its first send ends EVQ_ECANCELED (and evq_register of it EVQ_EEXIST,
+   * on every backend). The emulation fails such a send without breaking
+   * the record, so epoll, poll and io_uring_emulated send it. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_CLOSE, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 2, 0);
+  WAIT(T1);
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 2, 1);
+  WAIT(T1);
+  save("stale-record");
+  /* [stale-record] poll: the same leftover record never reports the new
+   * socket: a receive on it waits forever with data there. The failed
+   * poll add left the record in the registry, which poll() is built
+   * from, so the closed number gave POLLNVAL; forget_closed() marks that
+   * at the next rebuild, which comes after the add made for the new
+   * socket and overwrites it with CLOSED_UNDER_US. (One more wait before
+   * the reuse, and it works.) */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_CLOSE, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  WAIT(T1);
+  op(FZ_SOCKETPAIR, 0, 0, 0); /* takes the number: h0, peer h2 */
+  op(FZ_WRITE, 2, 2, 0);
+  op(FZ_OP_RECV, 0, 2, 1);
+  WAIT(T5);
+  WAIT(T5);
+  save("stale-record-poll-stall");
+
+  /* [op-cancel-einval] every backend: evq_op_close refused with EVQ_EBUSY
+   * because its evq_op_t is still active (a receive) clears that op's
+   * queue, and evq_op_cancel of the receive then fails with EVQ_EINVAL
+   * ("active on another queue"): it can no longer be cancelled. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV, 0, 2, 0);
+  op(FZ_OP_CLOSE, 1, 0, 0);
+  op(FZ_OP_CANCEL, 0, 0, 0);
+  WAIT(T1);
+  save("op-cancel-einval");
+
+  /* [pool-empty-spin] io_uring (both poll paths): a pool receive
+   * submitted while every buffer of its pool is lent, on a socket with
+   * nothing to read, spins the waiter: the kernel fails the multishot
+   * receive at once (-ENOBUFS: no buffer to select), evq finds no data
+   * (evq__io_peek), posts it again, and so on, some 300 turns of the wait
+   * loop a millisecond for as long as the socket stays idle. The
+   * emulation waits for readability. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_WRITE, 1, 2, 0);
+  op(FZ_OP_RECV_POOL, 0, 0, 0); /* two buffers lent, then EVQ_ENOBUFS */
+  WAIT(T1);
+  op(FZ_OP_RECV_POOL, 2, 0, 1);
+  WAIT(T5);
+  save("pool-empty-spin");
+
+  /* [pool-alone] every backend: a send on a socket whose pool receive
+   * runs clears the record's note that a multishot holds its receive side
+   * (submit() in src/io.c sets s->multi for every kind), so a receive is
+   * then accepted beside the pool receive instead of EVQ_EBUSY. */
+  op(FZ_SOCKETPAIR, 0, 0, 0);
+  op(FZ_OP_RECV_POOL, 0, 0, 0);
+  op(FZ_OP_SEND, 0, 0, 1);
+  op(FZ_OP_RECV, 0, 1, 2);
+  WAIT(T1);
+  save("pool-alone");
 }
