@@ -33,8 +33,7 @@ fz_violation(run_t *r, const char *fmt, ...) {
  * EVQ_FUZZ_IGNORE replaces the list. fuzz/findings/ has an input for each.
  * Take a rule out once evq keeps it. */
 const char fz_open_findings[] =
-    "op-order-cancelled,closing-ebadf,release-busy,stale-record,"
-    "op-cancel-einval,pool-empty-spin,pool-alone";
+    "closing-ebadf,stale-record,pool-empty-spin";
 
 /* Whether a comma-separated list names rule. */
 static bool listed(const char *list, const char *rule) {

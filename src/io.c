@@ -74,7 +74,8 @@ static int enqueue(evq_t *q, evq__op_t *op, evq_fd_t fd) {
   } else if (op->kind == EVQ_IO_SEND && s->broken) {
     evq__io_finish(q, op, EVQ_ECANCELED);
   } else {
-    s->multi = op->kind == EVQ_IO_ACCEPT_MULTI || op->kind == EVQ_IO_RECV_POOL;
+    if (op->kind == EVQ_IO_ACCEPT_MULTI || op->kind == EVQ_IO_RECV_POOL)
+      s->multi = true; /* the read side is the multishot's alone */
     evq__io_queue(q, op, s);
   }
   return 0;
@@ -165,12 +166,12 @@ int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
     if (started != 0) evq__io_close(fd);
     if (started == EVQ_ENOMEM) rc = EVQ_ENOMEM;
   }
-  if (rc != 0)
-    o->q = NULL;
-  else if (started != 0)
+  if (rc == 0 && started != 0)
     evq__io_finish(q, o, started);
-  else
+  else if (rc == 0)
     evq__io_queue(q, o, s);
+  else if (rc != EVQ_EBUSY) /* claimed, then refused; EBUSY: o is active */
+    o->q = NULL;
   evq__mutex_unlock(&q->lock);
   return rc;
 }
@@ -185,9 +186,10 @@ static void cancel_queued(evq_t *q, evq__op_t *op) {
   bool wr = op->kind == EVQ_IO_SEND || op->kind == EVQ_IO_CONNECT;
   evq__link_t *l = wr ? &s->wr : &s->rd;
   evq__op_t *head = EVQ__CONTAINER(l->next, evq__op_t, link);
-  /* Behind an op the kernel has, it ends after it: a socket's sends and
-   * receives complete in order (evq__io_advance ends it then). */
-  if (head != op && head->kernel) {
+  /* Behind another op it ends after that one, when it reaches the head: a
+   * socket's sends and receives complete in order (evq__io_advance ends
+   * it then). */
+  if (head != op) {
     op->b.cancel = true;
     return;
   }
@@ -264,7 +266,7 @@ int evq_op_close(evq_t *q, evq_op_t *op, evq_fd_t fd, uintptr_t token) {
       evq__io_finish(q, o, evq__io_close(fd));
     }
   }
-  if (rc != 0) o->q = NULL;
+  if (rc != 0 && rc != EVQ_EBUSY) o->q = NULL; /* EBUSY: o is active */
   evq__mutex_unlock(&q->lock);
   return rc;
 }
@@ -274,6 +276,10 @@ int evq_io_release(evq_t *q, evq_fd_t fd) {
   evq__mutex_lock(&q->lock);
   evq__io_sock_t *s = find_sock(q, fd);
   int rc = !s ? EVQ_ENOENT : s->ops ? EVQ_EBUSY : 0;
+  /* An op of fd whose final result waits for delivery is still active. */
+  if (rc == 0)
+    for (evq__link_t *e = q->io->done.next; e != &q->io->done; e = e->next)
+      if (EVQ__CONTAINER(e, evq__op_t, link)->fd == fd) rc = EVQ_EBUSY;
   if (rc == 0) evq__io_sock_end(q, s, false);
   evq__mutex_unlock(&q->lock);
   return rc;
