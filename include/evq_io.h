@@ -203,7 +203,10 @@ EVQ_API int evq_op_close(evq_t *q, evq_op_t *op, evq_fd_t fd,
  * Asks for op's end. Returns 0 while op is active: its final completion
  * will come, once, with EVQ_ECANCELED, or with its real result if it
  * finished first; completions with EVQ_OP_MORE made before the cancel took
- * effect are still delivered first (their buffers must go back). Returns
+ * effect are still delivered first (their buffers must go back). An op
+ * queued behind another of its socket's (a send behind a send, a receive
+ * behind a receive) ends when that one has, so that completions keep
+ * their order; a close ends them all. Returns
  * EVQ_ENOENT when op is not active (its final completion delivered, or
  * never submitted): harmless. Never blocks; any thread.
  * Errors: EVQ_EINVAL (NULL, or op active on another queue), EVQ_ENOENT.
