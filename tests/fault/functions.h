@@ -168,3 +168,5 @@ DEAD("evq__wakefd_close", close, "if (w->write_fd != w->read_fd) close(w->write_
      "the wake descriptor is an eventfd on Linux: one descriptor, not a pipe's two")
 DEAD("map_queues", mmap, ": mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE,",
      "the kernel maps both io_uring rings at once (IORING_FEAT_SINGLE_MMAP, Linux 5.4+)")
+DEAD("evq__ur_io_drain", close, "if (accept && cqe->res >= 0) close(cqe->res);",
+     "a socket an accept brings while evq_free drains the kernel's requests: a race no scenario makes happen on demand")

@@ -24,7 +24,7 @@
  *    closed that was not open at the start.
  */
 #define _GNU_SOURCE
-#include "evq_net.h"
+#include "evq_io.h"
 #include "faultlib.h"
 
 #include <errno.h>
@@ -850,6 +850,134 @@ out:
   return good;
 }
 
+/* ---- completion operations (evq_io.h) ---------------------------------- */
+
+#define DOC_OP (B(EVQ_EINVAL) | B(EVQ_ENOMEM) | B(EVQ_EBUSY) | B(EVQ_EEXIST) | \
+                B(EVQ_EBADF))
+
+/* Finals seen while waiting for another op's. */
+static uintptr_t op_done[16];
+static int32_t op_res[16];
+static int nop_done;
+
+/* Waits up to 3 s for op t's final completion (its result in *res); a
+ * buffer lent meanwhile goes back, unless hold asks for the first one,
+ * which *held gets. If none comes, op is cancelled and must then end: a
+ * would-block injected while data waits is an edge lost, which only a
+ * fault can make, and the op waits for the next; but a final that never
+ * comes even then breaks evq_io.h's promise. */
+static bool op_wait(evq_t *qq, evq_op_t *op, evq_pool_t *pool, uintptr_t t,
+                    int32_t *res, uint32_t *held) {
+  evq_event_t ev[64];
+  bool cancelled = false;
+  for (int64_t end = evq_now() + 3000 * MS;;) {
+    if (evq_now() >= end) {
+      if (cancelled) break;
+      cancelled = true;
+      error_seen = true;
+      ok("evq_op_cancel", evq_op_cancel(qq, op), B(EVQ_ENOENT));
+      end = evq_now() + 3000 * MS;
+    }
+    for (int k = 0; k < nop_done; k++)
+      if (op_done[k] == t) {
+        *res = op_res[k];
+        op_done[k] = op_done[--nop_done];
+        op_res[k] = op_res[nop_done];
+        return true;
+      }
+    int n = evq_wait(qq, ev, 64, 100 * MS);
+    if (!ok("evq_wait", n, DOC_WAIT)) return false;
+    for (int i = 0; i < n; i++) {
+      check_event(&ev[i]);
+      if (!(ev[i].flags & EVQ_OP)) continue;
+      if (ev[i].flags & EVQ_OP_BUFFER) {
+        if (held && *held == UINT32_MAX) *held = evq_op_buffer(&ev[i]);
+        else must("evq_pool_put", evq_pool_put(pool, evq_op_buffer(&ev[i])), 0);
+      }
+      if (!(ev[i].flags & EVQ_OP_MORE) && nop_done < 16) {
+        /* An I/O error is the op's result (evq_io.h): a documented one. */
+        int32_t r = evq_op_result(&ev[i]);
+        if (r < 0) ok("an operation's result", r, ANY);
+        op_done[nop_done] = ev[i].token;
+        op_res[nop_done++] = r;
+      }
+    }
+  }
+  die("operation %lu never completed", (unsigned long)t);
+  return false;
+}
+
+/* A receive and a send; a pool of one buffer run dry (the receive without
+ * a buffer peeks); a close with an operation in flight; evq_free with one
+ * in flight. Whatever a fault fails, every accepted operation completes
+ * once, and nothing leaks. */
+static bool phase_ops(void) {
+  evq_t *qq;
+  if (!make_queue(&qq, 0)) return false;
+  evq_fd_t p[2];
+  if (!ok("evq_socketpair", evq_socketpair(p), ANY)) {
+    evq_free(qq);
+    return false;
+  }
+  static evq_op_t rx, tx, rp, cl, last;
+  evq_op_init(&rx), evq_op_init(&tx), evq_op_init(&rp), evq_op_init(&cl);
+  evq_op_init(&last);
+  evq_pool_t *pool = NULL;
+  char buf[16];
+  int32_t r = -1, r2 = -1;
+  uint32_t held = UINT32_MAX;
+  bool good = false, closed = false;
+  uintptr_t t = next_token;
+  next_token += 5;
+  nop_done = 0;
+  if (!ok("evq_op_recv", evq_op_recv(qq, &rx, p[0], buf, sizeof buf, t), DOC_OP))
+    goto out;
+  if (!ok("evq_op_send", evq_op_send(qq, &tx, p[1], "hello", 5, t + 1), DOC_OP)) {
+    ok("evq_op_cancel", evq_op_cancel(qq, &rx), 0);
+    op_wait(qq, &rx, NULL, t, &r, NULL);
+    goto out;
+  }
+  op_wait(qq, &tx, NULL, t + 1, &r2, NULL);
+  if (r2 != 5) ok("evq_op_cancel", evq_op_cancel(qq, &rx), B(EVQ_ENOENT));
+  op_wait(qq, &rx, NULL, t, &r, NULL);
+  if (r != 5 || r2 != 5) goto out; /* a fault failed the I/O: its result */
+  if (!ok("evq_pool_create", evq_pool_create(qq, &pool, 1, 8), B(EVQ_ENOMEM)))
+    goto out;
+  if (!ok("evq_op_recv_pool", evq_op_recv_pool(qq, &rp, p[0], pool, t + 2),
+          DOC_OP))
+    goto out;
+  if (!ok("evq_write", evq_write(NULL, p[1], "0123456789abcdef", 16), ANY)) {
+    ok("evq_op_cancel", evq_op_cancel(qq, &rp), 0);
+    op_wait(qq, &rp, pool, t + 2, &r, NULL);
+    goto out;
+  }
+  op_wait(qq, &rp, pool, t + 2, &r, &held); /* a buffer, then EVQ_ENOBUFS */
+  if (held != UINT32_MAX) must("evq_pool_put", evq_pool_put(pool, held), 0);
+  if (!ok("evq_op_recv", evq_op_recv(qq, &rx, p[0], buf, sizeof buf, t + 3),
+          DOC_OP))
+    goto out;
+  if (ok("evq_op_close", evq_op_close(qq, &cl, p[0], t + 4), DOC_OP)) {
+    closed = true;
+    op_wait(qq, &rx, NULL, t + 3, &r, NULL);
+    op_wait(qq, &cl, NULL, t + 4, &r, NULL);
+  } else {
+    ok("evq_op_cancel", evq_op_cancel(qq, &rx), 0);
+    op_wait(qq, &rx, NULL, t + 3, &r, NULL);
+    goto out;
+  }
+  /* evq_free with a receive in flight: it ends, nothing leaks. */
+  good = ok("evq_op_recv", evq_op_recv(qq, &last, p[1], buf, sizeof buf, t + 5),
+            DOC_OP);
+out:
+  if (pool && evq_op_active(&last) == 0) ok("evq_pool_free", evq_pool_free(pool), ANY);
+  evq_free(qq);
+  if (evq_op_active(&last)) die("evq_free left an operation active");
+  if (!closed) ok("evq_close", evq_close(p[0]), ANY);
+  ok("evq_close", evq_close(p[1]), ANY);
+  for (uintptr_t k = t; k <= t + 5; k++) token_dead(k);
+  return good;
+}
+
 typedef struct {
   const char *name;
   bool (*fn)(void);
@@ -866,6 +994,7 @@ static const phase_t phases[] = {
     {"dgram", phase_dgram},     {"dgram_family", phase_dgram_family},
     {"emfile", phase_emfile},
     {"unpinned", phase_unpinned},
+    {"ops", phase_ops},
 };
 
 int main(int argc, char **argv) {
