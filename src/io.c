@@ -53,10 +53,9 @@ static int claim(evq_t *q, evq__op_t *o, int kind, evq_fd_t fd,
 /* Whether op may join s's queues: one multishot holds the read side
  * alone, and a pool receive wants no other receive beside it. */
 static int fits(const evq__io_sock_t *s, const evq__op_t *op) {
-  if (op->kind == EVQ_IO_SEND || op->kind == EVQ_IO_CONNECT) return 0;
+  if (evq__op_dir(op) == EVQ_WRITABLE) return 0;
   if (s->multi) return EVQ_EBUSY;
-  bool multi = op->kind == EVQ_IO_ACCEPT_MULTI || op->kind == EVQ_IO_RECV_POOL;
-  return multi && !evq__list_empty(&s->rd) ? EVQ_EBUSY : 0;
+  return evq__op_multi(op->kind) && !evq__list_empty(&s->rd) ? EVQ_EBUSY : 0;
 }
 
 /* Under the lock: op (claimed) goes to fd's record, or ends at once with
@@ -74,7 +73,7 @@ static int enqueue(evq_t *q, evq__op_t *op, evq_fd_t fd) {
   } else if (op->kind == EVQ_IO_SEND && s->broken) {
     evq__io_finish(q, op, EVQ_ECANCELED);
   } else {
-    if (op->kind == EVQ_IO_ACCEPT_MULTI || op->kind == EVQ_IO_RECV_POOL)
+    if (evq__op_multi(op->kind))
       s->multi = true; /* the read side is the multishot's alone */
     evq__io_queue(q, op, s);
   }
@@ -183,7 +182,7 @@ int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
 static void cancel_queued(evq_t *q, evq__op_t *op) {
   if (!evq__io_cancel(q, op)) return;
   evq__io_sock_t *s = op->sock;
-  bool wr = op->kind == EVQ_IO_SEND || op->kind == EVQ_IO_CONNECT;
+  bool wr = evq__op_dir(op) == EVQ_WRITABLE;
   evq__link_t *l = wr ? &s->wr : &s->rd;
   evq__op_t *head = EVQ__CONTAINER(l->next, evq__op_t, link);
   /* Behind another op it ends after that one, when it reaches the head: a
@@ -291,6 +290,5 @@ int evq_io_path(evq_t *q, int kind) {
   bool native = (q->io_native >> kind) & 1u;
   evq__mutex_unlock(&q->lock);
   if (!native) return EVQ_PATH_EMULATED;
-  bool multi = kind == EVQ_IO_ACCEPT_MULTI || kind == EVQ_IO_RECV_POOL;
-  return multi ? EVQ_PATH_NATIVE_MULTI : EVQ_PATH_NATIVE;
+  return evq__op_multi(kind) ? EVQ_PATH_NATIVE_MULTI : EVQ_PATH_NATIVE;
 }

@@ -61,6 +61,19 @@ static inline evq__op_t *evq__op(evq_op_t *op) {
   return (evq__op_t *)(void *)op;
 }
 
+/* The direction an op waits for: a send or a connect needs room to write,
+ * everything else data (or a connection) to read. */
+static inline uint32_t evq__op_dir(const evq__op_t *op) {
+  return op->kind == EVQ_IO_SEND || op->kind == EVQ_IO_CONNECT
+             ? EVQ_WRITABLE
+             : EVQ_READABLE;
+}
+
+/* The kinds that keep going until they end, holding the read side alone. */
+static inline bool evq__op_multi(int kind) {
+  return kind == EVQ_IO_ACCEPT_MULTI || kind == EVQ_IO_RECV_POOL;
+}
+
 /* A socket used with operations: a registration of kind IO (ident the
  * socket) whose token points here. rd holds accepts and receives, wr
  * sends and a connect, each in submission order; ready the directions

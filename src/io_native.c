@@ -20,12 +20,6 @@ bool evq__io_cancel(evq_t *q, evq__op_t *op) {
   return true;
 }
 
-static uint32_t dir_of(const evq__op_t *op) {
-  return op->kind == EVQ_IO_SEND || op->kind == EVQ_IO_CONNECT
-             ? EVQ_WRITABLE
-             : EVQ_READABLE;
-}
-
 /* The op's request ended with no event for the caller (no cancel came):
  * it goes to the kernel again, a remainder or a re-post. */
 static int again(evq_t *q, evq__op_t *op) {
@@ -44,7 +38,7 @@ static void after(evq_t *q, evq__io_sock_t *s, uint32_t dir) {
 /* op's last request ended with res: its final completion. */
 static int finish(evq_t *q, evq__op_t *op, int32_t res, evq_event_t *out) {
   evq__io_sock_t *s = op->sock;
-  uint32_t dir = dir_of(op);
+  uint32_t dir = evq__op_dir(op);
   /* A send that failed, or was cancelled after bytes went, leaves a hole:
    * the stream is broken (S3); one cancelled before any went ends alone. */
   bool broke = op->kind == EVQ_IO_SEND && res < 0 &&

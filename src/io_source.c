@@ -25,12 +25,6 @@ static evq__link_t *queue_of(evq__io_sock_t *s, uint32_t dir) {
   return dir == EVQ_READABLE ? &s->rd : &s->wr;
 }
 
-static uint32_t dir_of(const evq__op_t *op) {
-  return op->kind == EVQ_IO_SEND || op->kind == EVQ_IO_CONNECT
-             ? EVQ_WRITABLE
-             : EVQ_READABLE;
-}
-
 /* Puts s on the run list if a ready direction has work. */
 static void schedule(evq__io_t *io, evq__io_sock_t *s) {
   bool work = ((s->ready & EVQ_READABLE) && !evq__list_empty(&s->rd)) ||
@@ -197,13 +191,13 @@ void evq__io_advance(evq_t *q, evq__io_sock_t *s, uint32_t dir) {
 void evq__io_queue(evq_t *q, evq__op_t *op, evq__io_sock_t *s) {
   op->sock = s;
   atomic_store(&op->state, EVQ__OP_QUEUED);
-  evq__list_push_back(queue_of(s, dir_of(op)), &op->link);
+  evq__list_push_back(queue_of(s, evq__op_dir(op)), &op->link);
   s->ops++;
-  evq__io_advance(q, s, dir_of(op));
+  evq__io_advance(q, s, evq__op_dir(op));
 }
 
 void evq__io_unqueue(evq__op_t *op) {
-  if (op->kind == EVQ_IO_ACCEPT_MULTI || op->kind == EVQ_IO_RECV_POOL)
+  if (evq__op_multi(op->kind))
     op->sock->multi = false;
   evq__list_unlink(&op->link);
   op->sock->ops--;
