@@ -5,7 +5,8 @@
  * pairs (n=1000 active=100 ...); results are printed one line per
  * measurement as space-separated key=value pairs starting with
  * "bench=<name> lib=<lib>", which bench/run.py parses. Nothing here depends
- * on the library under test.
+ * on the library under test. It is C, and compiles as C++ too (the Asio
+ * servers include it).
  */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
@@ -251,8 +252,8 @@ static inline void bench_pipes_setup(bench_pipes_t *p, int argc, char **argv) {
             p->npairs, 2 * p->npairs + 64, lim);
     exit(3);
   }
-  p->fds = malloc(sizeof(int) * 2 * (size_t)p->npairs);
-  p->tmo_ns = malloc(sizeof(int64_t) * (size_t)p->npairs);
+  p->fds = (int *)malloc(sizeof(int) * 2 * (size_t)p->npairs);
+  p->tmo_ns = (int64_t *)malloc(sizeof(int64_t) * (size_t)p->npairs);
   if (!p->fds || !p->tmo_ns) bench_die("malloc");
   for (int i = 0; i < p->npairs; i++) {
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, &p->fds[2 * i]) < 0)

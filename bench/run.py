@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Runs evq's benchmarks against libuv, libev, libevent and raw epoll; for
-http also evq's completion server (evq_io.h) on epoll and on io_uring, and
-raw io_uring.
+the network cases (ping-pong, http, connection churn) also evq's completion
+server (evq_io.h) on epoll and on io_uring, raw io_uring, and Asio on its
+epoll reactor and on its io_uring backend.
 
-Usage: run.py --bin DIR [--out DIR] [--quick] [--rounds N] [--only B,...]
+Usage: run.py --bin DIR [--out DIR] [--quick] [--rounds N] [--only B,...] (B: pipes,timers,wake,pingpong,http,churn)
               [--no-callgrind] [--no-syscalls]
 
 Every benchmark case runs `rounds` times; each round runs every library once,

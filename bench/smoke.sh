@@ -4,10 +4,12 @@
 # changes. No timing is checked. DIR holds libevq.a (a CMake build
 # directory); without it, bench/Makefile builds its own evq.
 #
-# LIB is one of evq, epoll, libuv, libev, libevent, uring (that library's
-# programs: evq's include its completion servers, pingpong_evq_io and
-# http_evq_io, run on epoll and on io_uring; uring is raw io_uring through
-# liburing, its servers) or run.py
+# LIB is one of evq, epoll, libuv, libev, libevent, uring, asio (that
+# library's programs: evq's include its completion servers, pingpong_evq_io,
+# http_evq_io and churn_evq_io, run on epoll and on io_uring; uring is raw
+# io_uring through liburing, its servers; asio is Asio's servers, C++ built
+# with g++, on its epoll reactor and, where liburing is installed, on
+# io_uring) or run.py
 # (bench's Python, run.py, backends.py, instr.py and
 # every module of the evqbench package they import, still compiles and
 # imports, and run.py and backends.py parse --help). The suite runs one case
@@ -74,22 +76,35 @@ int main(void) { return evthread_use_pthreads() || !event_base_new(); }' ;;
     pkg=liburing-dev hdr=liburing.h sym=io_uring_queue_init
     src='#include <liburing.h>
 int main(void) { struct io_uring r; return io_uring_queue_init(2, &r, 0) < 0; }' ;;
+  asio)
+    pkg=libasio-dev hdr=asio.hpp sym=io_context
+    src='#include <asio.hpp>
+int main() { asio::io_context io(1); return (int)io.poll(); }' ;;
   *) bad "unknown library $1"; exit 1 ;;
   esac
+  # Asio is C++ (header-only); the others C.
+  comp=${CC:-cc} lang=c std=-std=c11
+  if [ "$1" = asio ]; then
+    comp=${CXX:-g++} lang=c++ std=-std=c++17
+    command -v "$comp" >/dev/null 2>&1 || {
+      why="asio needs a C++ compiler, and $comp is not installed (Debian: g++)"
+      return 1
+    }
+  fi
   # Installed means the header is there and declares what the probe calls:
   # an empty header (as CI's front door mounts over a hidden package's) is
   # no installation, and must skip, not fail.
   if ! printf '#define _GNU_SOURCE\n#include <%s>\n' "$hdr" |
-    ${CC:-cc} -E -x c - 2>/dev/null | grep -q "\\<$sym\\>"; then
+    $comp $std -E -x $lang - 2>/dev/null | grep -q "\\<$sym\\>"; then
     why="$1 not installed (Debian: $pkg)"
     return 1
   fi
   # As bench/common.h does, before any header.
-  printf '#define _GNU_SOURCE\n%s\n' "$src" >"$out/probe_$1.c"
+  printf '#define _GNU_SOURCE\n%s\n' "$src" >"$out/probe_$1.$lang"
   # shellcheck disable=SC2046 # the Makefile's flags are a list of words
-  if ${CC:-cc} -std=c11 -pthread -Werror=implicit-function-declaration \
-    -o "$out/probe_$1" "$out/probe_$1.c" \
-    $(make -s --no-print-directory -C "$here" "libs-$1") \
+  if $comp $std -x $lang -pthread $([ $lang = c ] && echo -Werror=implicit-function-declaration) \
+    -o "$out/probe_$1" "$out/probe_$1.$lang" -x none \
+    $(make -s --no-print-directory -C "$here" LIBRARIES="$1" "libs-$1") \
     >"$out/probe_$1.log" 2>&1; then
     return 0
   fi
@@ -142,7 +157,7 @@ if [ "$only" = run.py ]; then
 fi
 
 libs=
-for lib in ${only:-evq epoll libuv libev libevent uring}; do
+for lib in ${only:-evq epoll libuv libev libevent uring asio}; do
   rc=0
   usable "$lib" || rc=$?
   if [ $rc = 0 ]; then
@@ -161,7 +176,9 @@ done
 make_args="-s -C $here O=$out/bin"
 [ -n "$evq_lib" ] && make_args="$make_args EVQ_LIB=$evq_lib"
 # shellcheck disable=SC2086
-if ! make $make_args CFLAGS="$cflags" LIBRARIES="$libs" all; then
+# Asio's servers unoptimised: nothing here is timed, and -O2 -g takes
+# three times as long to compile Asio (20 s a program on a loaded machine).
+if ! make $make_args CFLAGS="$cflags" CXXFLAGS=-O0 LIBRARIES="$libs" all; then
   bad "build"
   exit 1
 fi
@@ -180,7 +197,7 @@ run() {
   fi
 }
 
-# serve NAME BENCH PROGRAM [VAR=VALUE]: starts a ping-pong or http server
+# serve NAME BENCH PROGRAM [VAR=VALUE]: starts a ping-pong, churn or http server
 # (with VAR set), checks that it answers, stops it.
 serve() {
   name=$1 b=$2 s=$3 var=${4:-}
@@ -205,12 +222,12 @@ serve() {
   done
   if [ -z "$port" ] && kill -0 "$spid" 2>/dev/null; then
     bad "$name: no port announced: $(cat "$log")"
-  elif [ -z "$port" ] && grep -Eq 'EVQ_BACKEND=io_uring:|io_uring_queue_init_params: (Operation not permitted|Function not implemented)' "$log"; then
+  elif [ -z "$port" ] && grep -Eq 'EVQ_BACKEND=io_uring:|io_uring_queue_init(_params)?: (Operation not permitted|Function not implemented)' "$log"; then
     note "skipping $name: io_uring refused here: $(head -n 1 "$log")"
   elif [ -z "$port" ]; then
     bad "$name: no port announced: $(cat "$log")"
-  elif [ "$b" = pingpong ]; then
-    run "$name" "$bin/pingpong_client" port="$port" conns=3 ms=100
+  elif [ "$b" = pingpong ] || [ "$b" = churn ]; then
+    run "$name" "$bin/${b}_client" port="$port" conns=3 ms=100
   else
     # Two pipelined keep-alive requests must get two responses.
     got=$(timeout 10 bash -c '
@@ -226,8 +243,8 @@ serve() {
 ran=0
 for lib in $libs; do
   p=$bin/pipes_$lib
-  if [ "$lib" = uring ]; then # raw io_uring has only servers
-    if [ -x "$bin/http_uring" ]; then ran=$((ran + 1)); else bad "http_uring was not built"; fi
+  if [ "$lib" = uring ] || [ "$lib" = asio ]; then # raw io_uring, Asio: only servers
+    if [ -x "$bin/http_$lib" ]; then ran=$((ran + 1)); else bad "http_$lib was not built"; fi
   elif [ -x "$p" ]; then
     run "pipes_$lib" "$p" n=50 active=5 writes=500 timeouts=0 rounds=2
     run "pipes_$lib timeouts" "$p" n=50 active=5 writes=500 timeouts=1 rounds=2
@@ -238,10 +255,12 @@ for lib in $libs; do
   [ -x "$bin/timers_$lib" ] && run "timers_$lib" "$bin/timers_$lib" n=3000
   [ -x "$bin/wake_$lib" ] && run "wake_$lib" "$bin/wake_$lib" threads=2 rt=100
   [ -x "$bin/mem_$lib" ] && run "mem_$lib" "$bin/mem_$lib" fds=100 timers=1000
-  for b in pingpong http; do
+  for b in pingpong http churn; do
     [ -x "$bin/${b}_$lib" ] && serve "${b}_$lib" "$b" "$bin/${b}_$lib"
+    # Asio on io_uring (built where liburing is installed)
+    [ -x "$bin/${b}_${lib}_uring" ] && serve "${b}_${lib}_uring" "$b" "$bin/${b}_${lib}_uring"
   done
-  for b in pingpong http; do
+  for b in pingpong http churn; do
     [ -x "$bin/${b}_${lib}_io" ] || continue
     for backend in epoll io_uring; do
       serve "${b}_${lib}_io on $backend" "$b" "$bin/${b}_${lib}_io" EVQ_BACKEND=$backend

@@ -111,6 +111,16 @@ HTTP_METRICS = [("rate", "requests", "1/s", "higher"),
                 ("cpu", "server CPU", "ns/request", "lower"),
                 ("busy", "server busy (<100: client-bound)", "% of a core", "info")]
 
+def churn_cases(env):
+    return [dict(bench="churn", name="churn conns=16", conns=16,
+                 ms=300 if env.quick else 2000, libs=LIBS)]
+
+
+CHURN_METRICS = [("rate", "connections", "1/s", "higher"),
+                 ("instr", "server instructions (callgrind)", "instr/connection", "lower"),
+                 ("cpu", "server CPU", "ns/connection", "lower"),
+                 ("busy", "server busy (<100: client-bound)", "% of a core", "info")]
+
 # In the order a run takes them: (name, cases, metrics from result lines,
 # metrics). Single-process programs print their own figures; network
 # cases are measured from outside (rounds.network_round), hence None.
@@ -118,5 +128,6 @@ SINGLE = [("pipes", pipes_cases, pipes_metrics, PIPES_METRICS),
           ("timers", timers_cases, timers_metrics, TIMERS_METRICS),
           ("wake", wake_cases, wake_metrics, WAKE_METRICS)]
 NETWORK = [("pingpong", pingpong_cases, None, PINGPONG_METRICS),
-           ("http", http_cases, None, HTTP_METRICS)]
+           ("http", http_cases, None, HTTP_METRICS),
+           ("churn", churn_cases, None, CHURN_METRICS)]
 BENCHES = [b[0] for b in SINGLE + NETWORK]

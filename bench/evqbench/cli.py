@@ -24,7 +24,7 @@ def parse(doc):
     ap.add_argument("--out", default=RESULTS)
     ap.add_argument("--quick", action="store_true", help="small parameters (< 2 minutes)")
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds per case")
-    ap.add_argument("--only", default="", help="comma-separated: pipes,pingpong,timers,wake,http")
+    ap.add_argument("--only", default="", help="comma-separated: pipes,pingpong,timers,wake,http,churn")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--no-syscalls", action="store_true")
     return ap.parse_args()

@@ -88,6 +88,9 @@ def requests(env, case):
         if case["bench"] == "pingpong":
             return client(env, "pingpong", srv.port, case["conns"], case["ms"],
                           case.get("count"))["round_trips"]
+        if case["bench"] == "churn":
+            return client(env, "churn", srv.port, case["conns"], case["ms"],
+                          case.get("count"))["connections"]
         return wrk(env, srv.port, case["conns"], case["secs"])[0]["requests"]
     return load
 
@@ -100,7 +103,7 @@ def counts_network(env, res, cases, do_sys, do_cg):
                 continue
             e = res.extra.setdefault((case["name"], lib), {})
             small = dict(case)
-            if case["bench"] == "pingpong":
+            if case["bench"] in ("pingpong", "churn"):
                 small["ms"] = 300 if env.quick else 1000
             else:
                 small["secs"] = 1
@@ -111,6 +114,9 @@ def counts_network(env, res, cases, do_sys, do_cg):
             if do_cg:
                 if case["bench"] == "pingpong":
                     small["count"] = 2000 if case["conns"] == 1 else 5000
+                    small["ms"] = 60000
+                elif case["bench"] == "churn":
+                    small["count"] = 2000
                     small["ms"] = 60000
                 v = server_instructions(env, prog, requests(env, small), env.lib_env(lib))
                 if v is not None:

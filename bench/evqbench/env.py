@@ -8,16 +8,20 @@ import tempfile
 
 # The columns of a run: a library, or another server of one. A variant is
 # a program of its own (<bench>_<suffix>) and the environment it runs with:
-# evq's completion server (evq_io.h) on the backend EVQ_BACKEND names.
-# "uring" is raw io_uring (liburing), the completion floor as "epoll" is the
-# readiness floor. Only libuv, libev and libevent are peers: the best of
-# them is what evq is ranked against.
+# evq's completion server (evq_io.h) on the backend EVQ_BACKEND names;
+# Asio's servers built for its epoll reactor (<bench>_asio) or its io_uring
+# backend (<bench>_asio_uring). "uring" is raw io_uring (liburing), the
+# completion floor as "epoll" is the readiness floor. Only libuv, libev and
+# libevent are peers: the best of them is what evq is ranked against (Asio,
+# a C++ proactor, is a column of issue 21's completion comparison).
 LIBS = ["evq", "epoll", "libuv", "libev", "libevent", "evq_io@epoll", "evq_io@io_uring",
-        "uring"]
+        "uring", "asio@epoll", "asio@io_uring"]
 PEERS = ["libuv", "libev", "libevent"]
 VARIANTS = {"evq_io@epoll": ("evq_io", {"EVQ_BACKEND": "epoll"}),
-            "evq_io@io_uring": ("evq_io", {"EVQ_BACKEND": "io_uring"})}
-NEEDS_IO_URING = {"evq_io@io_uring", "uring"}
+            "evq_io@io_uring": ("evq_io", {"EVQ_BACKEND": "io_uring"}),
+            "asio@epoll": ("asio", None),
+            "asio@io_uring": ("asio_uring", None)}
+NEEDS_IO_URING = {"evq_io@io_uring", "uring", "asio@io_uring"}
 
 
 def io_uring_usable():

@@ -12,12 +12,13 @@ def network_round(env, case, lib):
     srv = Server(env, env.prog(case["bench"], lib), environ=env.lib_env(lib))
     try:
         c0, w0 = srv.cpu_ns(), time.monotonic_ns()
-        if case["bench"] == "pingpong":
-            l = client(env, "pingpong", srv.port, case["conns"], case["ms"],
+        if case["bench"] in ("pingpong", "churn"):
+            l = client(env, case["bench"], srv.port, case["conns"], case["ms"],
                        case.get("count"), timeout=120)
             c1 = srv.cpu_ns()
-            reqs = l["round_trips"]
-            m = {"rate": l["rt_per_s"], "cpu": (c1 - c0) / max(reqs, 1)}
+            pp = case["bench"] == "pingpong"
+            reqs = l["round_trips" if pp else "connections"]
+            m = {"rate": l["rt_per_s" if pp else "conn_per_s"], "cpu": (c1 - c0) / max(reqs, 1)}
             m["busy"] = 100.0 * (c1 - c0) / (time.monotonic_ns() - w0)
         else:
             w, out = wrk(env, srv.port, case["conns"], case["secs"], latency=True)
