@@ -80,10 +80,10 @@ status_of() { # NAME -> run | fail | notrun | (empty: no such case)
     sub(/.* status="/, ""); sub(/".*/, ""); print; exit }' "$junit"
 }
 must_skip="bench.smoke.libuv bench.smoke.libev bench.smoke.libevent
-  bench.smoke.run_py dist.clang dist.mingw.build dist.mingw.run
+  bench.smoke.asio bench.smoke.run_py dist.clang dist.mingw.build dist.mingw.run
   install.pkg_config install.debian"
 named=$(sed -n 's/.*<testcase name="\([^"]*\)".*/\1/p' "$junit" |
-  grep -E 'libuv|libev|libevent|liburing|clang|mingw|wine|windows|pkg_config|pkgconfig|valgrind|doxygen|wrk|redis|gnuplot|python|run_py' || true)
+  grep -E 'libuv|libev|libevent|liburing|asio|clang|mingw|wine|windows|pkg_config|pkgconfig|valgrind|doxygen|wrk|redis|gnuplot|python|run_py' || true)
 checked=0
 for t in $(printf '%s\n' $must_skip $named | sort -u); do
   s=$(status_of "$t")
