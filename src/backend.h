@@ -136,6 +136,9 @@ typedef struct evq__bop {
   uint16_t group;          /* RECV_POOL: the pool's buffer group */
   uint8_t kind;            /* EVQ_IO_* (a vector send: SEND with iov) */
   bool cancel;             /* the core asked for the op's end */
+  bool wait_data;          /* RECV_POOL: the next request only waits for
+                              the socket to be readable (a single-shot
+                              poll): the pool was empty, the socket idle */
   uint8_t where;           /* the backend's: where the op stands */
   uint64_t area[9];        /* the backend's own (a message header) */
 } evq__bop_t;

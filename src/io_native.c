@@ -16,6 +16,7 @@ bool evq__io_cancel(evq_t *q, evq__op_t *op) {
   op->b.cancel = true;
   if (q->ops->io_cancel(q->b, &op->b)) return false;
   op->kernel = false; /* taken back before the kernel saw it */
+  op->b.wait_data = false;
   op->sock->kernel--;
   return true;
 }
@@ -56,6 +57,24 @@ static int finish(evq_t *q, evq__op_t *op, int32_t res, evq_event_t *out) {
   *out = evq__io_deliver(op, res, 0);
   after(q, s, dir);
   return 1;
+}
+
+/* A pool receive found the pool empty and no data (R3 wants EVQ_ENOBUFS
+ * only when data came): re-posting the receive would fail at once again,
+ * round after round, a spin. Its next request waits for the socket to be
+ * readable instead; then the receive goes again, and takes a buffer given
+ * back meanwhile, or ends with EVQ_ENOBUFS, the data there. */
+static int await_data(evq_t *q, evq__op_t *op) {
+  op->b.wait_data = true;
+  return again(q, op);
+}
+
+/* That wait ended with res (a poll mask, or an error): data, an end or an
+ * error came, which the receive tells apart. */
+static int waited(evq_t *q, evq__op_t *op, int32_t res, evq_event_t *out) {
+  op->b.wait_data = false;
+  if (res > 0 && !op->b.cancel) return again(q, op);
+  return finish(q, op, res > 0 ? EVQ_ECANCELED : res, out);
 }
 
 /* A multishot's kernel request ended by itself with a result to give:
@@ -103,8 +122,11 @@ int evq__io_completion(evq_t *q, const evq__raw_t *raw, evq_event_t *out) {
   }
   op->kernel = false;
   op->sock->kernel--;
-  if (op->b.cancel && (res == EVQ_ECANCELED || res == EVQ_EINTR))
+  if (op->b.cancel && (res == EVQ_ECANCELED || res == EVQ_EINTR)) {
+    op->b.wait_data = false;
     return finish(q, op, EVQ_ECANCELED, out); /* a send's break: finish */
+  }
+  if (op->b.wait_data) return waited(q, op, res, out);
   switch (op->kind) {
   case EVQ_IO_SEND:
     if (res < 0) return finish(q, op, res, out);
@@ -116,7 +138,7 @@ int evq__io_completion(evq_t *q, const evq__raw_t *raw, evq_event_t *out) {
     if (data) return more_and_repost(q, op, res, bflags, out);
     if (res == EVQ_ENOBUFS) { /* data came with no buffer, or the end */
       int r = evq__io_peek(op->fd);
-      if (r == EVQ_EAGAIN && !op->b.cancel) return again(q, op);
+      if (r == EVQ_EAGAIN && !op->b.cancel) return await_data(q, op);
       res = r > 0 ? EVQ_ENOBUFS : r == EVQ_EAGAIN ? EVQ_ECANCELED : r;
     }
     return finish(q, op, res, out);

@@ -13,6 +13,7 @@
 #include "uring_state.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -70,6 +71,10 @@ static void prep(struct io_uring_sqe *sqe, evq__bop_t *op) {
     sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
     break;
   case EVQ_IO_RECV_POOL:
+    if (op->wait_data) { /* readable: data, an end or an error */
+      evq__ring_prep_poll(sqe, (int)op->fd, POLLIN, false, ud_op(op));
+      break;
+    }
     sqe->opcode = IORING_OP_RECV;
     sqe->ioprio = IORING_RECV_MULTISHOT;
     sqe->flags = IOSQE_BUFFER_SELECT;
@@ -264,6 +269,7 @@ void evq__ur_io_drain(void *b) {
     evq__bop_t *op = EVQ__CONTAINER(s->io_todo.next, evq__bop_t, link);
     evq__list_unlink(&op->link);
     op->where = 0;
+    op->wait_data = false;
   }
   evq__list_init(&s->io_cancels);
   if (s->io_inflight == 0) return;
@@ -289,6 +295,7 @@ void evq__ur_io_drain(void *b) {
       if (!(cqe->flags & IORING_CQE_F_MORE)) {
         evq__list_unlink(&op->link);
         op->where = 0;
+        op->wait_data = false; /* the op is the caller's, for a new use */
         s->io_inflight--;
       }
     }
