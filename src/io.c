@@ -62,8 +62,9 @@ static int fits(const evq__io_sock_t *s, const evq__op_t *op) {
  * what the socket's record met; 0, or a refusal (op left idle). */
 static int enqueue(evq_t *q, evq__op_t *op, evq_fd_t fd) {
   evq__io_sock_t *s = NULL;
-  int rc = evq__io_sock(q, fd, &s);
+  int rc = evq__io_sock(q, fd, op->hint, &s);
   if (rc == EVQ_EEXIST || rc == EVQ_ENOMEM) return rc;
+  if (rc == 0) op->hint = (uint32_t)s->key;
   if (rc == 0 && s->closer) return EVQ_EBADF; /* a close is under way */
   if (rc == 0) rc = fits(s, op);
   if (rc == EVQ_EBUSY) return rc;
@@ -159,7 +160,7 @@ int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
   evq__io_sock_t *s = NULL;
   if (rc == 0 && started == 0) {
     o->fd = fd;
-    started = evq__io_sock(q, fd, &s);
+    started = evq__io_sock(q, fd, 0, &s);
     if (started == EVQ_EEXIST) started = EVQ_EIO; /* a number reused behind
                                                      evq's back */
     if (started != 0) evq__io_close(fd);

@@ -50,6 +50,8 @@ typedef struct evq__op {
   int niov;
   evq_fd_t fd;            /* the socket (a connect: the one evq made) */
   int32_t result;         /* DONE: the final result */
+  uint32_t hint;          /* the registry slot of the record its last
+                             submission went to: checked before use */
   uint8_t kind;
   bool kernel;            /* a native request of it is in the kernel */
   atomic_int state;       /* EVQ__OP_*; read by evq_op_active */
@@ -91,6 +93,7 @@ struct evq__io_sock {
   bool broken;          /* a send failed: later sends are cancelled */
   bool gone;            /* its connect failed: the record ends */
   bool multi;           /* a multishot op holds rd */
+  bool hup;             /* the backend reported the read side's end */
 };
 
 /* A queue's operations state, made at its first operation or pool. */
@@ -104,11 +107,12 @@ typedef struct evq__io {
 } evq__io_t;
 
 /* ---- io_source.c: records, queues, delivery ---------------------------- */
-/* fd's record on q, made at the first op: 0 and *out; EVQ_EEXIST (fd is
+/* fd's record on q, made at the first op (hint: a registry slot that may
+ * hold it, which saves the lookup): 0 and *out; EVQ_EEXIST (fd is
  * registered for readiness) or EVQ_ENOMEM, which refuse the submission;
  * or the backend's code for the socket (EVQ_EBADF), which is the op's
  * result. */
-int evq__io_sock(evq_t *q, evq_fd_t fd, evq__io_sock_t **out);
+int evq__io_sock(evq_t *q, evq_fd_t fd, uint32_t hint, evq__io_sock_t **out);
 /* Ends s's registration (closing: the socket is closed next) and keeps
  * the record for reuse. Its queues are empty. */
 void evq__io_sock_end(evq_t *q, evq__io_sock_t *s, bool closing);
@@ -150,6 +154,9 @@ extern const evq__source_t evq__source_io;
  * all: the record's ready bit is cleared), gave a result that ends it, or
  * gave one with more to come (multishot). */
 enum { EVQ__STEP_BLOCKED = 0, EVQ__STEP_FINAL = 1, EVQ__STEP_MORE = 2 };
+/* Or'ed to a receive's FINAL or MORE: it read less than it had room for,
+ * so the stream socket had no more then (the next read would block). */
+#define EVQ__STEP_SHORT 4
 
 /* Carries out op's I/O once; *res is the result, *flags EVQ_OP_BUFFER and
  * the id when a pool buffer was lent. */

@@ -47,7 +47,8 @@ static int step_recv(evq__op_t *op, int32_t *res) {
   ptrdiff_t r = evq__os_read(op->sock->fd, op->buf, op->len);
   if (r == EVQ_EAGAIN) return EVQ__STEP_BLOCKED;
   *res = r == EVQ__READ_SHUT ? 0 : (int32_t)r;
-  return EVQ__STEP_FINAL;
+  return r > 0 && (size_t)r < op->len ? EVQ__STEP_FINAL | EVQ__STEP_SHORT
+                                      : EVQ__STEP_FINAL;
 }
 
 /* A buffer is taken only for a receive that finds data, so an idle socket
@@ -67,7 +68,8 @@ static int step_recv_pool(evq__op_t *op, int32_t *res, uint32_t *flags) {
   if (r > 0) {
     *res = (int32_t)r;
     *flags = EVQ_OP_BUFFER | (uint32_t)id << EVQ_OP_BUFFER_SHIFT;
-    return EVQ__STEP_MORE;
+    return (uint32_t)r < p->size ? EVQ__STEP_MORE | EVQ__STEP_SHORT
+                                 : EVQ__STEP_MORE;
   }
   evq__pool_untake(p, (uint32_t)id);
   if (r == EVQ_EAGAIN) return EVQ__STEP_BLOCKED;

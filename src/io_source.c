@@ -59,9 +59,12 @@ static void sock_recycle(evq__io_t *io, evq__io_sock_t *s) {
   io->spare[io->nspare++] = s;
 }
 
-int evq__io_sock(evq_t *q, evq_fd_t fd, evq__io_sock_t **out) {
-  evq__reg_t *reg = evq__registry_find(&q->registry, EVQ__KIND_IO,
-                                       (uint64_t)fd);
+int evq__io_sock(evq_t *q, evq_fd_t fd, uint32_t hint, evq__io_sock_t **out) {
+  /* A live slot of kind IO for fd holds fd's record, whatever queue or
+   * socket the hint came from. */
+  evq__reg_t *reg = evq__registry_slot(q, hint);
+  if (!reg || reg->kind != EVQ__KIND_IO || reg->handle != (intptr_t)fd)
+    reg = evq__registry_find(&q->registry, EVQ__KIND_IO, (uint64_t)fd);
   if (reg) {
     *out = (evq__io_sock_t *)reg->token;
     return 0;
@@ -188,12 +191,35 @@ void evq__io_advance(evq_t *q, evq__io_sock_t *s, uint32_t dir) {
   }
 }
 
+static void blocked(evq_t *q, evq__io_sock_t *s, uint32_t dir);
+
+/* A send with none before it on a socket believed writable is tried at
+ * once, in the submitting call, as a kernel with native operations starts
+ * one (IOCP's WSASend, io_uring's inline issue): a response to a request
+ * then costs no turn of the run list and no kick. Its completion still
+ * comes from evq_wait(), after the socket's earlier ones. */
+static void send_now(evq_t *q, evq__io_sock_t *s, evq__op_t *op) {
+  int32_t res = 0;
+  uint32_t flags;
+  if (evq__io_step(op, &res, &flags) == EVQ__STEP_BLOCKED) {
+    blocked(q, s, EVQ_WRITABLE);
+    return;
+  }
+  evq__io_unqueue(op);
+  if (res < 0) evq__io_break(q, s);
+  evq__io_finish(q, op, res);
+}
+
 void evq__io_queue(evq_t *q, evq__op_t *op, evq__io_sock_t *s) {
+  uint32_t dir = evq__op_dir(op);
   op->sock = s;
   atomic_store(&op->state, EVQ__OP_QUEUED);
-  evq__list_push_back(queue_of(s, evq__op_dir(op)), &op->link);
+  evq__list_push_back(queue_of(s, dir), &op->link);
   s->ops++;
-  evq__io_advance(q, s, evq__op_dir(op));
+  if (op->kind == EVQ_IO_SEND && (s->ready & dir) && s->wr.next == &op->link &&
+      !s->closer && !evq__io_native(q, op))
+    send_now(q, s, op);
+  evq__io_advance(q, s, dir);
 }
 
 void evq__io_unqueue(evq__op_t *op) {
@@ -253,6 +279,13 @@ static int step(evq_t *q, evq__io_sock_t *s, uint32_t dir, evq_event_t *out) {
   int32_t res = 0;
   uint32_t flags = 0;
   int how = evq__io_step(op, &res, &flags);
+  /* A short read left a stream socket empty: wait for the backend's word
+   * rather than make the read that would block. Not once the read side's
+   * end was reported, which comes as no new word: read on to it. */
+  if (how & EVQ__STEP_SHORT) {
+    how &= ~EVQ__STEP_SHORT;
+    if (!s->hup) blocked(q, s, dir);
+  }
   if (how == EVQ__STEP_BLOCKED) {
     blocked(q, s, dir);
     return 0;
@@ -349,6 +382,7 @@ static int io_event(evq_t *q, evq__reg_t *reg, uint32_t raw,
   uint32_t dirs = final ? DIRS : 0;
   if (raw & (EVQ_READABLE | EVQ_READ_CLOSED)) dirs |= EVQ_READABLE;
   if (raw & (EVQ_WRITABLE | EVQ_WRITE_CLOSED)) dirs |= EVQ_WRITABLE;
+  if (raw & (EVQ_READ_CLOSED | EVQ_ERROR)) s->hup = true;
   if (edge_emulated(q)) {
     uint32_t armed = final ? 0 : reg->armed & ~dirs;
     if (armed != reg->armed) {

@@ -38,6 +38,60 @@ TEST(io_send_recv) {
   evq_free(q);
 }
 
+/* A receive that reads less than it had room for takes the socket as
+ * empty: evq then waits for the backend's word rather than read again.
+ * Data that comes later still comes, and so does an end of stream that
+ * arrived with the data (no new word follows it). */
+TEST(io_short_read_end) {
+  evq_t *q = tq_queue();
+  io_stream_t s = io_stream(q);
+  evq_fd_t fds[2];
+  tq_pair(fds);
+  evq_pool_t *pool;
+  CHECK_OK(evq_pool_create(q, &pool, 4, 64));
+  evq_op_t rx;
+  evq_op_init(&rx);
+  CHECK_OK(evq_op_recv_pool(q, &rx, fds[0], pool, 1));
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(evq_write(NULL, fds[1], "abc", 3), 3);
+    evq_event_t e = io_next(&s);
+    CHECK_EQ(e.flags & ~0xffff0000u, EVQ_OP | EVQ_OP_MORE | EVQ_OP_BUFFER);
+    CHECK_EQ(evq_op_result(&e), 3);
+    CHECK(memcmp(evq_pool_buf(pool, evq_op_buffer(&e)), "abc", 3) == 0);
+    CHECK_OK(evq_pool_put(pool, evq_op_buffer(&e)));
+    io_none(&s, 20);
+  }
+  /* The last bytes and the end before the wait: both are delivered. */
+  CHECK_EQ(evq_write(NULL, fds[1], "xy", 2), 2);
+  CHECK_OK(tq_shutdown_write(fds[1]));
+  evq_event_t e = io_next(&s);
+  CHECK_EQ(e.flags & ~0xffff0000u, EVQ_OP | EVQ_OP_MORE | EVQ_OP_BUFFER);
+  CHECK_EQ(evq_op_result(&e), 2);
+  CHECK_OK(evq_pool_put(pool, evq_op_buffer(&e)));
+  CHECK_EQ(io_final(&s, 1), 0);
+  /* The same for a receive into the caller's buffer. */
+  evq_fd_t p2[2];
+  tq_pair(p2);
+  char buf[16];
+  CHECK_OK(evq_op_recv(q, &rx, p2[0], buf, sizeof buf, 2));
+  CHECK_EQ(evq_write(NULL, p2[1], "abc", 3), 3);
+  CHECK_EQ(io_final(&s, 2), 3);
+  CHECK_EQ(evq_write(NULL, p2[1], "de", 2), 2);
+  CHECK_OK(tq_shutdown_write(p2[1]));
+  CHECK_OK(evq_op_recv(q, &rx, p2[0], buf, sizeof buf, 3));
+  CHECK_EQ(io_final(&s, 3), 2);
+  CHECK(memcmp(buf, "de", 2) == 0);
+  CHECK_OK(evq_op_recv(q, &rx, p2[0], buf, sizeof buf, 4));
+  CHECK_EQ(io_final(&s, 4), 0);
+  io_none(&s, 20);
+  for (int i = 0; i < 2; i++) {
+    evq_close(fds[i]);
+    evq_close(p2[i]);
+  }
+  CHECK_OK(evq_pool_free(pool));
+  evq_free(q);
+}
+
 /* Receives on a socket are served one at a time in submission order,
  * with what has arrived (evq never waits to fill a buffer). */
 TEST(io_recv_order) {
