@@ -803,6 +803,13 @@ void fz_io_event(run_t *r, const evq_event_t *e, tok_t *t) {
   /* The final one: the op is the caller's again, and nothing may follow. */
   s->active = false;
   fz_kill_token(r, s->token, "ended by an earlier final completion");
+  /* A record whose operation found its number closed (EVQ_EBADF) ends
+   * with the last of its operations: the number's next socket, if the
+   * system gives it one, starts with a record of its own. */
+  if (res == EVQ_EBADF && s->kind != OPK_CLOSE) r->rec_badf[s->rec] = true;
+  if (s->rec && r->rec_badf[s->rec] && r->iorec[s->fd] == s->rec &&
+      !r->closing[s->fd] && !rec_active(r, s->rec))
+    record_ends(r, s->fd);
   if (s->kind == OPK_CLOSE && r->closing[s->fd] == i + 1) r->closing[s->fd] = 0;
   if (evq_op_active(&r->op[i]))
     fz_breach(r, "op-active", "evq_op_active is 1 for %s after its final "

@@ -219,6 +219,8 @@ typedef struct run {
   int nrecs;
   bool rec_born_closed[MAX_OPS + 2]; /* by record id: made by an operation
                                         on a number that was not open */
+  bool rec_badf[MAX_OPS + 2]; /* by record id: an operation of it ended
+                                 EVQ_EBADF (the record ends once idle) */
   bool free_in_flight; /* FZ_IO_FREE: evq_free with operations in flight */
   bool io_busy[MAX_FILES]; /* the file or its peer had an operation in
                               flight when the current wait began */

@@ -35,7 +35,9 @@
  *  - One model per socket. A socket is registered for readiness or used
  *    with operations on a queue, not both: either way round the call gets
  *    EVQ_EEXIST; evq_io_release() or evq_deregister() switches it. A socket
- *    takes operations from one queue while it is open.
+ *    takes operations from one queue while it is open. A number whose
+ *    operations met EVQ_EBADF (it named no socket) is held by none of them
+ *    once their final completions have been returned.
  *  - Any thread. Submissions, evq_op_cancel() and evq_pool_put() may come
  *    from any thread, also while another waits; a sleeping waiter is woken
  *    when the operation can make progress.

@@ -94,6 +94,8 @@ struct evq__io_sock {
   bool gone;            /* its connect failed: the record ends */
   bool multi;           /* a multishot op holds rd */
   bool hup;             /* the backend reported the read side's end */
+  bool badf;            /* an op's I/O met EVQ_EBADF: the number named no
+                           socket; the record ends once idle */
 };
 
 /* A queue's operations state, made at its first operation or pool. */
@@ -104,6 +106,7 @@ typedef struct evq__io {
   evq__io_sock_t **spare; /* records to reuse */
   uint32_t nspare, spare_cap;
   uint32_t socks;       /* live records */
+  uint32_t stale;       /* of them, those marked badf */
 } evq__io_t;
 
 /* ---- io_source.c: records, queues, delivery ---------------------------- */
@@ -126,6 +129,10 @@ void evq__io_advance(evq_t *q, evq__io_sock_t *s, uint32_t dir);
 void evq__io_submit(evq_t *q, evq__op_t *op);
 /* The event of one of op's results; a final one makes op the caller's. */
 evq_event_t evq__io_deliver(evq__op_t *op, int32_t result, uint32_t flags);
+/* After a final delivery of an op of fd (hint: its last record's slot):
+ * a record marked badf with nothing left to run or deliver ends, so the
+ * number's next socket starts with a record of its own. */
+void evq__io_settle(evq_t *q, evq_fd_t fd, uint32_t hint);
 /* A queued op leaves its socket's queue. */
 void evq__io_unqueue(evq__op_t *op);
 /* op (on no list) ends with result at the next delivery. */

@@ -56,6 +56,7 @@ static int finish(evq_t *q, evq__op_t *op, int32_t res, evq_event_t *out) {
   }
   *out = evq__io_deliver(op, res, 0);
   after(q, s, dir);
+  evq__io_settle(q, op->fd, op->hint);
   return 1;
 }
 

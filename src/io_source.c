@@ -59,12 +59,17 @@ static void sock_recycle(evq__io_t *io, evq__io_sock_t *s) {
   io->spare[io->nspare++] = s;
 }
 
-int evq__io_sock(evq_t *q, evq_fd_t fd, uint32_t hint, evq__io_sock_t **out) {
-  /* A live slot of kind IO for fd holds fd's record, whatever queue or
-   * socket the hint came from. */
+/* fd's record's registration, or NULL. A live slot of kind IO for fd
+ * holds fd's record, whatever queue or socket the hint came from. */
+static evq__reg_t *record_of(evq_t *q, evq_fd_t fd, uint32_t hint) {
   evq__reg_t *reg = evq__registry_slot(q, hint);
-  if (!reg || reg->kind != EVQ__KIND_IO || reg->handle != (intptr_t)fd)
-    reg = evq__registry_find(&q->registry, EVQ__KIND_IO, (uint64_t)fd);
+  if (reg && reg->kind == EVQ__KIND_IO && reg->handle == (intptr_t)fd)
+    return reg;
+  return evq__registry_find(&q->registry, EVQ__KIND_IO, (uint64_t)fd);
+}
+
+int evq__io_sock(evq_t *q, evq_fd_t fd, uint32_t hint, evq__io_sock_t **out) {
+  evq__reg_t *reg = record_of(q, fd, hint);
   if (reg) {
     *out = (evq__io_sock_t *)reg->token;
     return 0;
@@ -96,6 +101,7 @@ void evq__io_sock_end(evq_t *q, evq__io_sock_t *s, bool closing) {
   if (reg) evq__drop(q, reg, closing);
   evq__list_unlink(&s->run);
   q->io->socks--;
+  q->io->stale -= s->badf;
   s->key = 0;
   sock_recycle(q->io, s);
 }
@@ -237,10 +243,19 @@ void evq__io_finish(evq_t *q, evq__op_t *op, int32_t result) {
   evq__kick_waiter(q);
 }
 
-/* The op is the caller's again: its final completion is in the batch. */
+/* The op is the caller's again: its final completion is in the batch.
+ * One whose I/O found no socket marks its record to end (settle). */
 evq_event_t evq__io_deliver(evq__op_t *op, int32_t result, uint32_t flags) {
   evq_event_t ev = {op->token, EVQ_OP | flags, (uint32_t)result};
   if (flags & EVQ_OP_MORE) return ev;
+  if (result == EVQ_EBADF && op->kind != EVQ_IO_CLOSE) {
+    evq__reg_t *reg = record_of(op->q, op->fd, op->hint);
+    evq__io_sock_t *s = reg ? (evq__io_sock_t *)reg->token : NULL;
+    if (s && !s->badf) {
+      s->badf = true;
+      op->q->io->stale++;
+    }
+  }
   if (op->pool) op->pool->users--;
   op->q = NULL;
   atomic_store(&op->state, EVQ__OP_IDLE);
@@ -307,6 +322,21 @@ static int step(evq_t *q, evq__io_sock_t *s, uint32_t dir, evq_event_t *out) {
   return 1;
 }
 
+/* Whether s has nothing left to run or deliver. */
+static bool idle(evq__io_t *io, const evq__io_sock_t *s) {
+  if (s->ops || s->kernel || s->closer) return false;
+  for (evq__link_t *e = io->done.next; e != &io->done; e = e->next)
+    if (EVQ__CONTAINER(e, evq__op_t, link)->fd == s->fd) return false;
+  return true;
+}
+
+void evq__io_settle(evq_t *q, evq_fd_t fd, uint32_t hint) {
+  if (!q->io->stale) return;
+  evq__reg_t *reg = record_of(q, fd, hint);
+  evq__io_sock_t *s = reg ? (evq__io_sock_t *)reg->token : NULL;
+  if (s && s->badf && idle(q->io, s)) evq__io_sock_end(q, s, false);
+}
+
 void evq__io_close_now(evq_t *q, evq__io_sock_t *s) {
   evq__op_t *closer = s->closer;
   evq_fd_t fd = s->fd;
@@ -315,12 +345,14 @@ void evq__io_close_now(evq_t *q, evq__io_sock_t *s) {
   evq__io_finish(q, closer, evq__io_close(fd));
 }
 
-static int take_done(evq__io_t *io, evq_event_t *out, int cap) {
+static int take_done(evq_t *q, evq_event_t *out, int cap) {
+  evq__io_t *io = q->io;
   int n = 0;
   while (n < cap && !evq__list_empty(&io->done)) {
     evq__op_t *op = EVQ__CONTAINER(io->done.next, evq__op_t, link);
     evq__list_unlink(&op->link);
     out[n++] = evq__io_deliver(op, op->result, 0);
+    evq__io_settle(q, op->fd, op->hint);
   }
   return n;
 }
@@ -332,7 +364,7 @@ static int take_done(evq__io_t *io, evq_event_t *out, int cap) {
 static int io_take(evq_t *q, evq_event_t *out, int cap) {
   evq__io_t *io = q->io;
   if (!io) return 0;
-  int n = take_done(io, out, cap);
+  int n = take_done(q, out, cap);
   for (int progress = 1; progress && n < cap && !evq__list_empty(&io->run);) {
     progress = 0;
     evq__link_t round;
@@ -355,6 +387,7 @@ static int io_take(evq_t *q, evq_event_t *out, int cap) {
       progress |= got;
       if (!s->gone) {
         schedule(io, s);
+        if (s->badf) evq__io_settle(q, s->fd, (uint32_t)s->key);
       } else {
         evq_fd_t fd = s->fd;
         evq__io_sock_end(q, s, true);
@@ -362,7 +395,7 @@ static int io_take(evq_t *q, evq_event_t *out, int cap) {
       }
     }
   }
-  return n + take_done(io, out + n, cap - n);
+  return n + take_done(q, out + n, cap - n);
 }
 
 static bool io_pending(evq_t *q) {
@@ -419,6 +452,7 @@ static void io_forget(evq_t *q, const evq__reg_t *reg) {
   }
   evq__list_unlink(&s->run);
   q->io->socks--;
+  q->io->stale -= s->badf;
   free(s);
 }
 

@@ -92,6 +92,48 @@ TEST(io_short_read_end) {
   evq_free(q);
 }
 
+/* Operations on a number that names no socket end EVQ_EBADF and, once
+ * returned, leave the number held by nothing: no record to release, and
+ * the sockets made next (one may get the number) are free to register. */
+TEST(io_closed_number) {
+  evq_t *q = tq_queue();
+  io_stream_t s = io_stream(q);
+  evq_fd_t fds[2];
+  tq_pair(fds);
+  evq_fd_t gone = fds[0];
+  evq_close(gone);
+  evq_op_t rx, tx;
+  evq_op_init(&rx);
+  evq_op_init(&tx);
+  char buf[8];
+  CHECK_OK(evq_op_recv(q, &rx, gone, buf, sizeof buf, 1));
+  CHECK_OK(evq_op_send(q, &tx, gone, "x", 1, 2));
+  int got = 0;
+  for (int i = 0; i < 2; i++) {
+    evq_event_t e = io_next(&s);
+    CHECK_EQ(e.flags, EVQ_OP);
+    CHECK_EQ(evq_op_result(&e), EVQ_EBADF);
+    got |= (int)e.token;
+  }
+  CHECK_EQ(got, 3);
+  CHECK_EQ(evq_io_release(q, gone), EVQ_ENOENT);
+  evq_fd_t next[2];
+  tq_pair(next);
+  for (int i = 0; i < 2; i++)
+    CHECK_OK(evq_register(q, next[i], EVQ_READABLE, EVQ_LEVEL, 10));
+  CHECK_EQ(evq_write(NULL, next[1], "y", 1), 1);
+  evq_event_t ev[4];
+  CHECK_EQ(tq_wait(q, ev, 4, 10000 * MS), 1);
+  CHECK_EQ(ev[0].token, 10);
+  CHECK(ev[0].flags & EVQ_READABLE);
+  for (int i = 0; i < 2; i++) {
+    CHECK_OK(evq_deregister(q, next[i]));
+    evq_close(next[i]);
+  }
+  evq_close(fds[1]);
+  evq_free(q);
+}
+
 /* Receives on a socket are served one at a time in submission order,
  * with what has arrived (evq never waits to fill a buffer). */
 TEST(io_recv_order) {
