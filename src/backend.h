@@ -168,6 +168,10 @@ typedef struct evq__backend {
   /* reg->bstate is an evq__state_t made by evq__state_new: the core detaches
    * it at deregistration instead of forgetting it. */
   bool keeps_states;
+  /* An edge read event may lack EVQ_READ_CLOSED though the peer's end
+   * came with the data (libkqueue): operations read on to would-block
+   * instead of taking a short read as the socket emptied. */
+  bool edge_hides_end;
 
   int (*init)(evq_t *q, uint32_t max_events, void **b);
   void (*destroy)(void *b);

@@ -299,7 +299,7 @@ static int step(evq_t *q, evq__io_sock_t *s, uint32_t dir, evq_event_t *out) {
    * end was reported, which comes as no new word: read on to it. */
   if (how & EVQ__STEP_SHORT) {
     how &= ~EVQ__STEP_SHORT;
-    if (!s->hup) blocked(q, s, dir);
+    if (!s->hup && !q->ops->edge_hides_end) blocked(q, s, dir);
   }
   if (how == EVQ__STEP_BLOCKED) {
     blocked(q, s, dir);

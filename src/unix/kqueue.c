@@ -63,6 +63,15 @@ static uint32_t narrow_gen(uint32_t gen) { return gen % NARROW_GEN_MASK + 1; }
 /* EVFILT_USER makes kick() one system call and no descriptor. libkqueue's
  * kevent() takes a mutex, which a signal handler must not (evq_wake is
  * async-signal-safe), so there a pipe wakes the waiter instead. */
+/* libkqueue sets EV_EOF on a read event only when no data is left
+ * (docs/kqueue.md), so data and the peer's end that came together come
+ * as data alone; a kernel's kqueue says both. */
+#ifdef EVQ_LIBKQUEUE
+#define EDGE_HIDES_END true
+#else
+#define EDGE_HIDES_END false
+#endif
+
 #if defined(EVFILT_USER) && !defined(EVQ_LIBKQUEUE)
 #define USER_WAKE 1
 #else
@@ -433,6 +442,7 @@ const evq__backend_t evq__backend_kqueue = {
     .changes_need_kick = false,
     .splits_directions = true,
     .keeps_states = false,
+    .edge_hides_end = EDGE_HIDES_END,
     .init = kq_init,
     .destroy = kq_destroy,
     .add = kq_add,
