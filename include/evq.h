@@ -407,6 +407,32 @@ typedef struct evq_options {
 #define EVQ_OPT_EINTR 0x1u
 
 /**
+ * evq_options_t.flags: the caller promises that every evq_wait() and the
+ * evq_free() of the queue are called from one thread, the same each time
+ * (evq_create() and every other call may come from any thread, as
+ * always). In return, on io_uring the ring is made for one issuer
+ * (IORING_SETUP_SINGLE_ISSUER, Linux 6.0) whose completions run only when
+ * it waits (IORING_SETUP_DEFER_TASKRUN, 6.1): the kernel then does less
+ * work per request and interrupts the waiter less. On an older kernel,
+ * each flag it refuses is left out, and the queue works as without the
+ * option. Other backends accept the option and ignore it.
+ *
+ * What changes on io_uring with the option: evq_fd() returns EVQ_ENOTSUP
+ * (completions may wait for the waiter's next call, unseen by a host
+ * loop); and the kernel accepts registrations only from the waiter's
+ * thread once it has waited, so that evq_register() from another thread
+ * then watches the descriptor by number, checking before each request
+ * that the number still names the file registered (as when the kernel's
+ * table of files is full), and a pool that evq_pool_create() makes from
+ * another thread then is emulated (evq receives into it when the socket
+ * is readable), with the same results. Before the first wait, every thread
+ * may register. Breaking the promise makes evq_wait() fail (EVQ_EEXIST)
+ * on io_uring, and an evq_free() from another thread may leave the
+ * kernel writing into buffers of operations still in flight.
+ */
+#define EVQ_OPT_ONE_WAITER 0x2u
+
+/**
  * Creates a queue.
  *
  * \param q     receives the queue (NULL after a failure)

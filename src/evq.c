@@ -37,7 +37,7 @@ int evq_backends(const char **names, int cap) {
 }
 
 static bool options_ok(const evq_options_t *o) {
-  if (o->flags & ~(uint32_t)EVQ_OPT_EINTR) return false;
+  if (o->flags & ~(uint32_t)(EVQ_OPT_EINTR | EVQ_OPT_ONE_WAITER)) return false;
   for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++)
     if (o->reserved[i]) return false;
   return true;
@@ -140,6 +140,8 @@ int evq_backend_check(const char *name, char *why, size_t cap) {
 void evq__set_emulated_modes(evq_t *q, uint8_t modes) { q->emulated = modes; }
 
 void evq__set_io_native(evq_t *q, uint32_t kinds) { q->io_native = kinds; }
+
+uint32_t evq__options(const evq_t *q) { return (uint32_t)q->options; }
 
 void evq__unavailable(evq_t *q, const char *why) {
   size_t n = strlen(why) < sizeof q->why - 1 ? strlen(why) : sizeof q->why - 1;

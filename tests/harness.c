@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 #ifdef _WIN32
 #include <winsock2.h>
@@ -89,8 +90,16 @@ void tq_fail(const char *file, int line, const char *what, int kind,
   abort();
 }
 
+/* TQ_ONE_WAITER=1: the suite's queues promise one waiting thread
+ * (EVQ_OPT_ONE_WAITER; the *.one_waiter runs of tests/CMakeLists.txt). */
+uint32_t tq_flags(void) {
+  const char *v = getenv("TQ_ONE_WAITER");
+  return v && *v == '1' ? EVQ_OPT_ONE_WAITER : 0;
+}
+
 evq_t *tq_queue(void) {
-  evq_options_t o = {.backend = tq_backend, .wake_token = WAKE_TOKEN};
+  evq_options_t o = {.backend = tq_backend, .wake_token = WAKE_TOKEN,
+                     .flags = tq_flags()};
   evq_t *q = NULL;
   CHECK_OK(evq_create(&q, &o));
   CHECK(q != NULL);

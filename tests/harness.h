@@ -58,8 +58,11 @@ void tq_fail(const char *file, int line, const char *what, int kind,
 #define WAKE_TOKEN ((uintptr_t)0x57A4E)
 #define MS ((int64_t)1000000)
 
-/* A queue on the backend under test, wake token WAKE_TOKEN. */
+/* A queue on the backend under test, wake token WAKE_TOKEN, flags
+ * tq_flags(). */
 evq_t *tq_queue(void);
+/* The EVQ_OPT_* flags of the run (TQ_ONE_WAITER=1: EVQ_OPT_ONE_WAITER). */
+uint32_t tq_flags(void);
 /* A connected stream pair. */
 void tq_pair(evq_fd_t fds[2]);
 /* Writes n bytes of 'x' (all of them) to fd. */

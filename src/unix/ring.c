@@ -57,7 +57,8 @@ static int map_queues(evq__ring_t *r, const struct io_uring_params *p) {
   return 0;
 }
 
-int evq__ring_init(evq__ring_t *r, unsigned entries, unsigned cq_entries) {
+int evq__ring_init(evq__ring_t *r, unsigned entries, unsigned cq_entries,
+                   unsigned flags) {
   memset(r, 0, sizeof *r);
   r->sq_map = r->cq_map = r->sqes = MAP_FAILED;
   struct io_uring_params p;
@@ -66,7 +67,7 @@ int evq__ring_init(evq__ring_t *r, unsigned entries, unsigned cq_entries) {
    * entries today) gets the limit instead of failing the set-up; the
    * queue holds what overflows (IORING_FEAT_NODROP), so a smaller one
    * costs a flush, never an event. */
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | flags;
   p.cq_entries = cq_entries;
   long fd = syscall(__NR_io_uring_setup, entries, &p);
   if (fd < 0) return -errno;
@@ -115,7 +116,7 @@ int evq__ring_register(evq__ring_t *r, unsigned opcode, const void *arg,
 unsigned evq__ring_peek(evq__ring_t *r, struct io_uring_cqe **out,
                         unsigned max) {
   unsigned head = *r->cq_head, tail = load_acquire(r->cq_tail);
-  if (head == tail && (load_acquire(r->sq_flags) & IORING_SQ_CQ_OVERFLOW)) {
+  if (head == tail && evq__ring_held(r)) {
     evq__ring_enter(r, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
     tail = load_acquire(r->cq_tail);
   }

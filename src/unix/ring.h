@@ -27,8 +27,10 @@ typedef struct evq__ring {
 } evq__ring_t;
 
 /* Sets up a ring with entries submissions and cq_entries completions, each
- * clamped to the kernel's limit. 0 or a negative errno value. */
-int evq__ring_init(evq__ring_t *r, unsigned entries, unsigned cq_entries);
+ * clamped to the kernel's limit, and the IORING_SETUP_* flags given. 0 or
+ * a negative errno value (-EINVAL: a flag this kernel does not know). */
+int evq__ring_init(evq__ring_t *r, unsigned entries, unsigned cq_entries,
+                   unsigned flags);
 void evq__ring_exit(evq__ring_t *r);
 
 /* A zeroed submission entry, or NULL when the queue is full. */
@@ -85,9 +87,16 @@ int evq__ring_enter(evq__ring_t *r, unsigned submit, unsigned min_complete,
 int evq__ring_register(evq__ring_t *r, unsigned opcode, const void *arg,
                        unsigned nr);
 
+/* Whether the kernel holds completions a GETEVENTS enter would post:
+ * kept aside when the queue was full, or (IORING_SETUP_TASKRUN_FLAG)
+ * work that only runs then, as DEFER_TASKRUN's does. */
+static inline bool evq__ring_held(const evq__ring_t *r) {
+  return __atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) &
+         (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN);
+}
+
 /* Up to max completions, in order, left in place until evq__ring_seen;
- * completions the kernel kept aside when the queue was full are fetched
- * first. */
+ * completions the kernel holds (evq__ring_held) are fetched first. */
 unsigned evq__ring_peek(evq__ring_t *r, struct io_uring_cqe **out,
                         unsigned max);
 void evq__ring_seen(evq__ring_t *r, unsigned n);

@@ -75,7 +75,8 @@ static int pin(evq__uring_t *s, const evq__reg_t *reg, uint32_t *slot,
   *slot = EVQ__NO_SLOT;
   *ident = 0;
   if (reg->kind == EVQ__KIND_CHILD) return evq__check_fd(fd);
-  *slot = evq__ufiles_pin(&s->files, &s->ring, fd);
+  /* Not from a thread the ring refuses (EVQ_OPT_ONE_WAITER): identity. */
+  if (!evq__ur_foreign(s)) *slot = evq__ufiles_pin(&s->files, &s->ring, fd);
   if (*slot == EVQ__NO_SLOT) *ident = evq__file_id(fd, &rc);
   return rc;
 }
@@ -148,9 +149,14 @@ static void ur_kick(void *b) {
   evq__wakefd_signal(&s->wake);
 }
 
-/* The ring's descriptor is readable while completions wait. */
+/* The ring's descriptor is readable while completions wait. Not under
+ * EVQ_OPT_ONE_WAITER: a ring that has no issuer until the first wait
+ * submits nothing before it (the wake-up's poll included), and one that
+ * defers its completions to the issuer's enters may hold them without a
+ * host loop seeing the descriptor readable. */
 static intptr_t ur_fd(void *b) {
   evq__uring_t *s = b;
+  if (s->single) return -1;
   s->embedded = true;
   return s->ring.fd;
 }
@@ -193,9 +199,46 @@ static uint32_t native_kinds(evq__uring_t *s) {
   return kinds;
 }
 
+/* EVQ_OPT_ONE_WAITER's set-up flags, tried from the most the kernel may
+ * take down (-EINVAL: it does not know one): SINGLE_ISSUER (6.0) and
+ * DEFER_TASKRUN (6.1; TASKRUN_FLAG says when its work waits), the ring
+ * disabled until the first wait so that the issuer is the waiter, then
+ * SINGLE_ISSUER alone, then none. EVQ_IO_URING_NO_DEFER=1 starts at the
+ * second rung (6.0's), so the suite runs it here. */
+static const unsigned one_waiter_rungs[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_R_DISABLED |
+        IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_R_DISABLED, 0};
+
+static int ring_setup(evq_t *q, evq__uring_t *s, unsigned cq) {
+  size_t rung = 2;
+  if (evq__options(q) & EVQ_OPT_ONE_WAITER) {
+    const char *no = evq__getenv("EVQ_IO_URING_NO_DEFER");
+    rung = no && *no == '1' ? 1 : 0;
+  }
+  int rc;
+  while ((rc = evq__ring_init(&s->ring, SQ_ENTRIES, cq,
+                              one_waiter_rungs[rung])) == -EINVAL &&
+         rung < 2)
+    rung++;
+  unsigned f = one_waiter_rungs[rung];
+  s->single = rc == 0 && (f & IORING_SETUP_SINGLE_ISSUER);
+  s->defer = rc == 0 && (f & IORING_SETUP_DEFER_TASKRUN);
+  s->disabled = s->single;
+  return rc;
+}
+
+/* The first wait's prepare: the ring takes this thread as its issuer. */
+void evq__ur_enable(evq__uring_t *s) {
+  if (evq__ring_register(&s->ring, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+    return; /* cannot fail for a ring of ours: the enter will tell */
+  s->disabled = false;
+  s->issuer = pthread_self();
+}
+
 static int ring_init(evq_t *q, evq__uring_t *s) {
   unsigned cq = 4 * (s->max > 64 ? s->max : 64); /* >= SQ_ENTRIES */
-  int rc = evq__ring_init(&s->ring, SQ_ENTRIES, cq);
+  int rc = ring_setup(q, s, cq);
   if (rc == -ENOSYS) {
     evq__unavailable(q, "io_uring: the kernel has none (Linux 5.1+)");
     return EVQ_ENOTSUP;
@@ -255,7 +298,8 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
   /* The wake-up's poll goes in now, not with the first wait: a host loop
    * (evq_fd) must see kicks before it ever calls evq_wait. */
   evq__ur_arm_wake(s);
-  evq__ring_enter(&s->ring, evq__ring_flush(&s->ring), 0, 0, NULL, 0);
+  if (!s->disabled) /* else it goes with the first wait */
+    evq__ring_enter(&s->ring, evq__ring_flush(&s->ring), 0, 0, NULL, 0);
   *out = s;
   return 0;
 }
@@ -264,6 +308,7 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
  * in flight; closing the ring ends them all, so they are freed here. */
 static void ur_destroy(void *b) {
   evq__uring_t *s = b;
+  if (s->detaching) evq__ur_pools_detach(s);
   evq__ring_exit(&s->ring);
   evq__state_t *st;
   while ((st = evq__state_next(s->q, NULL)) != NULL) {

@@ -191,6 +191,7 @@ typedef struct evq__ur_pool {
   uint32_t size, mask;
   uint16_t tail;
   bool used;
+  bool detach;  /* freed by a thread the ring refuses: the issuer ends it */
 } evq__ur_pool_t;
 
 static void ring_add(evq__ur_pool_t *p, uint32_t id) {
@@ -208,6 +209,9 @@ static void ring_publish(evq__ur_pool_t *p) {
 int evq__ur_pool_attach(void *b, void *mem, uint32_t count, uint32_t size,
                         uint16_t *group) {
   evq__uring_t *s = b;
+  /* The kernel takes no buffer ring from this thread (EVQ_OPT_ONE_WAITER,
+   * after the first wait): the core emulates the pool, same results. */
+  if (evq__ur_foreign(s)) return EVQ_ENOTSUP;
   uint32_t g = 0;
   while (g < s->npools && s->pools[g].used) g++;
   if (g == s->npools) {
@@ -250,13 +254,33 @@ void evq__ur_pool_put(void *b, uint16_t group, uint32_t id) {
   ring_publish(p);
 }
 
-void evq__ur_pool_detach(void *b, uint16_t group) {
-  evq__uring_t *s = b;
+static void detach(evq__uring_t *s, uint16_t group) {
   evq__ur_pool_t *p = &s->pools[group];
   struct io_uring_buf_reg reg = {.bgid = group};
   evq__ring_register(&s->ring, IORING_UNREGISTER_PBUF_RING, &reg, 1);
   munmap(p->ring, p->map_len);
   p->used = false;
+  p->detach = false;
+}
+
+/* The pool's memory is the core's to free now: the kernel, which selects
+ * buffers only for a receive (none runs on a pool being freed), never
+ * reads the ring again. From a thread the ring refuses, the ring leaves
+ * the kernel at the issuer's next prepare (its group stays taken). */
+void evq__ur_pool_detach(void *b, uint16_t group) {
+  evq__uring_t *s = b;
+  if (!evq__ur_foreign(s)) {
+    detach(s, group);
+    return;
+  }
+  s->pools[group].detach = true;
+  s->detaching = true;
+}
+
+void evq__ur_pools_detach(evq__uring_t *s) {
+  for (uint32_t g = 0; g < s->npools; g++)
+    if (s->pools[g].detach) detach(s, (uint16_t)g);
+  s->detaching = false;
 }
 
 /* ---- the end ------------------------------------------------------------ */

@@ -293,6 +293,8 @@ void evq__ur_arm_wake(evq__uring_t *s) {
 
 void evq__ur_prepare(void *b) {
   evq__uring_t *s = b;
+  if (s->disabled) evq__ur_enable(s); /* the first wait's thread issues */
+  if (s->detaching) evq__ur_pools_detach(s);
   if (!s->wake_armed) evq__ur_arm_wake(s);
   s->kicked = false;
   /* Files of deregistrations that no registration has taken over. */
@@ -314,11 +316,14 @@ void evq__ur_prepare(void *b) {
 static int enter(evq__uring_t *s, int64_t timeout_ns) {
   unsigned submit = evq__ring_flush(&s->ring);
   /* GETEVENTS even when not waiting: a poll that is ready when armed
-   * completes through task work, which the kernel runs on that path. */
+   * completes through task work, which the kernel runs on that path; and
+   * under DEFER_TASKRUN every completion waits for it (the ring's flags
+   * say when some does). */
   if (timeout_ns == 0)
-    return submit ? evq__ring_enter(&s->ring, submit, 0,
-                                    IORING_ENTER_GETEVENTS, NULL, 0)
-                  : 0;
+    return submit || (s->defer && evq__ring_held(&s->ring))
+               ? evq__ring_enter(&s->ring, submit, 0, IORING_ENTER_GETEVENTS,
+                                 NULL, 0)
+               : 0;
   if (timeout_ns < 0)
     return evq__ring_enter(&s->ring, submit, 1, IORING_ENTER_GETEVENTS, NULL,
                            0);

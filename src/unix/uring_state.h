@@ -15,6 +15,8 @@
 #include "ring.h"
 #include "uring_files.h"
 
+#include <pthread.h>
+
 /* A request's user_data: its registration's record (a pointer, at least
  * 8-aligned) with, in the low bits, the parity of the poll request it is or
  * acts on (bit 0) and what it is: a poll, its removal (EVQ__UD_REMOVE) or
@@ -72,6 +74,15 @@ typedef struct evq__uring {
   bool wake_armed;   /* the wake eventfd's poll is in flight */
   bool embedded;     /* evq_fd() handed out the ring's descriptor */
   bool kicked;       /* embedded: a kick for pending re-arms is out */
+  /* EVQ_OPT_ONE_WAITER (uring.c): the ring takes submissions and
+   * registrations from one thread (SINGLE_ISSUER), that of the first wait
+   * (it starts disabled: no issuer until then), and may run completions
+   * only in that thread's GETEVENTS enters (DEFER_TASKRUN). */
+  bool single;       /* IORING_SETUP_SINGLE_ISSUER taken */
+  bool defer;        /* IORING_SETUP_DEFER_TASKRUN taken */
+  bool disabled;     /* IORING_SETUP_R_DISABLED, not yet enabled */
+  bool detaching;    /* a pool's buffer ring waits for the issuer to go */
+  pthread_t issuer;
   evq__link_t todo;  /* records whose requests must change */
   /* Completion operations (uring_io.c): to submit, in the kernel, to
    * cancel; and the pools' buffer rings, by group. */
@@ -82,6 +93,16 @@ typedef struct evq__uring {
   uint32_t max;
   struct io_uring_cqe **cqes; /* the waiter's: max of them */
 } evq__uring_t;
+
+/* Whether this thread may not register with the ring (io_uring_register
+ * from another than the issuer fails with -EEXIST): a registration then
+ * falls back, or waits for the issuer. Under the lock. */
+static inline bool evq__ur_foreign(const evq__uring_t *s) {
+  return s->single && !s->disabled && !pthread_equal(s->issuer, pthread_self());
+}
+
+/* uring.c: the first wait makes its thread the ring's issuer. */
+void evq__ur_enable(evq__uring_t *s);
 
 /* Puts r on the to-do list: the next prepare() syncs its requests. */
 static inline void evq__ur_todo(evq__uring_t *s, evq__ur_reg_t *r) {
@@ -109,6 +130,9 @@ int evq__ur_pool_attach(void *b, void *mem, uint32_t count, uint32_t size,
 void evq__ur_pool_put(void *b, uint16_t group, uint32_t id);
 void evq__ur_pool_detach(void *b, uint16_t group);
 void evq__ur_io_drain(void *b);
+/* prepare(): the buffer rings of pools freed by another thread than the
+ * issuer leave the kernel now. */
+void evq__ur_pools_detach(evq__uring_t *s);
 void evq__ur_io_prepare(evq__uring_t *s);
 bool evq__ur_io_pending(const evq__uring_t *s);
 bool evq__ur_io_complete(evq__uring_t *s, evq__raw_t *raw);
