@@ -190,10 +190,10 @@ EVQ_API int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
  * them, with 0 or EVQ_EIO. Use it for a socket that has operations: a
  * plain close is invisible to evq, as for registrations. Where the kernel
  * still has requests on fd (io_uring) the socket is closed once they have
- * ended, and operations on fd are refused with EVQ_EBADF meanwhile;
- * elsewhere it is closed at once. Either way the number may be reused
- * only once the close's completion has been returned. A socket without
- * operations is simply closed.
+ * ended; elsewhere it is closed at once. Either way operations on fd, and
+ * another close, are refused with EVQ_EBADF until the close's completion
+ * has been returned, and only then may the number be reused. A socket
+ * without operations is simply closed.
  * Errors: EVQ_EINVAL (q or op NULL), EVQ_EBUSY (op active), EVQ_EEXIST (fd
  * registered for readiness on q: evq_deregister_close() is its way),
  * EVQ_EBADF (a close of fd is under way).

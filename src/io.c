@@ -62,6 +62,9 @@ static int fits(const evq__io_sock_t *s, const evq__op_t *op) {
  * what the socket's record met; 0, or a refusal (op left idle). */
 static int enqueue(evq_t *q, evq__op_t *op, evq_fd_t fd) {
   evq__io_sock_t *s = NULL;
+  if (evq__io_closing(q, fd) &&
+      !evq__registry_find(&q->registry, EVQ__KIND_FD, (uint64_t)fd))
+    return EVQ_EBADF; /* EVQ_EEXIST first, as for any number */
   int rc = evq__io_sock(q, fd, op->hint, &s);
   if (rc == EVQ_EEXIST || rc == EVQ_ENOMEM) return rc;
   if (rc == 0) op->hint = (uint32_t)s->key;
@@ -253,7 +256,7 @@ int evq_op_close(evq_t *q, evq_op_t *op, evq_fd_t fd, uintptr_t token) {
     rc = EVQ_EEXIST;
   if (rc == 0) {
     evq__io_sock_t *s = find_sock(q, fd);
-    if (s && s->closer) {
+    if ((s && s->closer) || evq__io_closing(q, fd)) {
       rc = EVQ_EBADF;
     } else if (s) {
       /* The socket closes once no request of its is in the kernel. */

@@ -107,6 +107,7 @@ typedef struct evq__io {
   uint32_t nspare, spare_cap;
   uint32_t socks;       /* live records */
   uint32_t stale;       /* of them, those marked badf */
+  uint32_t closes;      /* close ops on the done list */
 } evq__io_t;
 
 /* ---- io_source.c: records, queues, delivery ---------------------------- */
@@ -137,6 +138,9 @@ void evq__io_settle(evq_t *q, evq_fd_t fd, uint32_t hint);
 void evq__io_unqueue(evq__op_t *op);
 /* op (on no list) ends with result at the next delivery. */
 void evq__io_finish(evq_t *q, evq__op_t *op, int32_t result);
+/* Whether a close of fd has ended but its completion is not returned yet:
+ * the number is refused (EVQ_EBADF) until then, on every backend. */
+bool evq__io_closing(evq_t *q, evq_fd_t fd);
 /* A send failed or was cancelled part-way: the sends queued behind it end
  * with EVQ_ECANCELED, and so will later ones. */
 void evq__io_break(evq_t *q, evq__io_sock_t *s);

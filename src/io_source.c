@@ -237,6 +237,7 @@ void evq__io_unqueue(evq__op_t *op) {
 }
 
 void evq__io_finish(evq_t *q, evq__op_t *op, int32_t result) {
+  if (op->kind == EVQ_IO_CLOSE) q->io->closes++;
   op->result = result;
   atomic_store(&op->state, EVQ__OP_DONE);
   evq__list_push_back(&q->io->done, &op->link);
@@ -322,6 +323,16 @@ static int step(evq_t *q, evq__io_sock_t *s, uint32_t dir, evq_event_t *out) {
   return 1;
 }
 
+bool evq__io_closing(evq_t *q, evq_fd_t fd) {
+  evq__io_t *io = q->io;
+  if (!io || !io->closes) return false;
+  for (evq__link_t *e = io->done.next; e != &io->done; e = e->next) {
+    const evq__op_t *op = EVQ__CONTAINER(e, evq__op_t, link);
+    if (op->kind == EVQ_IO_CLOSE && op->fd == fd) return true;
+  }
+  return false;
+}
+
 /* Whether s has nothing left to run or deliver. */
 static bool idle(evq__io_t *io, const evq__io_sock_t *s) {
   if (s->ops || s->kernel || s->closer) return false;
@@ -351,6 +362,7 @@ static int take_done(evq_t *q, evq_event_t *out, int cap) {
   while (n < cap && !evq__list_empty(&io->done)) {
     evq__op_t *op = EVQ__CONTAINER(io->done.next, evq__op_t, link);
     evq__list_unlink(&op->link);
+    if (op->kind == EVQ_IO_CLOSE) io->closes--;
     out[n++] = evq__io_deliver(op, op->result, 0);
     evq__io_settle(q, op->fd, op->hint);
   }

@@ -230,6 +230,14 @@ TEST(io_close_in_flight) {
   CHECK_OK(evq_op_close(q, &cl, c, 6));
   CHECK_EQ(evq_op_recv(q, &rx, c, data, 4, 1), EVQ_EBUSY); /* rx not done */
   CHECK_OK(evq_op_close(q, &cll, l, 7));
+  /* Until a close's completion is returned its number takes nothing, on
+   * every backend, whether or not the socket is closed yet. */
+  evq_op_t late;
+  evq_op_init(&late);
+  CHECK_EQ(evq_op_send(q, &late, c, "x", 1, 8), EVQ_EBADF);
+  CHECK_EQ(evq_op_accept_multi(q, &late, l, 8), EVQ_EBADF);
+  CHECK_EQ(evq_op_close(q, &late, c, 8), EVQ_EBADF);
+  CHECK_EQ(evq_op_active(&late), 0);
   int order[8], n = 0;
   while (n < 7) {
     evq_event_t e = io_next(&s);
