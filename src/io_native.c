@@ -137,6 +137,11 @@ int evq__io_completion(evq_t *q, const evq__raw_t *raw, evq_event_t *out) {
                   out);
   case EVQ_IO_RECV_POOL:
     if (data) return more_and_repost(q, op, res, bflags, out);
+    /* The kernel ran dry, but a buffer came back since (its completions
+     * before this one are delivered): the pool is not empty, go on. */
+    if (res == EVQ_ENOBUFS && op->pool->nlent < op->pool->count &&
+        !op->b.cancel)
+      return again(q, op);
     if (res == EVQ_ENOBUFS) { /* data came with no buffer, or the end */
       int r = evq__io_peek(op->fd);
       if (r == EVQ_EAGAIN && !op->b.cancel) return await_data(q, op);
