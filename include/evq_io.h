@@ -8,7 +8,8 @@
  * readiness (evq_register()) the program makes its own read and write for
  * every event; with operations the queue does the I/O: the kernel itself
  * where it can (io_uring, IOCP), and elsewhere evq inside evq_wait() when
- * the socket is ready, with the same results. docs/completion.md gives the
+ * the socket is ready (a send that can go at once, in the submitting
+ * call), with the same results. docs/completion.md gives the
  * design, and for each rule below how each kernel keeps it.
  *
  * Rules that hold for every operation, on every backend:
