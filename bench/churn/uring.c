@@ -9,32 +9,15 @@
  * API can; the floor stays comparable. */
 #define LIB "uring"
 #include "../common.h"
-#include <liburing.h>
+#include "../uring_common.h"
 
 /* user_data: the descriptor and what the request was. */
 enum { UD_ACCEPT = 0, UD_RECV = 1, UD_SEND = 2, UD_CLOSE = 3 };
-#define UD(fd, kind) ((uint64_t)(uint32_t)(fd) << 2 | (kind))
 
-static struct io_uring ring;
 static int lfd;
 static char *bytes; /* by descriptor: the byte received, then sent back */
 
-/* A submission entry; a full queue is submitted first (never in steady
- * state: the queue holds more than a loop asks for). */
-static struct io_uring_sqe *sqe_get(void) {
-  struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-  while (!sqe) {
-    io_uring_submit(&ring);
-    sqe = io_uring_get_sqe(&ring);
-  }
-  return sqe;
-}
-
-static void arm_accept(void) {
-  struct io_uring_sqe *sqe = sqe_get();
-  io_uring_prep_multishot_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(sqe, UD(lfd, UD_ACCEPT));
-}
+static void arm_accept(void) { uring_accept(lfd, UD(lfd, UD_ACCEPT)); }
 
 static void close_conn(int fd) {
   struct io_uring_sqe *sqe = sqe_get();
@@ -63,25 +46,7 @@ static void on_recv(int fd, const struct io_uring_cqe *cqe) {
   io_uring_sqe_set_data64(sqe, UD(fd, UD_SEND));
 }
 
-static void setup_ring(void) {
-  struct io_uring_params p;
-  memset(&p, 0, sizeof p);
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
-            IORING_SETUP_DEFER_TASKRUN;
-  p.cq_entries = 8192;
-  int rc = io_uring_queue_init_params(1024, &ring, &p);
-  if (rc == -EINVAL) { /* a kernel before 6.1: without them */
-    memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_CQSIZE;
-    p.cq_entries = 8192;
-    rc = io_uring_queue_init_params(1024, &ring, &p);
-  }
-  if (rc < 0) {
-    errno = -rc;
-    bench_die("io_uring_queue_init_params");
-  }
-  io_uring_register_ring_fd(&ring); /* an optimisation only: 5.18 and up */
-}
+static void setup_ring(void) { uring_setup(); }
 
 int main(int argc, char **argv) {
   bench_args(argc, argv);

@@ -13,11 +13,10 @@
  * registered by hand and filled with io_uring_buf_ring_add/_advance. */
 #define LIB "uring"
 #include "../common.h"
-#include <liburing.h>
+#include "../uring_common.h"
 
 /* user_data: the descriptor and what the request was. */
 enum { UD_ACCEPT = 0, UD_RECV = 1, UD_SEND = 2, UD_CLOSE = 3 };
-#define UD(fd, kind) ((uint64_t)(uint32_t)(fd) << 2 | (kind))
 
 #define NBUFS 256      /* the buffer ring: a power of two */
 #define BUF_SIZE 16384 /* as the epoll server's read buffer */
@@ -36,29 +35,13 @@ typedef struct conn {
   char out[2][OUT_CAP];
 } conn_t;
 
-static struct io_uring ring;
 static struct io_uring_buf_ring *br;
 static char *bufs;
 static int lfd;
 static conn_t **conns; /* by descriptor, made on first use, kept */
 static int *todo, ntodo;
 
-/* A submission entry; a full queue is submitted first (never in steady
- * state: the queue holds more than a loop asks for). */
-static struct io_uring_sqe *sqe_get(void) {
-  struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-  while (!sqe) {
-    io_uring_submit(&ring);
-    sqe = io_uring_get_sqe(&ring);
-  }
-  return sqe;
-}
-
-static void arm_accept(void) {
-  struct io_uring_sqe *sqe = sqe_get();
-  io_uring_prep_multishot_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(sqe, UD(lfd, UD_ACCEPT));
-}
+static void arm_accept(void) { uring_accept(lfd, UD(lfd, UD_ACCEPT)); }
 
 static void arm_recv(int fd) {
   struct io_uring_sqe *sqe = sqe_get();
@@ -173,49 +156,8 @@ static void flush(void) {
 }
 
 static void setup_ring(void) {
-  struct io_uring_params p;
-  memset(&p, 0, sizeof p);
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
-            IORING_SETUP_DEFER_TASKRUN;
-  p.cq_entries = 8192;
-  int rc = io_uring_queue_init_params(1024, &ring, &p);
-  if (rc == -EINVAL) { /* a kernel before 6.1: without them */
-    memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_CQSIZE;
-    p.cq_entries = 8192;
-    rc = io_uring_queue_init_params(1024, &ring, &p);
-  }
-  if (rc < 0) {
-    errno = -rc;
-    bench_die("io_uring_queue_init_params");
-  }
-  io_uring_register_ring_fd(&ring); /* an optimisation only: 5.18 and up */
-
-  long page = sysconf(_SC_PAGESIZE);
-  void *mem;
-  if (posix_memalign(&mem, (size_t)page, NBUFS * sizeof(struct io_uring_buf)))
-    bench_die("posix_memalign");
-  memset(mem, 0, NBUFS * sizeof(struct io_uring_buf));
-  br = mem;
-  io_uring_buf_ring_init(br);
-  struct io_uring_buf_reg reg;
-  memset(&reg, 0, sizeof reg);
-  reg.ring_addr = (uint64_t)(uintptr_t)br;
-  reg.ring_entries = NBUFS;
-  reg.bgid = BGID;
-  rc = io_uring_register_buf_ring(&ring, &reg, 0);
-  if (rc < 0) {
-    errno = -rc;
-    bench_die("io_uring_register_buf_ring");
-  }
-  if (posix_memalign(&mem, (size_t)page, (size_t)NBUFS * BUF_SIZE))
-    bench_die("posix_memalign");
-  bufs = mem;
-  for (unsigned i = 0; i < NBUFS; i++)
-    io_uring_buf_ring_add(br, bufs + (size_t)i * BUF_SIZE, BUF_SIZE,
-                          (unsigned short)i, io_uring_buf_ring_mask(NBUFS),
-                          (int)i);
-  io_uring_buf_ring_advance(br, NBUFS);
+  uring_setup();
+  bufs = uring_buffers(&br, NBUFS, BUF_SIZE, BGID);
 }
 
 int main(int argc, char **argv) {
