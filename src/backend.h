@@ -139,6 +139,8 @@ typedef struct evq__bop {
   bool wait_data;          /* RECV_POOL: the next request only waits for
                               the socket to be readable (a single-shot
                               poll): the pool was empty, the socket idle */
+  bool single;             /* RECV_POOL: one receive, not a multishot
+                              (the core posts it again) */
   uint8_t where;           /* the backend's: where the op stands */
   uint64_t area[9];        /* the backend's own (a message header) */
 } evq__bop_t;

@@ -96,6 +96,8 @@ struct evq__io_sock {
   bool hup;             /* the backend reported the read side's end */
   bool badf;            /* an op's I/O met EVQ_EBADF: the number named no
                            socket; the record ends once idle */
+  bool family_known;    /* unix_family was asked (evq__io_unix) */
+  bool unix_family;     /* a Unix-domain socket: no kernel multishot */
 };
 
 /* A queue's operations state, made at its first operation or pool. */
@@ -179,6 +181,8 @@ int evq__io_connect_start(const evq_addr_t *addr, evq_fd_t *out);
  * TCP_NODELAY) but not connected, and the OS's form of addr. */
 int evq__io_connect_socket(const evq_addr_t *addr, evq_fd_t *out);
 void evq__io_os_addr(const evq_addr_t *addr, const void **sa, uint32_t *len);
+/* Whether fd is a Unix-domain socket. */
+bool evq__io_unix(evq_fd_t fd);
 /* Whether a socket has data (1), is at its end (0), neither yet
  * (EVQ_EAGAIN), or a code: the native pool receive's EVQ_ENOBUFS rule. */
 int evq__io_peek(evq_fd_t fd);

@@ -156,6 +156,11 @@ void evq__io_os_addr(const evq_addr_t *addr, const void **sa, uint32_t *len) {
   *len = evq__caddr(addr)->len;
 }
 
+bool evq__io_unix(evq_fd_t fd) {
+  int af, type;
+  return evq__os_kind(fd, &af, &type) == 0 && af == AF_UNIX;
+}
+
 int evq__io_peek(evq_fd_t fd) {
   ptrdiff_t r = evq__os_peek(fd);
   return r == EVQ__READ_SHUT ? 0 : (int)r;

@@ -125,6 +125,19 @@ bool evq__io_native(const evq_t *q, const evq__op_t *op) {
   return op->kind != EVQ_IO_RECV_POOL || op->pool->native;
 }
 
+/* Linux (6.18 seen) stops a multishot receive on a Unix stream socket
+ * that drained more than its retry limit (32 buffers) without reporting
+ * the end of stream queued behind the data: the receive would never end.
+ * On such a socket the kernel gets one receive at a time, each posted
+ * again as an ended multishot is; the family is asked once per record. */
+static bool multishot_ok(evq__io_sock_t *s) {
+  if (!s->family_known) {
+    s->unix_family = evq__io_unix(s->fd);
+    s->family_known = true;
+  }
+  return !s->unix_family;
+}
+
 /* What the kernel needs for op's next request: the part of a send not
  * yet sent (a vector's partly sent buffer alone, then the rest of the
  * caller's array, which evq never writes). */
@@ -135,7 +148,10 @@ static void fill(evq__op_t *op) {
   b->iov = NULL;
   b->buf = op->buf;
   b->len = op->len;
-  if (op->kind == EVQ_IO_RECV_POOL) b->group = op->pool->group;
+  if (op->kind == EVQ_IO_RECV_POOL) {
+    b->group = op->pool->group;
+    b->single = !multishot_ok(op->sock);
+  }
   if (op->kind == EVQ_IO_CONNECT)
     evq__io_os_addr(op->buf, &b->addr, &b->addrlen);
   if (op->kind != EVQ_IO_SEND) return;

@@ -76,7 +76,7 @@ static void prep(struct io_uring_sqe *sqe, evq__bop_t *op) {
       break;
     }
     sqe->opcode = IORING_OP_RECV;
-    sqe->ioprio = IORING_RECV_MULTISHOT;
+    if (!op->single) sqe->ioprio = IORING_RECV_MULTISHOT;
     sqe->flags = IOSQE_BUFFER_SELECT;
     sqe->buf_group = op->group;
     break;
