@@ -278,7 +278,7 @@ int evq_io_release(evq_t *q, evq_fd_t fd) {
   if (!q) return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
   evq__io_sock_t *s = find_sock(q, fd);
-  int rc = !s ? EVQ_ENOENT : s->ops ? EVQ_EBUSY : 0;
+  int rc = !s ? EVQ_ENOENT : s->ops || s->closer ? EVQ_EBUSY : 0;
   /* An op of fd whose final result waits for delivery is still active. */
   if (rc == 0)
     for (evq__link_t *e = q->io->done.next; e != &q->io->done; e = e->next)

@@ -157,7 +157,8 @@ bool evq__io_native(const evq_t *q, const evq__op_t *op);
  * the done list), false if the kernel will report it. op is queued. */
 bool evq__io_cancel(evq_t *q, evq__op_t *op);
 /* The record's last op in the kernel ended, or none was: the socket is
- * closed and the close op completes. */
+ * closed and the close op completes (native: the kernel closes it, and
+ * the record ends with the close's completion, io_native.c). */
 void evq__io_close_now(evq_t *q, evq__io_sock_t *s);
 
 extern const evq__source_t evq__source_io;

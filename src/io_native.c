@@ -129,6 +129,14 @@ int evq__io_completion(evq_t *q, const evq__raw_t *raw, evq_event_t *out) {
   }
   if (op->b.wait_data) return waited(q, op, res, out);
   switch (op->kind) {
+  case EVQ_IO_CLOSE: { /* the socket is closed: its record ends */
+    evq__io_sock_t *s = op->sock;
+    s->closer = NULL;
+    op->sock = NULL;
+    evq__io_sock_end(q, s, true);
+    *out = evq__io_deliver(op, res, 0);
+    return 1;
+  }
   case EVQ_IO_SEND:
     if (res < 0) return finish(q, op, res, out);
     op->done += (size_t)res;

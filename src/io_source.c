@@ -367,6 +367,11 @@ void evq__io_settle(evq_t *q, evq_fd_t fd, uint32_t hint) {
 void evq__io_close_now(evq_t *q, evq__io_sock_t *s) {
   evq__op_t *closer = s->closer;
   evq_fd_t fd = s->fd;
+  if (evq__io_native(q, closer)) { /* the kernel closes: evq__io_closed */
+    closer->sock = s;
+    evq__io_submit(q, closer);
+    return;
+  }
   s->closer = NULL;
   evq__io_sock_end(q, s, true);
   evq__io_finish(q, closer, evq__io_close(fd));
@@ -474,7 +479,7 @@ static void io_forget(evq_t *q, const evq__reg_t *reg) {
   end_all(&s->rd);
   end_all(&s->wr);
   if (s->closer) { /* closed here; io_free drains the kernel's requests */
-    evq__io_close(s->fd);
+    if (!s->closer->kernel) evq__io_close(s->fd);
     s->closer->q = NULL;
     atomic_store(&s->closer->state, EVQ__OP_IDLE);
   }

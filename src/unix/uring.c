@@ -194,6 +194,10 @@ static uint32_t native_kinds(evq__uring_t *s) {
       kinds = 1u << EVQ_IO_ACCEPT | 1u << EVQ_IO_ACCEPT_MULTI |
               1u << EVQ_IO_RECV | 1u << EVQ_IO_RECV_POOL |
               1u << EVQ_IO_SEND | 1u << EVQ_IO_CONNECT;
+    /* A close goes with the next wait's enter instead of a close(2). */
+    if (all && IORING_OP_CLOSE <= p->last_op &&
+        (p->ops[IORING_OP_CLOSE].flags & IO_URING_OP_SUPPORTED))
+      kinds |= 1u << EVQ_IO_CLOSE;
   }
   free(p);
   return kinds;

@@ -108,6 +108,9 @@ static void prep(struct io_uring_sqe *sqe, evq__bop_t *op) {
     sqe->addr = (uint64_t)(uintptr_t)op->addr;
     sqe->off = op->addrlen;
     break;
+  case EVQ_IO_CLOSE:
+    sqe->opcode = IORING_OP_CLOSE;
+    break;
   default:
     sqe->opcode = IORING_OP_NOP;
   }

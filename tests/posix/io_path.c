@@ -1,6 +1,6 @@
 /* Which path a queue takes for each kind of operation (evq_io_path): on
  * io_uring with Linux 6.0 or later the kernel's own requests, unless
- * EVQ_IO_EMULATE=1 (docs/reliability.md); evq closes sockets itself; every
+ * EVQ_IO_EMULATE=1 (docs/reliability.md), the close included; every
  * other backend emulates. */
 #include "harness.h"
 #include "evq_io.h"
@@ -24,7 +24,7 @@ TEST(io_path) {
                !(emulate && strcmp(emulate, "1") == 0);
   for (int k = EVQ_IO_ACCEPT; k <= EVQ_IO_CLOSE; k++) {
     int want = EVQ_PATH_EMULATED;
-    if (native && k != EVQ_IO_CLOSE)
+    if (native)
       want = k == EVQ_IO_ACCEPT_MULTI || k == EVQ_IO_RECV_POOL
                  ? EVQ_PATH_NATIVE_MULTI
                  : EVQ_PATH_NATIVE;
