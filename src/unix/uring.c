@@ -234,8 +234,10 @@ static int ring_setup(evq_t *q, evq__uring_t *s, unsigned cq) {
 
 /* The first wait's prepare: the ring takes this thread as its issuer. */
 void evq__ur_enable(evq__uring_t *s) {
-  if (evq__ring_register(&s->ring, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
-    return; /* cannot fail for a ring of ours: the enter will tell */
+  int rc;
+  do rc = evq__ring_register(&s->ring, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+  while (rc == -EINTR);
+  if (rc < 0) return; /* still disabled: the wait says so, the next tries */
   s->disabled = false;
   s->issuer = pthread_self();
 }

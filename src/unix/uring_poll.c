@@ -337,6 +337,9 @@ static int enter(evq__uring_t *s, int64_t timeout_ns) {
 
 int evq__ur_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   evq__uring_t *s = b;
+  /* Its first prepare could not enable the ring (the kernel lacked
+   * memory): nothing runs on it yet; the next wait tries again. */
+  if (s->disabled) return EVQ_ENOMEM;
   int rc = enter(s, timeout_ns);
   if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
     return evq__from_errno(-rc);

@@ -101,6 +101,8 @@ N(sigismember, "pure")
 F(waitid, "ECHILD") /* evq always passes WNOHANG: no EINTR */
 F(pthread_atfork, "ENOMEM")
 N(pthread_once, "cannot fail")
+N(pthread_self, "cannot fail")
+N(pthread_equal, "cannot fail: compares two thread ids")
 N(pthread_mutex_lock, "cannot fail for a default mutex used correctly")
 N(pthread_mutex_unlock, "cannot fail for a default mutex used correctly")
 N(pthread_mutex_init, "cannot fail for a default mutex (glibc)")
@@ -168,5 +170,11 @@ DEAD("evq__wakefd_close", close, "if (w->write_fd != w->read_fd) close(w->write_
      "the wake descriptor is an eventfd on Linux: one descriptor, not a pipe's two")
 DEAD("map_queues", mmap, ": mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE,",
      "the kernel maps both io_uring rings at once (IORING_FEAT_SINGLE_MMAP, Linux 5.4+)")
+DEAD("map_queues", mmap, "r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE,",
+     "a second copy of the call the compiler made in evq__ring_init for a kernel that maps the rings apart; the copy this kernel runs is faulted")
+DEAD("evq__ring_enter", syscall, "long rc = syscall(__NR_io_uring_enter, r->fd, submit, min_complete, flags,",
+     "the copy inlined in evq__ring_peek: a ring with DEFER_TASKRUN whose deferred work arrived between the wait's own enter and its look at the completion queue, a race no scenario makes happen on demand")
+DEAD("open_spare", open, "static int open_spare(void) { return open(\"/\", O_RDONLY | O_CLOEXEC); }",
+     "the copy in refuse_one: an accept meeting EMFILE while the spare descriptor is closed, which takes an earlier failed open of it in the same run, two faults the walk does not combine")
 DEAD("evq__ur_io_drain", close, "if (accept && cqe->res >= 0) close(cqe->res);",
      "a socket an accept brings while evq_free drains the kernel's requests: a race no scenario makes happen on demand")

@@ -907,6 +907,38 @@ static bool op_wait(evq_t *qq, evq_op_t *op, evq_pool_t *pool, uintptr_t t,
   return false;
 }
 
+/* A queue with EVQ_OPT_ONE_WAITER (io_uring: DEFER_TASKRUN): data that
+ * comes after its registration is armed is deferred kernel work, which a
+ * wait of 0 must enter the kernel for; and a pool made before any
+ * operation makes the queue's operations state itself. */
+static bool phase_one_waiter(void) {
+  evq_t *qw;
+  if (!make_queue(&qw, EVQ_OPT_ONE_WAITER)) return false;
+  evq_pool_t *pool = NULL;
+  if (ok("evq_pool_create", evq_pool_create(qw, &pool, 1, 8), B(EVQ_ENOMEM)))
+    must("evq_pool_free", evq_pool_free(pool), 0);
+  evq_fd_t p[2];
+  bool good = false;
+  if (ok("evq_socketpair", evq_socketpair(p), ANY)) {
+    if (ok("evq_register", evq_register(qw, p[0], EVQ_READABLE, EVQ_LEVEL, 7),
+           DOC_REGISTER)) {
+      evq_event_t ev[4];
+      ok("evq_wait", evq_wait(qw, ev, 4, 0), DOC_WAIT); /* arms it */
+      if (ok("evq_write", evq_write(NULL, p[1], "x", 1), ANY))
+        for (int i = 0; i < 1000 && !good; i++) {
+          int n = evq_wait(qw, ev, 4, 0);
+          if (n < 0 && !ok("evq_wait", n, DOC_WAIT)) break;
+          good = n == 1 && ev[0].token == 7;
+        }
+      must("evq_deregister", evq_deregister(qw, p[0]), DOC_DEREGISTER);
+    }
+    evq_close(p[0]);
+    evq_close(p[1]);
+  }
+  evq_free(qw);
+  return good;
+}
+
 /* A receive and a send; a pool of one buffer run dry (the receive without
  * a buffer peeks); a close with an operation in flight; evq_free with one
  * in flight. Whatever a fault fails, every accepted operation completes
@@ -995,6 +1027,7 @@ static const phase_t phases[] = {
     {"emfile", phase_emfile},
     {"unpinned", phase_unpinned},
     {"ops", phase_ops},
+    {"one_waiter", phase_one_waiter},
 };
 
 int main(int argc, char **argv) {
