@@ -32,6 +32,7 @@ typedef struct evq__registry {
   evq__reg_t *slots;
   uint32_t nslots, cap, free_head, count;
   uint32_t others; /* live registrations of kinds other than a descriptor */
+  uint32_t io;     /* of them, sockets with operations (kind IO) */
   uint32_t *free_next;
   /* Descriptors below EVQ__BY_FD_MAX (the array then takes at most 4 MiB):
    * by_fd[fd] holds slot id + 1, 0 for none; by_fd_cap cells, grown to the

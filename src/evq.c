@@ -310,9 +310,13 @@ static int take_wake(evq_t *q, evq_event_t *out) {
  * (signals, children through the child signal, operations' results);
  * again: only those whose take() may run twice in a round. */
 static int take_sources(evq_t *q, evq_event_t *out, int cap, bool again) {
+  /* A queue whose only other registrations are sockets with operations
+   * (the common server) asks no signal or child source. */
+  bool only_io = q->registry.others == q->registry.io;
   int n = 0;
   for (int k = 0; k < EVQ__KINDS && n < cap; k++)
-    if (evq__sources[k] && (!again || evq__sources[k]->again))
+    if (evq__sources[k] && (!again || evq__sources[k]->again) &&
+        (!only_io || k == EVQ__KIND_IO))
       n += evq__sources[k]->take(q, out + n, cap - n);
   return n;
 }

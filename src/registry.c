@@ -209,6 +209,7 @@ int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
   if (!by_fd(kind, ident)) r->map_used++;
   r->count++;
   if (kind != EVQ__KIND_FD) r->others++;
+  if (kind == EVQ__KIND_IO) r->io++;
   *out = reg;
   return 0;
 }
@@ -223,6 +224,7 @@ void evq__registry_remove(evq__registry_t *r, evq__reg_t *reg) {
     if (i != NO_SLOT) map_erase(r, i);
   }
   if (reg->kind != EVQ__KIND_FD) r->others--;
+  if (reg->kind == EVQ__KIND_IO) r->io--;
   uint32_t id = reg->id, gen = next_gen(reg->gen);
   memset(reg, 0, sizeof *reg);
   reg->id = id;
