@@ -280,9 +280,7 @@ int evq_io_release(evq_t *q, evq_fd_t fd) {
   evq__io_sock_t *s = find_sock(q, fd);
   int rc = !s ? EVQ_ENOENT : s->ops || s->closer ? EVQ_EBUSY : 0;
   /* An op of fd whose final result waits for delivery is still active. */
-  if (rc == 0)
-    for (evq__link_t *e = q->io->done.next; e != &q->io->done; e = e->next)
-      if (EVQ__CONTAINER(e, evq__op_t, link)->fd == fd) rc = EVQ_EBUSY;
+  if (rc == 0 && evq__io_undelivered(q->io, fd)) rc = EVQ_EBUSY;
   if (rc == 0) evq__io_sock_end(q, s, false);
   evq__mutex_unlock(&q->lock);
   return rc;

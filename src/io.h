@@ -140,6 +140,8 @@ void evq__io_settle(evq_t *q, evq_fd_t fd, uint32_t hint);
 void evq__io_unqueue(evq__op_t *op);
 /* op (on no list) ends with result at the next delivery. */
 void evq__io_finish(evq_t *q, evq__op_t *op, int32_t result);
+/* Whether a final result of an op of fd waits on the done list. */
+bool evq__io_undelivered(const evq__io_t *io, evq_fd_t fd);
 /* Whether a close of fd has ended but its completion is not returned yet:
  * the number is refused (EVQ_EBADF) until then, on every backend. */
 bool evq__io_closing(evq_t *q, evq_fd_t fd);

@@ -349,12 +349,16 @@ bool evq__io_closing(evq_t *q, evq_fd_t fd) {
   return false;
 }
 
+bool evq__io_undelivered(const evq__io_t *io, evq_fd_t fd) {
+  for (const evq__link_t *e = io->done.next; e != &io->done; e = e->next)
+    if (EVQ__CONTAINER(e, evq__op_t, link)->fd == fd) return true;
+  return false;
+}
+
 /* Whether s has nothing left to run or deliver. */
-static bool idle(evq__io_t *io, const evq__io_sock_t *s) {
-  if (s->ops || s->kernel || s->closer) return false;
-  for (evq__link_t *e = io->done.next; e != &io->done; e = e->next)
-    if (EVQ__CONTAINER(e, evq__op_t, link)->fd == s->fd) return false;
-  return true;
+static bool idle(const evq__io_t *io, const evq__io_sock_t *s) {
+  return !s->ops && !s->kernel && !s->closer &&
+         !evq__io_undelivered(io, s->fd);
 }
 
 void evq__io_settle(evq_t *q, evq_fd_t fd, uint32_t hint) {
@@ -367,7 +371,9 @@ void evq__io_settle(evq_t *q, evq_fd_t fd, uint32_t hint) {
 void evq__io_close_now(evq_t *q, evq__io_sock_t *s) {
   evq__op_t *closer = s->closer;
   evq_fd_t fd = s->fd;
-  if (evq__io_native(q, closer)) { /* the kernel closes: evq__io_closed */
+  /* Native, the kernel closes it; its completion ends the record
+   * (io_native.c). */
+  if (evq__io_native(q, closer)) {
     closer->sock = s;
     evq__io_submit(q, closer);
     return;
