@@ -139,8 +139,8 @@ typedef struct evq__bop {
   bool wait_data;          /* RECV_POOL: the next request only waits for
                               the socket to be readable (a single-shot
                               poll): the pool was empty, the socket idle */
-  bool single;             /* RECV_POOL: one receive, not a multishot
-                              (the core posts it again) */
+  bool single;             /* ACCEPT_MULTI, RECV_POOL: one request, not
+                              a multishot (the core posts it again) */
   uint8_t where;           /* the backend's: where the op stands */
   uint64_t area[9];        /* the backend's own (a message header) */
 } evq__bop_t;
@@ -225,7 +225,13 @@ typedef struct evq__backend {
   /* Completion operations (NULL for a backend that has none: the core
    * emulates them). Kinds the backend does itself are those it named with
    * evq__set_io_native. All under the lock. */
-  /* Queue op for the kernel (it goes in with the next wait). */
+  /* Before the first native op on the socket fd (its record's, once):
+   * 0, or an EVQ_E* code after which the core emulates that socket's
+   * operations (a socket the kernel object cannot take: IOCP's port
+   * association is once per socket). May be NULL. */
+  int (*io_adopt)(void *b, intptr_t fd);
+  /* Queue op for the kernel (it goes in with the next wait, or at once
+   * where the kernel has no batch). */
   void (*io_submit)(void *b, evq__bop_t *op);
   /* The core wants op's end: true if the kernel will report it (a cancel
    * is on its way), false if op never reached the kernel (taken back). */
@@ -251,6 +257,10 @@ void evq__set_emulated_modes(evq_t *q, uint8_t modes);
  * itself; the core emulates the others. Any time under the lock: a kernel
  * found lacking a feature takes its kind back to the emulation. */
 void evq__set_io_native(evq_t *q, uint32_t kinds);
+/* Of the native multishot kinds, those the kernel keeps running by itself
+ * (EVQ_PATH_NATIVE_MULTI); for the others each request is single
+ * (bop->single) and the core posts it again after each completion. */
+void evq__set_io_multishot(evq_t *q, uint32_t kinds);
 void evq__unavailable(evq_t *q, const char *why);
 /* The queue's EVQ_OPT_* flags (evq_options_t), for init(). */
 uint32_t evq__options(const evq_t *q);

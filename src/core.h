@@ -125,6 +125,8 @@ struct evq {
   uint8_t emulated; /* modes the core emulates (the backend's choice) */
   uint32_t io_native; /* kinds of operation the backend carries out
                          (1u << EVQ_IO_*); the core emulates the rest */
+  uint32_t io_multishot; /* of the multishot kinds, those whose kernel
+                            request goes on by itself (else evq re-posts) */
   evq__mutex_t lock;
   evq__registry_t registry;
   evq__timers_t timers;

@@ -141,6 +141,10 @@ void evq__set_emulated_modes(evq_t *q, uint8_t modes) { q->emulated = modes; }
 
 void evq__set_io_native(evq_t *q, uint32_t kinds) { q->io_native = kinds; }
 
+void evq__set_io_multishot(evq_t *q, uint32_t kinds) {
+  q->io_multishot = kinds;
+}
+
 uint32_t evq__options(const evq_t *q) { return (uint32_t)q->options; }
 
 void evq__unavailable(evq_t *q, const char *why) {

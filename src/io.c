@@ -290,7 +290,8 @@ int evq_io_path(evq_t *q, int kind) {
   if (!q || kind < EVQ_IO_ACCEPT || kind > EVQ_IO_CLOSE) return EVQ_EINVAL;
   evq__mutex_lock(&q->lock);
   bool native = (q->io_native >> kind) & 1u;
+  bool multi = (q->io_multishot >> kind) & 1u;
   evq__mutex_unlock(&q->lock);
   if (!native) return EVQ_PATH_EMULATED;
-  return evq__op_multi(kind) ? EVQ_PATH_NATIVE_MULTI : EVQ_PATH_NATIVE;
+  return multi ? EVQ_PATH_NATIVE_MULTI : EVQ_PATH_NATIVE;
 }

@@ -98,6 +98,8 @@ struct evq__io_sock {
                            socket; the record ends once idle */
   bool family_known;    /* unix_family was asked (evq__io_unix) */
   bool unix_family;     /* a Unix-domain socket: no kernel multishot */
+  bool adopted;         /* the backend took it for native ops (io_adopt) */
+  bool foreign;         /* the backend refused it: its ops are emulated */
 };
 
 /* A queue's operations state, made at its first operation or pool. */

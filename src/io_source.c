@@ -122,7 +122,21 @@ static int watch(evq_t *q, evq__io_sock_t *s) {
 
 bool evq__io_native(const evq_t *q, const evq__op_t *op) {
   if (!((q->io_native >> op->kind) & 1u)) return false;
+  if (op->sock && op->sock->foreign) return false;
   return op->kind != EVQ_IO_RECV_POOL || op->pool->native;
+}
+
+/* A socket's first native op: the backend takes it (IOCP associates it
+ * with its port, once per socket) or refuses it, and then the record's
+ * ops are emulated, with the same results. */
+static bool adopt(evq_t *q, evq__io_sock_t *s) {
+  if (s->adopted) return true;
+  if (q->ops->io_adopt && q->ops->io_adopt(q->b, (intptr_t)s->fd) != 0) {
+    s->foreign = true;
+    return false;
+  }
+  s->adopted = true;
+  return true;
 }
 
 /* Linux (6.18 seen) stops a multishot receive on a Unix stream socket
@@ -148,10 +162,10 @@ static void fill(evq__op_t *op) {
   b->iov = NULL;
   b->buf = op->buf;
   b->len = op->len;
-  if (op->kind == EVQ_IO_RECV_POOL) {
-    b->group = op->pool->group;
-    b->single = !multishot_ok(op->sock);
-  }
+  b->single = evq__op_multi(op->kind) &&
+              (!((op->q->io_multishot >> op->kind) & 1u) ||
+               (op->kind == EVQ_IO_RECV_POOL && !multishot_ok(op->sock)));
+  if (op->kind == EVQ_IO_RECV_POOL) b->group = op->pool->group;
   if (op->kind == EVQ_IO_CONNECT)
     evq__io_os_addr(op->buf, &b->addr, &b->addrlen);
   if (op->kind != EVQ_IO_SEND) return;
@@ -196,7 +210,7 @@ void evq__io_advance(evq_t *q, evq__io_sock_t *s, uint32_t dir) {
     evq__io_finish(q, op, EVQ_ECANCELED);
   }
   if (evq__list_empty(l) || op->kernel || s->closer) return;
-  if (evq__io_native(q, op)) {
+  if (evq__io_native(q, op) && adopt(q, s)) {
     evq__io_submit(q, op);
     return;
   }
@@ -373,7 +387,7 @@ void evq__io_close_now(evq_t *q, evq__io_sock_t *s) {
   evq_fd_t fd = s->fd;
   /* Native, the kernel closes it; its completion ends the record
    * (io_native.c). */
-  if (evq__io_native(q, closer)) {
+  if (evq__io_native(q, closer) && adopt(q, s)) {
     closer->sock = s;
     evq__io_submit(q, closer);
     return;

@@ -300,7 +300,10 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
   /* Operations the kernel carries out; the rest, and all of them under
    * EVQ_IO_EMULATE=1 (the suite runs both paths here), are emulated. */
   const char *emulate = evq__getenv("EVQ_IO_EMULATE");
-  if (!(emulate && *emulate == '1')) evq__set_io_native(q, native_kinds(s));
+  if (!(emulate && *emulate == '1')) {
+    evq__set_io_native(q, native_kinds(s));
+    evq__set_io_multishot(q, 1u << EVQ_IO_ACCEPT_MULTI | 1u << EVQ_IO_RECV_POOL);
+  }
   /* The wake-up's poll goes in now, not with the first wait: a host loop
    * (evq_fd) must see kicks before it ever calls evq_wait. */
   evq__ur_arm_wake(s);

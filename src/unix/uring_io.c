@@ -64,7 +64,7 @@ static void prep(struct io_uring_sqe *sqe, evq__bop_t *op) {
   sqe->user_data = ud_op(op);
   switch (op->kind) {
   case EVQ_IO_ACCEPT_MULTI:
-    sqe->ioprio = IORING_ACCEPT_MULTISHOT;
+    if (!op->single) sqe->ioprio = IORING_ACCEPT_MULTISHOT;
     /* fall through */
   case EVQ_IO_ACCEPT:
     sqe->opcode = IORING_OP_ACCEPT;
