@@ -171,12 +171,17 @@ static bool kernel_at_least(int major, int minor) {
   return ma > major || (ma == major && mi >= minor);
 }
 
-/* The kinds of operation this kernel does itself: each opcode asked of
- * the kernel (IORING_REGISTER_PROBE, 5.6), the multishot flags, which no
- * probe shows, by version (accept 5.19, receive 6.0: a kernel with the
- * one has the other's opcode too, so 6.0 decides both). */
+static bool has_op(const struct io_uring_probe *p, unsigned op) {
+  return op <= p->last_op && (p->ops[op].flags & IO_URING_OP_SUPPORTED);
+}
+
+/* The kinds of operation this kernel does itself, from the opcodes the
+ * probe shows (IORING_REGISTER_PROBE, 5.6), not from the version, which
+ * says nothing of back-ports. The socket opcodes count as one set: they
+ * all came by 5.6, and one path for all of a socket's operations is what
+ * the core is written for. The multishot flags, which no probe shows,
+ * are tried: a kernel without one refuses it (uring_io.c). */
 static uint32_t native_kinds(evq__uring_t *s) {
-  if (!kernel_at_least(6, 0)) return 0;
   size_t len = sizeof(struct io_uring_probe) +
                256 * sizeof(struct io_uring_probe_op);
   struct io_uring_probe *p = calloc(1, len);
@@ -187,20 +192,39 @@ static uint32_t native_kinds(evq__uring_t *s) {
         IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SENDMSG,
         IORING_OP_CONNECT, IORING_OP_ASYNC_CANCEL};
     bool all = true;
-    for (size_t i = 0; i < sizeof need; i++)
-      all = all && need[i] <= p->last_op &&
-            (p->ops[need[i]].flags & IO_URING_OP_SUPPORTED);
+    for (size_t i = 0; i < sizeof need; i++) all = all && has_op(p, need[i]);
     if (all)
       kinds = 1u << EVQ_IO_ACCEPT | 1u << EVQ_IO_ACCEPT_MULTI |
               1u << EVQ_IO_RECV | 1u << EVQ_IO_RECV_POOL |
               1u << EVQ_IO_SEND | 1u << EVQ_IO_CONNECT;
     /* A close goes with the next wait's enter instead of a close(2). */
-    if (all && IORING_OP_CLOSE <= p->last_op &&
-        (p->ops[IORING_OP_CLOSE].flags & IO_URING_OP_SUPPORTED))
-      kinds |= 1u << EVQ_IO_CLOSE;
+    if (all && has_op(p, IORING_OP_CLOSE)) kinds |= 1u << EVQ_IO_CLOSE;
+    /* A pool's receive needs buffer rings (5.19), which no probe shows
+     * either: removing one that is not there says -ENOENT where they
+     * exist, -EINVAL where not; then every pool is emulated. */
+    struct io_uring_buf_reg none = {.bgid = 0};
+    if (kinds && evq__ring_register(&s->ring, IORING_UNREGISTER_PBUF_RING,
+                                    &none, 1) == -EINVAL)
+      kinds &= ~(1u << EVQ_IO_RECV_POOL);
   }
   free(p);
   return kinds;
+}
+
+/* Operations the kernel carries out; the rest, and all of them under
+ * EVQ_IO_EMULATE=1 (the suite runs both paths here), are emulated. The
+ * multishot kinds start multishot; a kernel that refuses the flag takes
+ * its kind to single requests (uring_io.c). */
+static void io_init(evq_t *q, evq__uring_t *s) {
+  const char *emulate = evq__getenv("EVQ_IO_EMULATE");
+  if (emulate && *emulate == '1') return;
+  uint32_t kinds = native_kinds(s);
+  evq__set_io_native(q, kinds);
+  s->ms_kinds = kinds & (1u << EVQ_IO_ACCEPT_MULTI | 1u << EVQ_IO_RECV_POOL);
+  evq__set_io_multishot(q, s->ms_kinds);
+  /* A test setting: the path of a kernel before 5.19 (uring_io.c). */
+  const char *refuse = evq__getenv("EVQ_IO_URING_REFUSE_MULTISHOT");
+  s->refuse_ms = refuse && *refuse == '1';
 }
 
 /* EVQ_OPT_ONE_WAITER's set-up flags, tried from the most the kernel may
@@ -297,13 +321,7 @@ static int ur_init(evq_t *q, uint32_t max_events, void **out) {
   const char *no_ms = evq__getenv("EVQ_IO_URING_NO_MULTISHOT");
   s->multishot = kernel_at_least(5, 13) && !(no_ms && *no_ms == '1');
   evq__ufiles_init(&s->files, &s->ring, PINNED_FILES);
-  /* Operations the kernel carries out; the rest, and all of them under
-   * EVQ_IO_EMULATE=1 (the suite runs both paths here), are emulated. */
-  const char *emulate = evq__getenv("EVQ_IO_EMULATE");
-  if (!(emulate && *emulate == '1')) {
-    evq__set_io_native(q, native_kinds(s));
-    evq__set_io_multishot(q, 1u << EVQ_IO_ACCEPT_MULTI | 1u << EVQ_IO_RECV_POOL);
-  }
+  io_init(q, s);
   /* The wake-up's poll goes in now, not with the first wait: a host loop
    * (evq_fd) must see kicks before it ever calls evq_wait. */
   evq__ur_arm_wake(s);

@@ -2,9 +2,10 @@
 /* Completion operations the kernel carries out on io_uring (backend.h,
  * evq__bop_t; docs/completion.md): the requests written with the wait's
  * submissions, their completions turned into raw events, cancels, and
- * the buffer rings the kernel receives pool data into. The core decides
- * what each completion means (src/io_native.c); this file only speaks to
- * the kernel.
+ * the buffer rings the kernel receives pool data into; and the multishot
+ * flags, tried, with the fall back to single requests where the kernel
+ * refuses one. The core decides what each completion means
+ * (src/io_native.c); this file only speaks to the kernel.
  *
  * Like the poll requests, operations reach the kernel in the waiter's
  * io_uring_enter: a submission or a cancel from any thread goes on a list
@@ -20,10 +21,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* What the backend keeps in an op's area. */
+/* What the backend keeps in an op's area (full: a send's header and a
+ * multishot's marks share it). */
 typedef struct ur_op {
   evq__link_t cancel; /* on the cancel list when linked */
-  struct msghdr msg;  /* a vector send's header: read at submission */
+  union {
+    struct msghdr msg; /* a vector send's header: read at submission */
+    struct {
+      bool multi;      /* the request in the kernel is a multishot */
+      bool refused;    /* ... that EVQ_IO_URING_REFUSE_MULTISHOT answers */
+      bool confirm;    /* the single request after a refused multishot */
+    } ms;
+  } u;
 } ur_op_t;
 
 /* op->where: on the to-do list, in the kernel, or neither. */
@@ -34,6 +43,10 @@ _Static_assert(sizeof(ur_op_t) <= sizeof(((evq__bop_t *)0)->area),
 
 static ur_op_t *area(evq__bop_t *op) { return (ur_op_t *)(void *)op->area; }
 
+static bool multi_kind(int kind) {
+  return kind == EVQ_IO_ACCEPT_MULTI || kind == EVQ_IO_RECV_POOL;
+}
+
 static uint64_t ud_op(const evq__bop_t *op) {
   return (uint64_t)(uintptr_t)op | EVQ__UD_OP;
 }
@@ -42,6 +55,7 @@ void evq__ur_io_submit(void *b, evq__bop_t *op) {
   evq__uring_t *s = b;
   ur_op_t *u = area(op);
   if (op->where == 0) evq__list_init(&u->cancel);
+  if (multi_kind(op->kind)) u->u.ms.confirm = false; /* the core's post */
   op->where = OP_TODO;
   evq__list_push_back(&s->io_todo, &op->link);
 }
@@ -59,7 +73,7 @@ bool evq__ur_io_cancel(void *b, evq__bop_t *op) {
 }
 
 /* The request for op, as liburing's prep helpers would write it. */
-static void prep(struct io_uring_sqe *sqe, evq__bop_t *op) {
+static void prep_op(struct io_uring_sqe *sqe, evq__bop_t *op) {
   sqe->fd = (int)op->fd;
   sqe->user_data = ud_op(op);
   switch (op->kind) {
@@ -90,7 +104,7 @@ static void prep(struct io_uring_sqe *sqe, evq__bop_t *op) {
      * which saves evq posting the remainder. */
     sqe->msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
     if (op->iov) {
-      struct msghdr *m = &area(op)->msg;
+      struct msghdr *m = &area(op)->u.msg;
       memset(m, 0, sizeof *m);
       m->msg_iov = (struct iovec *)(uintptr_t)op->iov;
       m->msg_iovlen = (size_t)(op->niov < 1024 ? op->niov : 1024);
@@ -116,6 +130,28 @@ static void prep(struct io_uring_sqe *sqe, evq__bop_t *op) {
   }
 }
 
+/* A multishot request under EVQ_IO_URING_REFUSE_MULTISHOT=1, a test
+ * setting: a no-op whose completion says -EINVAL, as a kernel before
+ * 5.19 answers the flag it does not know, so the fallback runs here. */
+static void refuse(struct io_uring_sqe *sqe, evq__bop_t *op) {
+  uint64_t ud = sqe->user_data;
+  memset(sqe, 0, sizeof *sqe);
+  sqe->opcode = IORING_OP_NOP;
+  sqe->user_data = ud;
+  area(op)->u.ms.refused = true;
+}
+
+/* op's request, and what a multishot kind's completion needs to know of
+ * it (multishot_seen). */
+static void prep(evq__uring_t *s, struct io_uring_sqe *sqe, evq__bop_t *op) {
+  prep_op(sqe, op);
+  if (!multi_kind(op->kind)) return;
+  ur_op_t *u = area(op);
+  u->u.ms.multi = !op->single && !op->wait_data;
+  u->u.ms.refused = false;
+  if (u->u.ms.multi && s->refuse_ms) refuse(sqe, op);
+}
+
 static void prep_cancel(struct io_uring_sqe *sqe, evq__bop_t *op) {
   sqe->opcode = IORING_OP_ASYNC_CANCEL;
   sqe->fd = -1;
@@ -130,7 +166,7 @@ void evq__ur_io_prepare(evq__uring_t *s) {
     struct io_uring_sqe *sqe = evq__ur_sqe(s);
     if (!sqe) return; /* the kernel took none: next round */
     evq__list_unlink(&op->link);
-    prep(sqe, op);
+    prep(s, sqe, op);
     op->where = OP_KERNEL;
     evq__list_push_back(&s->io_flight, &op->link);
     s->io_inflight++;
@@ -150,6 +186,62 @@ bool evq__ur_io_pending(const evq__uring_t *s) {
   return !evq__list_empty(&s->io_todo) || !evq__list_empty(&s->io_cancels);
 }
 
+/* ---- multishot, tried ------------------------------------------------
+ * The multishot flags came with Linux 5.19 (accept) and 6.0 (receive),
+ * and no probe shows them: a kernel without one answers the request
+ * -EINVAL at once. So does a kernel with it when the op itself is wrong
+ * (an accept on a socket that does not listen). The rule that tells the
+ * two apart (docs/completion.md, 4.6):
+ *   - once a request of the kind completed with F_MORE, the kernel knows
+ *     the flag: an -EINVAL is the op's;
+ *   - until then, a multishot request's -EINVAL is not the caller's yet:
+ *     the same op goes once more as a single request, with no completion
+ *     (or, when the core asked for its end, ends cancelled);
+ *   - that request ending -EINVAL too, the EINVAL is the op's and the
+ *     kind stays multishot; any other end means the kernel took the op
+ *     but not the flag: the kind leaves the queue's multishot mask (its
+ *     requests are single from then on, the core posts each again, and
+ *     evq_io_path says NATIVE) and the result is the op's.
+ * A wrong guess costs a re-post, never a result: a kind taken to single
+ * requests by mistake is slower, not wrong. */
+
+/* The single request after a refused multishot ended with res. */
+static void confirmed(evq__uring_t *s, evq__bop_t *op, int res) {
+  area(op)->u.ms.confirm = false;
+  if (res == -EINVAL) return;
+  s->ms_kinds &= ~(1u << op->kind);
+  evq__set_io_multishot(s->q, s->ms_kinds);
+}
+
+/* A completion of a multishot kind's request (res may change): false if
+ * it is dropped, the op posted again as a single request. */
+static bool multishot_seen(evq__uring_t *s, evq__bop_t *op, int *res,
+                           uint32_t cflags) {
+  ur_op_t *u = area(op);
+  uint32_t bit = 1u << op->kind;
+  if (u->u.ms.refused) *res = -EINVAL;
+  if (cflags & IORING_CQE_F_MORE) {
+    s->ms_known |= bit;
+    return true;
+  }
+  if (u->u.ms.confirm) {
+    confirmed(s, op, *res);
+    return true;
+  }
+  if (!u->u.ms.multi || *res != -EINVAL || (s->ms_known & bit)) return true;
+  if (op->cancel) { /* asked to end: it has, whatever the EINVAL was */
+    *res = -ECANCELED;
+    return true;
+  }
+  evq__list_unlink(&op->link);
+  s->io_inflight--;
+  op->single = true;
+  u->u.ms.confirm = true;
+  op->where = OP_TODO;
+  evq__list_push_back(&s->io_todo, &op->link);
+  return false;
+}
+
 /* A completion of an op's request, into the raw event the core reads. */
 bool evq__ur_io_complete(evq__uring_t *s, evq__raw_t *raw) {
   uint64_t ud = raw->key;
@@ -157,6 +249,8 @@ bool evq__ur_io_complete(evq__uring_t *s, evq__raw_t *raw) {
   evq__bop_t *op = (evq__bop_t *)(uintptr_t)(ud & ~(uint64_t)EVQ__UD_TAGS);
   int res = (int)raw->flags;
   uint32_t cflags = raw->data, flags = EVQ_OP;
+  if (multi_kind(op->kind) && !multishot_seen(s, op, &res, cflags))
+    return false;
   if (cflags & IORING_CQE_F_MORE) {
     flags |= EVQ_OP_MORE;
     /* A multishot that goes on after the core asked for its end: the
@@ -288,6 +382,25 @@ void evq__ur_pools_detach(evq__uring_t *s) {
 
 /* ---- the end ------------------------------------------------------------ */
 
+/* Every request in the kernel cancelled: by one request (CANCEL_ANY,
+ * 5.19), or, each (where the kernel refused that flag: -EINVAL; a test
+ * setting, EVQ_IO_URING_REFUSE_MULTISHOT=1, refuses it too), by one per
+ * request, as they go by user_data since 5.5. */
+static void cancel_all(evq__uring_t *s, bool each) {
+  for (evq__link_t *l = s->io_flight.next; each && l != &s->io_flight;
+       l = l->next) {
+    struct io_uring_sqe *sqe = evq__ur_sqe(s);
+    if (sqe) prep_cancel(sqe, EVQ__CONTAINER(l, evq__bop_t, link));
+  }
+  struct io_uring_sqe *sqe = each ? NULL : evq__ur_sqe(s);
+  if (!sqe) return;
+  sqe->opcode = s->refuse_ms ? IORING_OP_NOP : IORING_OP_ASYNC_CANCEL;
+  sqe->fd = -1;
+  if (!s->refuse_ms)
+    sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+  sqe->user_data = EVQ__UD_OP_CANCEL;
+}
+
 /* evq_free: every request in the kernel is cancelled, and its last
  * completion awaited; a socket an accept brings is closed. */
 void evq__ur_io_drain(void *b) {
@@ -300,13 +413,8 @@ void evq__ur_io_drain(void *b) {
   }
   evq__list_init(&s->io_cancels);
   if (s->io_inflight == 0) return;
-  struct io_uring_sqe *sqe = evq__ur_sqe(s);
-  if (sqe) {
-    sqe->opcode = IORING_OP_ASYNC_CANCEL;
-    sqe->fd = -1;
-    sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
-    sqe->user_data = EVQ__UD_OP_CANCEL;
-  }
+  bool each = false;
+  cancel_all(s, each);
   while (s->io_inflight > 0) {
     int rc = evq__ring_enter(&s->ring, evq__ring_flush(&s->ring), 1,
                              IORING_ENTER_GETEVENTS, NULL, 0);
@@ -314,10 +422,16 @@ void evq__ur_io_drain(void *b) {
     unsigned n = evq__ring_peek(&s->ring, s->cqes, s->max);
     for (unsigned i = 0; i < n; i++) {
       struct io_uring_cqe *cqe = s->cqes[i];
+      if (cqe->user_data == EVQ__UD_OP_CANCEL && !each &&
+          (cqe->res == -EINVAL || s->refuse_ms)) {
+        each = true;
+        cancel_all(s, each);
+      }
       if ((cqe->user_data & EVQ__UD_TAGS) != EVQ__UD_OP) continue;
       evq__bop_t *op =
           (evq__bop_t *)(uintptr_t)(cqe->user_data & ~(uint64_t)EVQ__UD_TAGS);
-      bool accept = op->kind == EVQ_IO_ACCEPT || op->kind == EVQ_IO_ACCEPT_MULTI;
+      bool accept = op->kind == EVQ_IO_ACCEPT ||
+                    (op->kind == EVQ_IO_ACCEPT_MULTI && !area(op)->u.ms.refused);
       if (accept && cqe->res >= 0) close(cqe->res);
       if (!(cqe->flags & IORING_CQE_F_MORE)) {
         evq__list_unlink(&op->link);

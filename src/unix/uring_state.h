@@ -88,6 +88,13 @@ typedef struct evq__uring {
    * cancel; and the pools' buffer rings, by group. */
   evq__link_t io_todo, io_flight, io_cancels;
   uint32_t io_inflight;
+  /* Multishot operations, tried (uring_io.c): the kinds the kernel is
+   * asked to keep running (the queue's io_multishot), and of them those
+   * a completion with F_MORE showed the kernel knows. refuse_ms is a test
+   * setting (EVQ_IO_URING_REFUSE_MULTISHOT=1): the backend answers its
+   * own requests with the 5.19 flags -EINVAL, as older kernels do. */
+  uint32_t ms_kinds, ms_known;
+  bool refuse_ms;
   struct evq__ur_pool *pools;
   uint32_t npools;
   uint32_t max;
