@@ -202,3 +202,35 @@ TEST(io_ladder_free_in_kernel) {
   evq_close(p);
   evq_close(l);
 }
+
+/* A multishot accept whose refusal is still in the ring when the caller
+ * cancels it (a wait of one event took the receive's completion ahead of
+ * it): it ends cancelled, never EVQ_EINVAL, and nothing follows. */
+TEST(io_ladder_cancel_refused) {
+  evq_t *q = tq_queue();
+  io_stream_t s = io_stream(q);
+  evq_fd_t fds[2], l;
+  tq_pair(fds);
+  tq_send(fds[1], 4);
+  CHECK_OK(evq_tcp_listen(&l, "127.0.0.1", 0, 16));
+  evq_op_t rx, acc;
+  evq_op_init(&rx);
+  evq_op_init(&acc);
+  char buf[8];
+  CHECK_OK(evq_op_recv(q, &rx, fds[0], buf, sizeof buf, 1));
+  CHECK_OK(evq_op_accept_multi(q, &acc, l, 2));
+  evq_event_t e;
+  int n = 0;
+  for (int i = 0; i < 1000 && n == 0; i++) n = tq_wait(q, &e, 1, 10 * MS);
+  CHECK_EQ(n, 1);
+  CHECK_EQ(e.token, 1);
+  CHECK_EQ(evq_op_result(&e), 4);
+  CHECK_OK(evq_op_cancel(q, &acc));
+  CHECK_EQ(io_final(&s, 2), EVQ_ECANCELED);
+  io_none(&s, 10);
+  evq_close(fds[0]);
+  evq_close(fds[1]);
+  CHECK_OK(evq_io_release(q, l));
+  evq_close(l);
+  evq_free(q);
+}
