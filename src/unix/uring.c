@@ -171,6 +171,9 @@ static bool kernel_at_least(int major, int minor) {
   return ma > major || (ma == major && mi >= minor);
 }
 
+/* Whether a test setting's value is 1. */
+static bool on(const char *value) { return value && *value == '1'; }
+
 static bool has_op(const struct io_uring_probe *p, unsigned op) {
   return op <= p->last_op && (p->ops[op].flags & IO_URING_OP_SUPPORTED);
 }
@@ -201,10 +204,12 @@ static uint32_t native_kinds(evq__uring_t *s) {
     if (all && has_op(p, IORING_OP_CLOSE)) kinds |= 1u << EVQ_IO_CLOSE;
     /* A pool's receive needs buffer rings (5.19), which no probe shows
      * either: removing one that is not there says -ENOENT where they
-     * exist, -EINVAL where not; then every pool is emulated. */
+     * exist, -EINVAL where not; then every pool is emulated. (A test
+     * setting, EVQ_IO_URING_NO_BUF_RING=1, takes that answer here.) */
     struct io_uring_buf_reg none = {.bgid = 0};
-    if (kinds && evq__ring_register(&s->ring, IORING_UNREGISTER_PBUF_RING,
-                                    &none, 1) == -EINVAL)
+    if (kinds && (on(evq__getenv("EVQ_IO_URING_NO_BUF_RING")) ||
+                  evq__ring_register(&s->ring, IORING_UNREGISTER_PBUF_RING,
+                                     &none, 1) == -EINVAL))
       kinds &= ~(1u << EVQ_IO_RECV_POOL);
   }
   free(p);
@@ -216,15 +221,13 @@ static uint32_t native_kinds(evq__uring_t *s) {
  * multishot kinds start multishot; a kernel that refuses the flag takes
  * its kind to single requests (uring_io.c). */
 static void io_init(evq_t *q, evq__uring_t *s) {
-  const char *emulate = evq__getenv("EVQ_IO_EMULATE");
-  if (emulate && *emulate == '1') return;
+  if (on(evq__getenv("EVQ_IO_EMULATE"))) return;
   uint32_t kinds = native_kinds(s);
   evq__set_io_native(q, kinds);
   s->ms_kinds = kinds & (1u << EVQ_IO_ACCEPT_MULTI | 1u << EVQ_IO_RECV_POOL);
   evq__set_io_multishot(q, s->ms_kinds);
   /* A test setting: the path of a kernel before 5.19 (uring_io.c). */
-  const char *refuse = evq__getenv("EVQ_IO_URING_REFUSE_MULTISHOT");
-  s->refuse_ms = refuse && *refuse == '1';
+  s->refuse_ms = on(evq__getenv("EVQ_IO_URING_REFUSE_MULTISHOT"));
 }
 
 /* EVQ_OPT_ONE_WAITER's set-up flags, tried from the most the kernel may
