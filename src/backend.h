@@ -142,6 +142,7 @@ typedef struct evq__bop {
   bool single;             /* ACCEPT_MULTI, RECV_POOL: one request, not
                               a multishot (the core posts it again) */
   uint8_t where;           /* the backend's: where the op stands */
+  uint8_t sock_flags;      /* what io_adopt said of the socket */
   uint64_t area[9];        /* the backend's own (a message header) */
 } evq__bop_t;
 
@@ -226,9 +227,10 @@ typedef struct evq__backend {
    * emulates them). Kinds the backend does itself are those it named with
    * evq__set_io_native. All under the lock. */
   /* Before the first native op on the socket fd (its record's, once):
-   * 0, or an EVQ_E* code after which the core emulates that socket's
-   * operations (a socket the kernel object cannot take: IOCP's port
-   * association is once per socket). May be NULL. */
+   * flags of the backend's (0 to 255) that every later bop of the socket
+   * carries in sock_flags, or an EVQ_E* code after which the core
+   * emulates that socket's operations (a socket the kernel object cannot
+   * take: IOCP's port association is once per socket). May be NULL. */
   int (*io_adopt)(void *b, intptr_t fd);
   /* Queue op for the kernel (it goes in with the next wait, or at once
    * where the kernel has no batch). */

@@ -100,6 +100,7 @@ struct evq__io_sock {
   bool unix_family;     /* a Unix-domain socket: no kernel multishot */
   bool adopted;         /* the backend took it for native ops (io_adopt) */
   bool foreign;         /* the backend refused it: its ops are emulated */
+  uint8_t sock_flags;   /* what the backend's io_adopt said of it */
 };
 
 /* A queue's operations state, made at its first operation or pool. */

@@ -131,10 +131,12 @@ bool evq__io_native(const evq_t *q, const evq__op_t *op) {
  * ops are emulated, with the same results. */
 static bool adopt(evq_t *q, evq__io_sock_t *s) {
   if (s->adopted) return true;
-  if (q->ops->io_adopt && q->ops->io_adopt(q->b, (intptr_t)s->fd) != 0) {
+  int rc = q->ops->io_adopt ? q->ops->io_adopt(q->b, (intptr_t)s->fd) : 0;
+  if (rc < 0) {
     s->foreign = true;
     return false;
   }
+  s->sock_flags = (uint8_t)rc;
   s->adopted = true;
   return true;
 }
@@ -159,6 +161,7 @@ static void fill(evq__op_t *op) {
   evq__bop_t *b = &op->b;
   b->fd = (intptr_t)op->fd;
   b->kind = op->kind;
+  b->sock_flags = op->sock->sock_flags;
   b->iov = NULL;
   b->buf = op->buf;
   b->len = op->len;

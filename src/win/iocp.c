@@ -24,29 +24,28 @@
  * dequeues packets into its own array (the sockets behind them are looked
  * at in complete(), under the lock), and kick().
  */
+#include "iocp.h"
 #include "proc.h"
 #include "sock.h"
 
 #include <stdlib.h>
 
-#define KEY_AFD 1   /* completion key of every AFD handle */
-#define KEY_WAKE 2  /* completion key of kick() packets */
-#define KEY_CHILD 3 /* completion key of ended processes (proc.c) */
-
-/* raw->flags of a process's packet until complete() has seen it. */
-#define RAW_PROC (1u << 31)
+#define KEY_AFD EVQ__KEY_AFD
+#define KEY_WAKE EVQ__KEY_WAKE
+#define KEY_CHILD EVQ__KEY_CHILD
+#define RAW_PROC EVQ__RAW_PROC
 
 /* How long destroy() waits for the packets of cancelled polls. */
 #define DRAIN_MS 2000
 
-typedef struct iocp {
-  evq_t *q;
-  HANDLE port;
-  evq__afd_groups_t groups;
-  evq__link_t todo; /* socks to (re)submit or cancel before the next wait */
-  OVERLAPPED_ENTRY *entries;
-  ULONG cap;
-} iocp_t;
+typedef evq__iocp_t iocp_t;
+
+/* The operations Windows carries out itself (iocp_io.c); the pool receive
+ * is emulated, and so is every kind under EVQ_IO_EMULATE=1 (the suite
+ * runs both paths). Multishot accepts are single requests evq re-posts. */
+#define NATIVE_KINDS                                                  \
+  (1u << EVQ_IO_ACCEPT | 1u << EVQ_IO_ACCEPT_MULTI | 1u << EVQ_IO_RECV | \
+   1u << EVQ_IO_SEND | 1u << EVQ_IO_CONNECT)
 
 static void todo_add(iocp_t *b, evq__sock_t *s) {
   if (evq__list_empty(&s->todo)) evq__list_push_back(&b->todo, &s->todo);
@@ -64,6 +63,7 @@ static int iocp_init(evq_t *q, uint32_t max_events, void **out) {
   b->q = q;
   b->cap = max_events;
   evq__list_init(&b->todo);
+  evq__iocp_io_init(b);
   b->entries = malloc(sizeof *b->entries * b->cap);
   b->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
   if (!b->entries) rc = EVQ_ENOMEM;
@@ -78,8 +78,22 @@ static int iocp_init(evq_t *q, uint32_t max_events, void **out) {
     free(b);
     return rc;
   }
+  const char *emulate = evq__getenv("EVQ_IO_EMULATE");
+  if (!(emulate && *emulate == '1')) evq__set_io_native(q, NATIVE_KINDS);
   *out = b;
   return 0;
+}
+
+void evq__iocp_drain_packet(iocp_t *b, const OVERLAPPED_ENTRY *e) {
+  if (e->lpCompletionKey == KEY_CHILD) {
+    evq__proc_t *p = (evq__proc_t *)e->lpOverlapped;
+    evq__proc_done(p);
+    (void)evq__state_completed(b->q, &p->st); /* frees p, once detached */
+  } else if (e->lpCompletionKey == KEY_AFD) {
+    evq__sock_t *s = evq__sock_of(e->lpOverlapped);
+    evq__sock_completed(s);
+    (void)evq__state_completed(b->q, &s->st); /* frees s, once detached */
+  }
 }
 
 /* The core detached every state before this, and freed those with no poll
@@ -97,19 +111,9 @@ static void iocp_destroy(void *bp) {
     if (!GetQueuedCompletionStatusEx(b->port, b->entries, b->cap, &n,
                                      DRAIN_MS, FALSE))
       break;
-    for (ULONG i = 0; i < n; i++) {
-      ULONG_PTR key = b->entries[i].lpCompletionKey;
-      if (key == KEY_CHILD) {
-        evq__proc_t *p = (evq__proc_t *)b->entries[i].lpOverlapped;
-        evq__proc_done(p);
-        (void)evq__state_completed(b->q, &p->st); /* frees p */
-      } else if (key == KEY_AFD) {
-        evq__sock_t *s = evq__sock_of(b->entries[i].lpOverlapped);
-        evq__sock_completed(s);
-        (void)evq__state_completed(b->q, &s->st); /* frees s */
-      }
-    }
+    for (ULONG i = 0; i < n; i++) evq__iocp_drain_packet(b, &b->entries[i]);
   }
+  evq__iocp_io_free(b);
   evq__groups_free(&b->groups);
   CloseHandle(b->port);
   free(b->entries);
@@ -184,6 +188,7 @@ static void iocp_release(void *bp, evq__state_t *st) {
  * list and is tried again before the next wait. */
 static void iocp_prepare(void *bp) {
   iocp_t *b = bp;
+  evq__iocp_io_prepare(b);
   evq__link_t retry;
   evq__list_init(&retry);
   while (!evq__list_empty(&b->todo)) {
@@ -205,19 +210,30 @@ static DWORD timeout_ms(int64_t ns) {
   return ms < 0 ? INFINITE : (DWORD)ms;
 }
 
+/* Operations that ended at issue first, in at most half the room, so
+ * that a stream of them cannot keep the port's packets waiting; then the
+ * port, without waiting if there were some. */
 static int iocp_poll(void *bp, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   iocp_t *b = bp;
-  ULONG n = 0, max = (ULONG)cap < b->cap ? (ULONG)cap : b->cap;
+  int count = evq__iocp_io_ready(b, raw, cap > 1 ? cap / 2 : cap);
+  ULONG n = 0, room = (ULONG)(cap - count);
+  ULONG max = room < b->cap ? room : b->cap;
+  if (max == 0) return count;
   if (!GetQueuedCompletionStatusEx(b->port, b->entries, max, &n,
-                                   timeout_ms(timeout_ns), FALSE)) {
+                                   count ? 0 : timeout_ms(timeout_ns),
+                                   FALSE)) {
     DWORD err = GetLastError();
-    return err == WAIT_TIMEOUT ? 0 : evq__from_win32(err);
+    return err == WAIT_TIMEOUT || count ? count : evq__from_win32(err);
   }
-  int count = 0;
   for (ULONG i = 0; i < n; i++) {
     ULONG_PTR key = b->entries[i].lpCompletionKey;
     if (key == KEY_WAKE) continue; /* the core reads wake-ups from a flag */
     OVERLAPPED *o = b->entries[i].lpOverlapped;
+    if (key == EVQ__KEY_OP) {
+      evq__iocp_io_raw(&raw[count++], o,
+                       b->entries[i].dwNumberOfBytesTransferred);
+      continue;
+    }
     raw[count].key = key == KEY_CHILD ? (uintptr_t)o : (uintptr_t)evq__sock_of(o);
     raw[count].flags = key == KEY_CHILD ? RAW_PROC : 0;
     raw[count].data = 0;
@@ -231,6 +247,8 @@ static int iocp_poll(void *bp, evq__raw_t *raw, int cap, int64_t timeout_ns) {
  * deregistered one may be freed here, so nothing of it is read after. */
 static bool iocp_complete(void *bp, evq__raw_t *raw) {
   iocp_t *b = bp;
+  if (raw->flags & (EVQ__RAW_OP | EVQ__RAW_OP_DONE))
+    return evq__iocp_io_complete(b, raw);
   if (raw->flags & RAW_PROC) { /* the core reaps it: kind CHILD */
     evq__proc_t *p = (evq__proc_t *)(uintptr_t)raw->key;
     evq__proc_done(p);
@@ -273,4 +291,8 @@ const evq__backend_t evq__backend_iocp = {
     .complete = iocp_complete,
     .kick = iocp_kick,
     .release = iocp_release,
+    .io_adopt = evq__iocp_io_adopt,
+    .io_submit = evq__iocp_io_submit,
+    .io_cancel = evq__iocp_io_cancel,
+    .io_drain = evq__iocp_io_drain,
 };

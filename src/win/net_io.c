@@ -30,10 +30,7 @@ ptrdiff_t evq__os_peek(evq_fd_t fd) {
   return r >= 0 ? r : evq__net_recv_error((DWORD)WSAGetLastError());
 }
 
-/* Copies iov (at most EVQ__IOV_MAX) into WSABUFs, stopping after a buffer
- * longer than a ULONG can say (it is cut, which the caller sees as a short
- * count). */
-static DWORD to_wsabuf(const evq_iovec_t *iov, int n, WSABUF *out) {
+DWORD evq__wsabufs(const evq_iovec_t *iov, int n, WSABUF *out) {
   int k = 0;
   for (; k < n; k++) {
     out[k].buf = iov[k].base;
@@ -45,7 +42,7 @@ static DWORD to_wsabuf(const evq_iovec_t *iov, int n, WSABUF *out) {
 
 ptrdiff_t evq__os_readv(evq_fd_t fd, const evq_iovec_t *iov, int n) {
   WSABUF b[EVQ__IOV_MAX];
-  DWORD k = to_wsabuf(iov, n, b), got = 0, flags = 0;
+  DWORD k = evq__wsabufs(iov, n, b), got = 0, flags = 0;
   if (WSARecv((SOCKET)fd, b, k, &got, &flags, NULL, NULL) == 0)
     return (ptrdiff_t)got;
   return evq__net_recv_error((DWORD)WSAGetLastError());
@@ -53,7 +50,7 @@ ptrdiff_t evq__os_readv(evq_fd_t fd, const evq_iovec_t *iov, int n) {
 
 ptrdiff_t evq__os_writev(evq_fd_t fd, const evq_iovec_t *iov, int n) {
   WSABUF b[EVQ__IOV_MAX];
-  DWORD k = to_wsabuf(iov, n, b), sent = 0;
+  DWORD k = evq__wsabufs(iov, n, b), sent = 0;
   if (WSASend((SOCKET)fd, b, k, &sent, 0, NULL, NULL) == 0)
     return (ptrdiff_t)sent;
   return evq__net_send_error(fd, (DWORD)WSAGetLastError());

@@ -48,6 +48,11 @@ static inline int evq__net_last_error(void) {
   return evq__net_error((DWORD)WSAGetLastError());
 }
 
+/* Copies iov (at most EVQ__IOV_MAX) into WSABUFs, stopping after a buffer
+ * longer than a ULONG can say (it is cut, which the caller sees as a short
+ * count): how many it wrote (net_io.c). */
+DWORD evq__wsabufs(const evq_iovec_t *iov, int n, WSABUF *out);
+
 /* A failed receive or send, as POSIX would say it (net_io.c). */
 int evq__net_recv_error(DWORD err);
 int evq__net_send_error(evq_fd_t fd, DWORD err);

@@ -291,9 +291,11 @@ TEST(io_free_in_flight) {
   CHECK_EQ(evq_op_active(&acc), 0);
   CHECK_EQ(evq_op_active(&con), 0);
   CHECK_EQ(evq_op_active(&cl), 0);
-  /* The caller's sockets are still open. */
+  /* The caller's sockets are still open. (Not a write on c: where the
+   * kernel started the sends at submission (IOCP), the peer closed with
+   * their bytes unread, which resets the connection.) */
   CHECK_OK(evq_socket_port(l));
-  CHECK_EQ(evq_write(NULL, c, "x", 1), 1);
+  CHECK(evq_socket_port(c) > 0);
   evq_close(c);
   evq_close(l);
 }

@@ -1,0 +1,429 @@
+/* amalgamate: part of the iocp backend */
+/* Completion operations Windows carries out itself (backend.h, evq__bop_t;
+ * docs/completion.md, docs/windows.md): AcceptEx, ConnectEx, WSARecv and
+ * WSASend, each with the OVERLAPPED in the caller's op, their packets on
+ * the port that carries the AFD polls, cancelled with CancelIoEx. The
+ * core decides what each result means (src/io_native.c), re-posts the
+ * rest of a short send and the next accept of a multishot one; the pool
+ * receive stays emulated over AFD readiness, as Windows has no buffer
+ * the kernel picks.
+ *
+ * A request is issued in the submitting call, under the lock: Windows has
+ * no batch to join, and a socket's packets come to the port whichever
+ * thread issued it. One that ends at issue on a socket that skips its
+ * packet (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS), or that fails at issue
+ * (no packet either way), waits on a list for the next wait instead, so
+ * every op ends once, from evq_wait, as with a packet. */
+#include "net.h"
+#include "afd.h"
+#include "iocp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Room for one address in AcceptEx's buffer: the largest, and the 16
+ * bytes Windows asks for above it. */
+#define ADDR_ROOM (sizeof(SOCKADDR_STORAGE) + 16)
+
+/* How long evq_free waits, in all, for the packets of cancelled ops. */
+#define DRAIN_MS 10000
+
+/* sock_flags from io_adopt: the socket's successes post no packet. */
+#define SOCK_SKIP 1u
+
+/* An accept's socket, made before the connection comes, and the buffer
+ * AcceptEx writes the two addresses into: one per accept in flight,
+ * kept for the next (no allocation in steady state). */
+typedef struct evq__accept_slot {
+  struct evq__accept_slot *next;
+  SOCKET sock;
+  int af;
+  char addrs[2 * ADDR_ROOM];
+} evq__accept_slot_t;
+
+/* What the backend keeps in an op's area. */
+typedef struct win_op {
+  OVERLAPPED ov;            /* a packet's lpOverlapped points here */
+  evq__accept_slot_t *slot; /* an accept's, while issued */
+  DWORD flags;              /* WSARecv's, which it may write until the end */
+  int32_t res;              /* an op that ended at issue: its result */
+} win_op_t;
+
+/* op->where: in the kernel (a packet to come), or ended at issue. */
+enum { OP_FLIGHT = 1, OP_DONE = 2 };
+
+_Static_assert(sizeof(win_op_t) <= sizeof(((evq__bop_t *)0)->area),
+               "evq__bop_t's area holds IOCP's per-op state");
+
+static win_op_t *area(evq__bop_t *op) { return (win_op_t *)(void *)op->area; }
+
+static evq__bop_t *bop_of(OVERLAPPED *o) {
+  return EVQ__CONTAINER((uint64_t *)(void *)o, evq__bop_t, area);
+}
+
+static bool is_accept(const evq__bop_t *op) {
+  return op->kind == EVQ_IO_ACCEPT || op->kind == EVQ_IO_ACCEPT_MULTI;
+}
+
+void evq__iocp_io_init(evq__iocp_t *b) {
+  evq__list_init(&b->io_flight);
+  evq__list_init(&b->io_done);
+  evq__list_init(&b->io_ready);
+}
+
+/* AcceptEx and ConnectEx are reached through a socket, once per queue. */
+static int extensions(evq__iocp_t *b, SOCKET s) {
+  if (b->accept_ex) return 0;
+  GUID ga = WSAID_ACCEPTEX, gc = WSAID_CONNECTEX;
+  DWORD n;
+  if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &gc, sizeof gc,
+               &b->connect_ex, sizeof b->connect_ex, &n, NULL, NULL) != 0 ||
+      WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &ga, sizeof ga,
+               &b->accept_ex, sizeof b->accept_ex, &n, NULL, NULL) != 0) {
+    b->accept_ex = NULL;
+    return evq__net_last_error();
+  }
+  return 0;
+}
+
+/* A socket's first native op: its packets come to this port from now on
+ * (once per socket: one given to another queue before is refused, and the
+ * core emulates its ops). Its successes skip the port where no layered
+ * provider stands between Winsock and the base socket, as such a provider
+ * may post a packet even so. */
+int evq__iocp_io_adopt(void *bp, intptr_t fd) {
+  evq__iocp_t *b = bp;
+  SOCKET s = (SOCKET)fd, base;
+  int type;
+  if (extensions(b, s) != 0) return EVQ_ENOTSUP;
+  if (!CreateIoCompletionPort((HANDLE)s, b->port, EVQ__KEY_OP, 0))
+    return evq__from_win32(GetLastError());
+  if (evq__afd_base_socket(s, &base, &type) == 0 && base == s &&
+      SetFileCompletionNotificationModes(
+          (HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
+                         FILE_SKIP_SET_EVENT_ON_HANDLE))
+    return SOCK_SKIP;
+  return 0;
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static evq__accept_slot_t *slot_get(evq__iocp_t *b) {
+  evq__accept_slot_t *slot = b->slots;
+  if (slot) b->slots = slot->next;
+  else slot = malloc(sizeof *slot);
+  return slot;
+}
+
+static void slot_put(evq__iocp_t *b, evq__accept_slot_t *slot) {
+  slot->next = b->slots;
+  b->slots = slot;
+}
+
+/* An accept's socket, given to the caller as the emulation's is:
+ * inheriting the listener's state (which getpeername and shutdown need),
+ * non-blocking, TCP_NODELAY for TCP, its number fitting the result. */
+static int32_t accepted(evq__bop_t *op, SOCKET s, int af) {
+  SOCKET l = (SOCKET)op->fd;
+  u_long one = 1;
+  int rc = 0;
+  if (setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&l,
+                 sizeof l) != 0 ||
+      ioctlsocket(s, FIONBIO, &one) != 0)
+    rc = evq__net_last_error();
+  else if ((uintptr_t)s > (uintptr_t)INT32_MAX)
+    rc = EVQ_EMFILE;
+  if (rc != 0) {
+    closesocket(s);
+    return rc;
+  }
+  if (af == AF_INET || af == AF_INET6)
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (char *)&one, sizeof one);
+  return (int32_t)s;
+}
+
+/* The result of op's request that succeeded with bytes transferred. */
+static int32_t succeeded(evq__iocp_t *b, evq__bop_t *op, DWORD bytes) {
+  win_op_t *u = area(op);
+  if (is_accept(op)) {
+    evq__accept_slot_t *slot = u->slot;
+    u->slot = NULL;
+    slot_put(b, slot);
+    return accepted(op, slot->sock, slot->af);
+  }
+  if (op->kind == EVQ_IO_CONNECT &&
+      setsockopt((SOCKET)op->fd, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL,
+                 0) != 0)
+    return evq__net_last_error();
+  return op->kind == EVQ_IO_CONNECT ? 0 : (int32_t)(bytes & INT32_MAX);
+}
+
+/* The result of op's request that failed with Winsock's err, as the
+ * emulation says it (the same error functions). */
+static int32_t failed(evq__iocp_t *b, evq__bop_t *op, DWORD err) {
+  win_op_t *u = area(op);
+  if (u->slot) { /* an accept's: the socket made for it goes */
+    closesocket(u->slot->sock);
+    slot_put(b, u->slot);
+    u->slot = NULL;
+  }
+  if (err == WSA_OPERATION_ABORTED) return EVQ_ECANCELED;
+  if (op->kind == EVQ_IO_RECV) {
+    int rc = evq__net_recv_error(err);
+    return rc == EVQ__READ_SHUT ? 0 : rc;
+  }
+  if (op->kind == EVQ_IO_SEND) return evq__net_send_error((evq_fd_t)op->fd, err);
+  return evq__net_error(err);
+}
+
+/* The Winsock error of a request whose packet says it failed. */
+static DWORD packet_error(evq__bop_t *op) {
+  DWORD n = 0, flags = 0;
+  if (WSAGetOverlappedResult((SOCKET)op->fd, &area(op)->ov, &n, FALSE, &flags))
+    return WSAEINVAL; /* never: the status said it failed */
+  return (DWORD)WSAGetLastError();
+}
+
+/* ---- issuing -------------------------------------------------------------- */
+
+static void ended_now(evq__iocp_t *b, evq__bop_t *op, int32_t res) {
+  area(op)->res = res;
+  op->where = OP_DONE;
+  evq__list_push_back(&b->io_done, &op->link);
+}
+
+/* What the call that issued op said (ok, else err; bytes if ok): a packet
+ * will come (pending, or done on a socket that does not skip), or the op
+ * ended now (done on one that skips; failed, which posts nothing). */
+static void issued(evq__iocp_t *b, evq__bop_t *op, bool ok, DWORD err,
+                   DWORD bytes) {
+  if (ok ? !(op->sock_flags & SOCK_SKIP) : err == WSA_IO_PENDING) {
+    op->where = OP_FLIGHT;
+    evq__list_push_back(&b->io_flight, &op->link);
+    b->io_inflight++;
+    return;
+  }
+  ended_now(b, op, ok ? succeeded(b, op, bytes) : failed(b, op, err));
+}
+
+static void issue_accept(evq__iocp_t *b, evq__bop_t *op) {
+  win_op_t *u = area(op);
+  SOCKADDR_STORAGE name;
+  int len = sizeof name;
+  evq_fd_t s;
+  if (getsockname((SOCKET)op->fd, (struct sockaddr *)&name, &len) != 0) {
+    ended_now(b, op, evq__net_last_error());
+    return;
+  }
+  evq__accept_slot_t *slot = slot_get(b);
+  int rc = slot ? evq__os_socket(name.ss_family, SOCK_STREAM, &s) : EVQ_ENOMEM;
+  if (rc != 0) {
+    if (slot) slot_put(b, slot);
+    ended_now(b, op, rc);
+    return;
+  }
+  slot->sock = (SOCKET)s;
+  slot->af = name.ss_family;
+  u->slot = slot;
+  DWORD got = 0;
+  BOOL ok = b->accept_ex((SOCKET)op->fd, slot->sock, slot->addrs, 0,
+                         ADDR_ROOM, ADDR_ROOM, &got, &u->ov);
+  issued(b, op, ok, ok ? 0 : (DWORD)WSAGetLastError(), 0);
+}
+
+/* ConnectEx wants a bound socket: the wildcard of the family, as a
+ * connect(2) binds implicitly. */
+static void issue_connect(evq__iocp_t *b, evq__bop_t *op) {
+  const struct sockaddr *to = op->addr;
+  SOCKADDR_STORAGE any;
+  memset(&any, 0, sizeof any);
+  any.ss_family = to->sa_family;
+  int len = to->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6)
+                                      : (int)sizeof(struct sockaddr_in);
+  if (to->sa_family != AF_UNIX &&
+      bind((SOCKET)op->fd, (struct sockaddr *)&any, len) != 0) {
+    ended_now(b, op, evq__net_last_error());
+    return;
+  }
+  BOOL ok = b->connect_ex((SOCKET)op->fd, to, (int)op->addrlen, NULL, 0, NULL,
+                          &area(op)->ov);
+  issued(b, op, ok, ok ? 0 : (DWORD)WSAGetLastError(), 0);
+}
+
+/* One WSABUF for a buffer; Winsock counts in ULONG, so a longer one is
+ * cut, which the core sees as a short send or receive. */
+static WSABUF wsabuf(void *buf, size_t len) {
+  WSABUF w = {len > ULONG_MAX ? ULONG_MAX : (ULONG)len, buf};
+  return w;
+}
+
+static void issue_recv(evq__iocp_t *b, evq__bop_t *op) {
+  win_op_t *u = area(op);
+  WSABUF w = wsabuf(op->buf, op->len);
+  DWORD got = 0;
+  u->flags = 0;
+  int r = WSARecv((SOCKET)op->fd, &w, 1, &got, &u->flags, &u->ov, NULL);
+  issued(b, op, r == 0, r == 0 ? 0 : (DWORD)WSAGetLastError(), got);
+}
+
+/* Winsock copies the WSABUF array at the call: it may live on the stack. */
+static void issue_send(evq__iocp_t *b, evq__bop_t *op) {
+  WSABUF w[EVQ__IOV_MAX];
+  DWORD n = 1, sent = 0;
+  if (op->iov)
+    n = evq__wsabufs(op->iov, op->niov < EVQ__IOV_MAX ? op->niov : EVQ__IOV_MAX,
+                     w);
+  else
+    w[0] = wsabuf(op->buf, op->len);
+  int r = WSASend((SOCKET)op->fd, w, n, &sent, 0, &area(op)->ov, NULL);
+  issued(b, op, r == 0, r == 0 ? 0 : (DWORD)WSAGetLastError(), sent);
+}
+
+void evq__iocp_io_submit(void *bp, evq__bop_t *op) {
+  evq__iocp_t *b = bp;
+  win_op_t *u = area(op);
+  memset(&u->ov, 0, sizeof u->ov);
+  u->slot = NULL;
+  switch (op->kind) {
+  case EVQ_IO_ACCEPT:
+  case EVQ_IO_ACCEPT_MULTI: issue_accept(b, op); break;
+  case EVQ_IO_CONNECT: issue_connect(b, op); break;
+  case EVQ_IO_RECV: issue_recv(b, op); break;
+  case EVQ_IO_SEND: issue_send(b, op); break;
+  default: ended_now(b, op, EVQ_EINVAL); /* never: no other kind is native */
+  }
+}
+
+/* The kernel reports the op either way: its packet comes, cancelled or
+ * not, or it ended at issue and its result waits for the next wait. */
+bool evq__iocp_io_cancel(void *bp, evq__bop_t *op) {
+  (void)bp;
+  if (op->where == OP_FLIGHT) CancelIoEx((HANDLE)op->fd, &area(op)->ov);
+  return true;
+}
+
+/* ---- completions -------------------------------------------------------- */
+
+void evq__iocp_io_prepare(evq__iocp_t *b) {
+  while (!evq__list_empty(&b->io_done)) {
+    evq__link_t *l = b->io_done.next;
+    evq__list_unlink(l);
+    evq__list_push_back(&b->io_ready, l);
+  }
+}
+
+int evq__iocp_io_ready(evq__iocp_t *b, evq__raw_t *raw, int cap) {
+  int n = 0;
+  while (n < cap && !evq__list_empty(&b->io_ready)) {
+    evq__bop_t *op = EVQ__CONTAINER(b->io_ready.next, evq__bop_t, link);
+    evq__list_unlink(&op->link);
+    raw[n].key = (uintptr_t)op;
+    raw[n].flags = EVQ__RAW_OP_DONE;
+    raw[n++].data = 0;
+  }
+  return n;
+}
+
+void evq__iocp_io_raw(evq__raw_t *raw, OVERLAPPED *o, DWORD bytes) {
+  raw->key = (uintptr_t)bop_of(o);
+  raw->flags = EVQ__RAW_OP;
+  raw->data = bytes;
+}
+
+/* A connection reset before AcceptEx took it is no accept's end: POSIX's
+ * accept never returns it either. The next connection is waited for. */
+static bool accept_again(evq__bop_t *op, DWORD err) {
+  return is_accept(op) && !op->cancel &&
+         (err == WSAECONNRESET || err == WSAECONNABORTED);
+}
+
+bool evq__iocp_io_complete(evq__iocp_t *b, evq__raw_t *raw) {
+  evq__bop_t *op = (evq__bop_t *)(uintptr_t)raw->key;
+  win_op_t *u = area(op);
+  int32_t res = u->res;
+  if (raw->flags & EVQ__RAW_OP) {
+    evq__list_unlink(&op->link);
+    b->io_inflight--;
+    if (NT_SUCCESS((NTSTATUS)u->ov.Internal)) {
+      res = succeeded(b, op, raw->data);
+    } else if (op->kind == EVQ_IO_SEND && raw->data > 0) {
+      /* A send cancelled or failed part-way: the bytes that went are its
+       * result, so the core knows the stream has a hole (the next
+       * request, or the cancel, ends it as on every backend). */
+      res = (int32_t)(raw->data & INT32_MAX);
+    } else {
+      DWORD err = packet_error(op);
+      if (accept_again(op, err)) {
+        failed(b, op, err);
+        evq__iocp_io_submit(b, op);
+        return false;
+      }
+      res = failed(b, op, err);
+    }
+  }
+  op->where = 0;
+  raw->key = (uintptr_t)op;
+  raw->flags = EVQ_OP;
+  raw->data = (uint32_t)res;
+  return true;
+}
+
+/* ---- the end ------------------------------------------------------------ */
+
+/* An op that ended at issue: an accept's socket is the queue's to close,
+ * as no caller will see it. */
+static void forget_ended(evq__link_t *l) {
+  while (!evq__list_empty(l)) {
+    evq__bop_t *op = EVQ__CONTAINER(l->next, evq__bop_t, link);
+    evq__list_unlink(&op->link);
+    if (is_accept(op) && area(op)->res >= 0) closesocket((SOCKET)area(op)->res);
+    op->where = 0;
+  }
+}
+
+/* An op's packet dequeued at evq_free: the op is over. */
+static void forget_flight(evq__iocp_t *b, evq__bop_t *op) {
+  win_op_t *u = area(op);
+  evq__list_unlink(&op->link);
+  b->io_inflight--;
+  op->where = 0;
+  if (u->slot) {
+    closesocket(u->slot->sock);
+    slot_put(b, u->slot);
+    u->slot = NULL;
+  }
+}
+
+/* evq_free: every request in flight is cancelled and its packet awaited,
+ * so that Windows writes into no op or buffer once they are the caller's;
+ * the port's other packets go where destroy() would take them. */
+void evq__iocp_io_drain(void *bp) {
+  evq__iocp_t *b = bp;
+  forget_ended(&b->io_done);
+  forget_ended(&b->io_ready);
+  for (evq__link_t *l = b->io_flight.next; l != &b->io_flight; l = l->next) {
+    evq__bop_t *op = EVQ__CONTAINER(l, evq__bop_t, link);
+    CancelIoEx((HANDLE)op->fd, &area(op)->ov);
+  }
+  DWORD start = GetTickCount();
+  while (b->io_inflight > 0 && GetTickCount() - start < DRAIN_MS) {
+    ULONG n = 0;
+    if (!GetQueuedCompletionStatusEx(b->port, b->entries, b->cap, &n, 100,
+                                     FALSE))
+      continue;
+    for (ULONG i = 0; i < n; i++) {
+      if (b->entries[i].lpCompletionKey == EVQ__KEY_OP)
+        forget_flight(b, bop_of(b->entries[i].lpOverlapped));
+      else
+        evq__iocp_drain_packet(b, &b->entries[i]);
+    }
+  }
+}
+
+void evq__iocp_io_free(evq__iocp_t *b) {
+  while (b->slots) {
+    evq__accept_slot_t *next = b->slots->next;
+    free(b->slots);
+    b->slots = next;
+  }
+}
