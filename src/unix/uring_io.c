@@ -430,8 +430,10 @@ void evq__ur_io_drain(void *b) {
       if ((cqe->user_data & EVQ__UD_TAGS) != EVQ__UD_OP) continue;
       evq__bop_t *op =
           (evq__bop_t *)(uintptr_t)(cqe->user_data & ~(uint64_t)EVQ__UD_TAGS);
+      /* (A refused request's no-op brings none.) */
       bool accept = op->kind == EVQ_IO_ACCEPT ||
-                    (op->kind == EVQ_IO_ACCEPT_MULTI && !area(op)->u.ms.refused);
+                    (op->kind == EVQ_IO_ACCEPT_MULTI &&
+                     !area(op)->u.ms.refused);
       if (accept && cqe->res >= 0) close(cqe->res);
       if (!(cqe->flags & IORING_CQE_F_MORE)) {
         evq__list_unlink(&op->link);
