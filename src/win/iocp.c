@@ -42,7 +42,7 @@ typedef evq__iocp_t iocp_t;
 
 /* The operations Windows carries out itself (iocp_io.c); the pool receive
  * is emulated, and so is every kind under EVQ_IO_EMULATE=1 (the suite
- * runs both paths). Multishot accepts are single requests evq re-posts. */
+ * runs both paths). */
 #define NATIVE_KINDS                                                  \
   (1u << EVQ_IO_ACCEPT | 1u << EVQ_IO_ACCEPT_MULTI | 1u << EVQ_IO_RECV | \
    1u << EVQ_IO_SEND | 1u << EVQ_IO_CONNECT)
@@ -79,7 +79,10 @@ static int iocp_init(evq_t *q, uint32_t max_events, void **out) {
     return rc;
   }
   const char *emulate = evq__getenv("EVQ_IO_EMULATE");
-  if (!(emulate && *emulate == '1')) evq__set_io_native(q, NATIVE_KINDS);
+  if (!(emulate && *emulate == '1')) {
+    evq__set_io_native(q, NATIVE_KINDS);
+    evq__set_io_multishot(q, 1u << EVQ_IO_ACCEPT_MULTI); /* iocp_accept.c */
+  }
   *out = b;
   return 0;
 }
@@ -247,7 +250,7 @@ static int iocp_poll(void *bp, evq__raw_t *raw, int cap, int64_t timeout_ns) {
  * deregistered one may be freed here, so nothing of it is read after. */
 static bool iocp_complete(void *bp, evq__raw_t *raw) {
   iocp_t *b = bp;
-  if (raw->flags & (EVQ__RAW_OP | EVQ__RAW_OP_DONE))
+  if (raw->flags & (EVQ__RAW_OP | EVQ__RAW_OP_DONE | EVQ__RAW_SLOT))
     return evq__iocp_io_complete(b, raw);
   if (raw->flags & RAW_PROC) { /* the core reaps it: kind CHILD */
     evq__proc_t *p = (evq__proc_t *)(uintptr_t)raw->key;

@@ -19,6 +19,7 @@
 #define EVQ__RAW_PROC (1u << 31)
 #define EVQ__RAW_OP (1u << 30)
 #define EVQ__RAW_OP_DONE (1u << 29)
+#define EVQ__RAW_SLOT (1u << 28)
 
 typedef struct evq__iocp {
   evq_t *q;
@@ -35,7 +36,56 @@ typedef struct evq__iocp {
   struct evq__accept_slot *slots; /* AcceptEx's sockets and buffers, free */
   LPFN_ACCEPTEX accept_ex;
   LPFN_CONNECTEX connect_ex;
+  bool no_skip; /* EVQ_IOCP_NO_SKIP=1: every success posts its packet */
 } evq__iocp_t;
+
+/* ---- operations (iocp_io.c, iocp_accept.c) ------------------------------ */
+
+/* What follows every OVERLAPPED of an operation's request, so that a
+ * packet tells whose it is: an op's own (the OVERLAPPED in its area) or
+ * one of an accept's slots (iocp_accept.c). */
+typedef struct evq__iocp_req {
+  OVERLAPPED ov;
+  uint32_t slot; /* 1: an accept slot's */
+} evq__iocp_req_t;
+
+/* Room for one address in AcceptEx's buffer: the largest, and the 16
+ * bytes Windows asks for above it. */
+#define EVQ__ADDR_ROOM (sizeof(SOCKADDR_STORAGE) + 16)
+
+/* One AcceptEx in flight (iocp_accept.c): the socket made for it, the
+ * buffer it writes the two addresses into, its request. */
+typedef struct evq__accept_slot {
+  evq__iocp_req_t req; /* first: a packet's OVERLAPPED is its slot */
+  struct evq__bop *op;
+  struct evq__accept_slot *next; /* the op's slots, or the free ones */
+  SOCKET sock;
+  int af;
+  char addrs[2 * EVQ__ADDR_ROOM];
+} evq__accept_slot_t;
+
+/* What the backend keeps in an op's area (evq__bop_t). */
+typedef struct evq__iocp_op {
+  evq__iocp_req_t req;            /* the op's own request */
+  DWORD flags;                    /* WSARecv's, written until its end */
+  int32_t res;                    /* an op that ended at issue: its result */
+  evq__accept_slot_t *slots;      /* an accept's requests in flight */
+  uint16_t nslots;
+  int32_t err;                    /* what ends a multishot accept */
+} evq__iocp_op_t;
+
+_Static_assert(sizeof(evq__iocp_op_t) <= sizeof(((evq__bop_t *)0)->area),
+               "evq__bop_t's area holds IOCP's per-op state");
+
+static inline evq__iocp_op_t *evq__iocp_op(evq__bop_t *op) {
+  return (evq__iocp_op_t *)(void *)op->area;
+}
+
+/* op->where: in the kernel (a packet to come), or ended at issue. */
+enum { EVQ__IOCP_FLIGHT = 1, EVQ__IOCP_DONE = 2 };
+
+/* sock_flags from io_adopt: the socket's successes post no packet. */
+#define EVQ__IOCP_SKIP 1u
 
 /* One packet dequeued while evq_free drains the port: what destroy() does
  * with it (an AFD poll's or a process's end; a wake-up is nothing). */
@@ -51,7 +101,7 @@ void evq__iocp_io_drain(void *b);
 void evq__iocp_io_prepare(evq__iocp_t *b);
 /* poll(), without the lock: those as raw events, at most cap. */
 int evq__iocp_io_ready(evq__iocp_t *b, evq__raw_t *raw, int cap);
-/* The raw event of an op's packet (key the OVERLAPPED) or end. */
+/* The raw event of an op's packet (o: its OVERLAPPED). */
 void evq__iocp_io_raw(evq__raw_t *raw, OVERLAPPED *o, DWORD bytes);
 /* complete(): the raw event becomes the core's (EVQ_OP, the bop, its
  * result); false drops it (an accept whose connection was reset goes on
@@ -59,5 +109,18 @@ void evq__iocp_io_raw(evq__raw_t *raw, OVERLAPPED *o, DWORD bytes);
 bool evq__iocp_io_complete(evq__iocp_t *b, evq__raw_t *raw);
 /* destroy(): the slots' memory. */
 void evq__iocp_io_free(evq__iocp_t *b);
+/* op's request ended as it was issued, with res: reported next wait. */
+void evq__iocp_ended_now(evq__iocp_t *b, evq__bop_t *op, int32_t res);
+/* The Winsock error of op's request whose packet says it failed. */
+DWORD evq__iocp_error(evq__bop_t *op, OVERLAPPED *o);
+
+/* ---- iocp_accept.c ------------------------------------------------------- */
+void evq__iocp_accept_submit(evq__iocp_t *b, evq__bop_t *op);
+void evq__iocp_accept_cancel(evq__bop_t *op);
+/* A slot's packet (raw key: the slot), in complete(). */
+bool evq__iocp_accept_complete(evq__iocp_t *b, evq__raw_t *raw);
+/* evq_free: the packet of a slot is in; its socket is closed. */
+void evq__iocp_accept_forget(evq__iocp_t *b, evq__accept_slot_t *slot);
+void evq__iocp_accept_free(evq__iocp_t *b);
 
 #endif

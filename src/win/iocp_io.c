@@ -3,10 +3,10 @@
  * docs/completion.md, docs/windows.md): AcceptEx, ConnectEx, WSARecv and
  * WSASend, each with the OVERLAPPED in the caller's op, their packets on
  * the port that carries the AFD polls, cancelled with CancelIoEx. The
- * core decides what each result means (src/io_native.c), re-posts the
- * rest of a short send and the next accept of a multishot one; the pool
- * receive stays emulated over AFD readiness, as Windows has no buffer
- * the kernel picks.
+ * core decides what each result means (src/io_native.c) and re-posts the
+ * rest of a short send; accepts are iocp_accept.c's. The pool receive
+ * stays emulated over AFD readiness, as Windows has no buffer the kernel
+ * picks.
  *
  * A request is issued in the submitting call, under the lock: Windows has
  * no batch to join, and a socket's packets come to the port whichever
@@ -21,41 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for one address in AcceptEx's buffer: the largest, and the 16
- * bytes Windows asks for above it. */
-#define ADDR_ROOM (sizeof(SOCKADDR_STORAGE) + 16)
-
 /* How long evq_free waits, in all, for the packets of cancelled ops. */
 #define DRAIN_MS 10000
 
-/* sock_flags from io_adopt: the socket's successes post no packet. */
-#define SOCK_SKIP 1u
+typedef evq__iocp_op_t win_op_t;
 
-/* An accept's socket, made before the connection comes, and the buffer
- * AcceptEx writes the two addresses into: one per accept in flight,
- * kept for the next (no allocation in steady state). */
-typedef struct evq__accept_slot {
-  struct evq__accept_slot *next;
-  SOCKET sock;
-  int af;
-  char addrs[2 * ADDR_ROOM];
-} evq__accept_slot_t;
-
-/* What the backend keeps in an op's area. */
-typedef struct win_op {
-  OVERLAPPED ov;            /* a packet's lpOverlapped points here */
-  evq__accept_slot_t *slot; /* an accept's, while issued */
-  DWORD flags;              /* WSARecv's, which it may write until the end */
-  int32_t res;              /* an op that ended at issue: its result */
-} win_op_t;
-
-/* op->where: in the kernel (a packet to come), or ended at issue. */
-enum { OP_FLIGHT = 1, OP_DONE = 2 };
-
-_Static_assert(sizeof(win_op_t) <= sizeof(((evq__bop_t *)0)->area),
-               "evq__bop_t's area holds IOCP's per-op state");
-
-static win_op_t *area(evq__bop_t *op) { return (win_op_t *)(void *)op->area; }
+static win_op_t *area(evq__bop_t *op) { return evq__iocp_op(op); }
 
 static evq__bop_t *bop_of(OVERLAPPED *o) {
   return EVQ__CONTAINER((uint64_t *)(void *)o, evq__bop_t, area);
@@ -65,10 +36,14 @@ static bool is_accept(const evq__bop_t *op) {
   return op->kind == EVQ_IO_ACCEPT || op->kind == EVQ_IO_ACCEPT_MULTI;
 }
 
+/* EVQ_IOCP_NO_SKIP=1 keeps every success's packet, the path of a socket
+ * behind a layered provider, so that the suite runs it too. */
 void evq__iocp_io_init(evq__iocp_t *b) {
   evq__list_init(&b->io_flight);
   evq__list_init(&b->io_done);
   evq__list_init(&b->io_ready);
+  const char *no_skip = evq__getenv("EVQ_IOCP_NO_SKIP");
+  b->no_skip = no_skip && *no_skip == '1';
 }
 
 /* AcceptEx and ConnectEx are reached through a socket, once per queue. */
@@ -98,75 +73,29 @@ int evq__iocp_io_adopt(void *bp, intptr_t fd) {
   if (extensions(b, s) != 0) return EVQ_ENOTSUP;
   if (!CreateIoCompletionPort((HANDLE)s, b->port, EVQ__KEY_OP, 0))
     return evq__from_win32(GetLastError());
-  if (evq__afd_base_socket(s, &base, &type) == 0 && base == s &&
+  if (!b->no_skip && evq__afd_base_socket(s, &base, &type) == 0 && base == s &&
       SetFileCompletionNotificationModes(
           (HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
                          FILE_SKIP_SET_EVENT_ON_HANDLE))
-    return SOCK_SKIP;
+    return EVQ__IOCP_SKIP;
   return 0;
 }
 
 /* ---- results ------------------------------------------------------------ */
 
-static evq__accept_slot_t *slot_get(evq__iocp_t *b) {
-  evq__accept_slot_t *slot = b->slots;
-  if (slot) b->slots = slot->next;
-  else slot = malloc(sizeof *slot);
-  return slot;
-}
-
-static void slot_put(evq__iocp_t *b, evq__accept_slot_t *slot) {
-  slot->next = b->slots;
-  b->slots = slot;
-}
-
-/* An accept's socket, given to the caller as the emulation's is:
- * inheriting the listener's state (which getpeername and shutdown need),
- * non-blocking, TCP_NODELAY for TCP, its number fitting the result. */
-static int32_t accepted(evq__bop_t *op, SOCKET s, int af) {
-  SOCKET l = (SOCKET)op->fd;
-  u_long one = 1;
-  int rc = 0;
-  if (setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&l,
-                 sizeof l) != 0 ||
-      ioctlsocket(s, FIONBIO, &one) != 0)
-    rc = evq__net_last_error();
-  else if ((uintptr_t)s > (uintptr_t)INT32_MAX)
-    rc = EVQ_EMFILE;
-  if (rc != 0) {
-    closesocket(s);
-    return rc;
-  }
-  if (af == AF_INET || af == AF_INET6)
-    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (char *)&one, sizeof one);
-  return (int32_t)s;
-}
-
 /* The result of op's request that succeeded with bytes transferred. */
-static int32_t succeeded(evq__iocp_t *b, evq__bop_t *op, DWORD bytes) {
-  win_op_t *u = area(op);
-  if (is_accept(op)) {
-    evq__accept_slot_t *slot = u->slot;
-    u->slot = NULL;
-    slot_put(b, slot);
-    return accepted(op, slot->sock, slot->af);
-  }
-  if (op->kind == EVQ_IO_CONNECT &&
-      setsockopt((SOCKET)op->fd, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL,
+static int32_t succeeded(evq__bop_t *op, DWORD bytes) {
+  if (op->kind != EVQ_IO_CONNECT) return (int32_t)(bytes & INT32_MAX);
+  /* getpeername and shutdown need the state ConnectEx does not set. */
+  if (setsockopt((SOCKET)op->fd, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL,
                  0) != 0)
     return evq__net_last_error();
-  return op->kind == EVQ_IO_CONNECT ? 0 : (int32_t)(bytes & INT32_MAX);
+  return 0;
 }
 
 /* The result of op's request that failed with Winsock's err, as the
  * emulation says it (the same error functions). */
-static int32_t failed(evq__iocp_t *b, evq__bop_t *op, DWORD err) {
-  win_op_t *u = area(op);
-  if (u->slot) { /* an accept's: the socket made for it goes */
-    closesocket(u->slot->sock);
-    slot_put(b, u->slot);
-    u->slot = NULL;
-  }
+static int32_t failed(evq__bop_t *op, DWORD err) {
   if (err == WSA_OPERATION_ABORTED) return EVQ_ECANCELED;
   if (op->kind == EVQ_IO_RECV) {
     int rc = evq__net_recv_error(err);
@@ -176,19 +105,18 @@ static int32_t failed(evq__iocp_t *b, evq__bop_t *op, DWORD err) {
   return evq__net_error(err);
 }
 
-/* The Winsock error of a request whose packet says it failed. */
-static DWORD packet_error(evq__bop_t *op) {
+DWORD evq__iocp_error(evq__bop_t *op, OVERLAPPED *o) {
   DWORD n = 0, flags = 0;
-  if (WSAGetOverlappedResult((SOCKET)op->fd, &area(op)->ov, &n, FALSE, &flags))
+  if (WSAGetOverlappedResult((SOCKET)op->fd, o, &n, FALSE, &flags))
     return WSAEINVAL; /* never: the status said it failed */
   return (DWORD)WSAGetLastError();
 }
 
 /* ---- issuing -------------------------------------------------------------- */
 
-static void ended_now(evq__iocp_t *b, evq__bop_t *op, int32_t res) {
+void evq__iocp_ended_now(evq__iocp_t *b, evq__bop_t *op, int32_t res) {
   area(op)->res = res;
-  op->where = OP_DONE;
+  op->where = EVQ__IOCP_DONE;
   evq__list_push_back(&b->io_done, &op->link);
 }
 
@@ -197,38 +125,13 @@ static void ended_now(evq__iocp_t *b, evq__bop_t *op, int32_t res) {
  * ended now (done on one that skips; failed, which posts nothing). */
 static void issued(evq__iocp_t *b, evq__bop_t *op, bool ok, DWORD err,
                    DWORD bytes) {
-  if (ok ? !(op->sock_flags & SOCK_SKIP) : err == WSA_IO_PENDING) {
-    op->where = OP_FLIGHT;
+  if (ok ? !(op->sock_flags & EVQ__IOCP_SKIP) : err == WSA_IO_PENDING) {
+    op->where = EVQ__IOCP_FLIGHT;
     evq__list_push_back(&b->io_flight, &op->link);
     b->io_inflight++;
     return;
   }
-  ended_now(b, op, ok ? succeeded(b, op, bytes) : failed(b, op, err));
-}
-
-static void issue_accept(evq__iocp_t *b, evq__bop_t *op) {
-  win_op_t *u = area(op);
-  SOCKADDR_STORAGE name;
-  int len = sizeof name;
-  evq_fd_t s;
-  if (getsockname((SOCKET)op->fd, (struct sockaddr *)&name, &len) != 0) {
-    ended_now(b, op, evq__net_last_error());
-    return;
-  }
-  evq__accept_slot_t *slot = slot_get(b);
-  int rc = slot ? evq__os_socket(name.ss_family, SOCK_STREAM, &s) : EVQ_ENOMEM;
-  if (rc != 0) {
-    if (slot) slot_put(b, slot);
-    ended_now(b, op, rc);
-    return;
-  }
-  slot->sock = (SOCKET)s;
-  slot->af = name.ss_family;
-  u->slot = slot;
-  DWORD got = 0;
-  BOOL ok = b->accept_ex((SOCKET)op->fd, slot->sock, slot->addrs, 0,
-                         ADDR_ROOM, ADDR_ROOM, &got, &u->ov);
-  issued(b, op, ok, ok ? 0 : (DWORD)WSAGetLastError(), 0);
+  evq__iocp_ended_now(b, op, ok ? succeeded(op, bytes) : failed(op, err));
 }
 
 /* ConnectEx wants a bound socket: the wildcard of the family, as a
@@ -242,11 +145,11 @@ static void issue_connect(evq__iocp_t *b, evq__bop_t *op) {
                                       : (int)sizeof(struct sockaddr_in);
   if (to->sa_family != AF_UNIX &&
       bind((SOCKET)op->fd, (struct sockaddr *)&any, len) != 0) {
-    ended_now(b, op, evq__net_last_error());
+    evq__iocp_ended_now(b, op, evq__net_last_error());
     return;
   }
   BOOL ok = b->connect_ex((SOCKET)op->fd, to, (int)op->addrlen, NULL, 0, NULL,
-                          &area(op)->ov);
+                          &area(op)->req.ov);
   issued(b, op, ok, ok ? 0 : (DWORD)WSAGetLastError(), 0);
 }
 
@@ -262,7 +165,7 @@ static void issue_recv(evq__iocp_t *b, evq__bop_t *op) {
   WSABUF w = wsabuf(op->buf, op->len);
   DWORD got = 0;
   u->flags = 0;
-  int r = WSARecv((SOCKET)op->fd, &w, 1, &got, &u->flags, &u->ov, NULL);
+  int r = WSARecv((SOCKET)op->fd, &w, 1, &got, &u->flags, &u->req.ov, NULL);
   issued(b, op, r == 0, r == 0 ? 0 : (DWORD)WSAGetLastError(), got);
 }
 
@@ -275,22 +178,20 @@ static void issue_send(evq__iocp_t *b, evq__bop_t *op) {
                      w);
   else
     w[0] = wsabuf(op->buf, op->len);
-  int r = WSASend((SOCKET)op->fd, w, n, &sent, 0, &area(op)->ov, NULL);
+  int r = WSASend((SOCKET)op->fd, w, n, &sent, 0, &area(op)->req.ov, NULL);
   issued(b, op, r == 0, r == 0 ? 0 : (DWORD)WSAGetLastError(), sent);
 }
 
 void evq__iocp_io_submit(void *bp, evq__bop_t *op) {
   evq__iocp_t *b = bp;
-  win_op_t *u = area(op);
-  memset(&u->ov, 0, sizeof u->ov);
-  u->slot = NULL;
+  memset(&area(op)->req, 0, sizeof area(op)->req);
   switch (op->kind) {
   case EVQ_IO_ACCEPT:
-  case EVQ_IO_ACCEPT_MULTI: issue_accept(b, op); break;
+  case EVQ_IO_ACCEPT_MULTI: evq__iocp_accept_submit(b, op); break;
   case EVQ_IO_CONNECT: issue_connect(b, op); break;
   case EVQ_IO_RECV: issue_recv(b, op); break;
   case EVQ_IO_SEND: issue_send(b, op); break;
-  default: ended_now(b, op, EVQ_EINVAL); /* never: no other kind is native */
+  default: evq__iocp_ended_now(b, op, EVQ_EINVAL); /* never: no other kind */
   }
 }
 
@@ -298,7 +199,9 @@ void evq__iocp_io_submit(void *bp, evq__bop_t *op) {
  * not, or it ended at issue and its result waits for the next wait. */
 bool evq__iocp_io_cancel(void *bp, evq__bop_t *op) {
   (void)bp;
-  if (op->where == OP_FLIGHT) CancelIoEx((HANDLE)op->fd, &area(op)->ov);
+  if (op->where != EVQ__IOCP_FLIGHT) return true;
+  if (is_accept(op)) evq__iocp_accept_cancel(op);
+  else CancelIoEx((HANDLE)op->fd, &area(op)->req.ov);
   return true;
 }
 
@@ -325,41 +228,29 @@ int evq__iocp_io_ready(evq__iocp_t *b, evq__raw_t *raw, int cap) {
 }
 
 void evq__iocp_io_raw(evq__raw_t *raw, OVERLAPPED *o, DWORD bytes) {
-  raw->key = (uintptr_t)bop_of(o);
-  raw->flags = EVQ__RAW_OP;
+  bool slot = ((evq__iocp_req_t *)o)->slot;
+  raw->key = slot ? (uintptr_t)o : (uintptr_t)bop_of(o);
+  raw->flags = slot ? EVQ__RAW_SLOT : EVQ__RAW_OP;
   raw->data = bytes;
 }
 
-/* A connection reset before AcceptEx took it is no accept's end: POSIX's
- * accept never returns it either. The next connection is waited for. */
-static bool accept_again(evq__bop_t *op, DWORD err) {
-  return is_accept(op) && !op->cancel &&
-         (err == WSAECONNRESET || err == WSAECONNABORTED);
-}
-
 bool evq__iocp_io_complete(evq__iocp_t *b, evq__raw_t *raw) {
+  if (raw->flags & EVQ__RAW_SLOT) return evq__iocp_accept_complete(b, raw);
   evq__bop_t *op = (evq__bop_t *)(uintptr_t)raw->key;
   win_op_t *u = area(op);
   int32_t res = u->res;
   if (raw->flags & EVQ__RAW_OP) {
     evq__list_unlink(&op->link);
     b->io_inflight--;
-    if (NT_SUCCESS((NTSTATUS)u->ov.Internal)) {
-      res = succeeded(b, op, raw->data);
-    } else if (op->kind == EVQ_IO_SEND && raw->data > 0) {
+    if (NT_SUCCESS((NTSTATUS)u->req.ov.Internal))
+      res = succeeded(op, raw->data);
+    else if (op->kind == EVQ_IO_SEND && raw->data > 0)
       /* A send cancelled or failed part-way: the bytes that went are its
        * result, so the core knows the stream has a hole (the next
        * request, or the cancel, ends it as on every backend). */
       res = (int32_t)(raw->data & INT32_MAX);
-    } else {
-      DWORD err = packet_error(op);
-      if (accept_again(op, err)) {
-        failed(b, op, err);
-        evq__iocp_io_submit(b, op);
-        return false;
-      }
-      res = failed(b, op, err);
-    }
+    else
+      res = failed(op, evq__iocp_error(op, &u->req.ov));
   }
   op->where = 0;
   raw->key = (uintptr_t)op;
@@ -381,17 +272,16 @@ static void forget_ended(evq__link_t *l) {
   }
 }
 
-/* An op's packet dequeued at evq_free: the op is over. */
-static void forget_flight(evq__iocp_t *b, evq__bop_t *op) {
-  win_op_t *u = area(op);
+/* A packet dequeued at evq_free: its request is over. */
+static void forget_flight(evq__iocp_t *b, OVERLAPPED *o) {
+  if (((evq__iocp_req_t *)o)->slot) {
+    evq__iocp_accept_forget(b, (evq__accept_slot_t *)(void *)o);
+    return;
+  }
+  evq__bop_t *op = bop_of(o);
   evq__list_unlink(&op->link);
   b->io_inflight--;
   op->where = 0;
-  if (u->slot) {
-    closesocket(u->slot->sock);
-    slot_put(b, u->slot);
-    u->slot = NULL;
-  }
 }
 
 /* evq_free: every request in flight is cancelled and its packet awaited,
@@ -401,10 +291,8 @@ void evq__iocp_io_drain(void *bp) {
   evq__iocp_t *b = bp;
   forget_ended(&b->io_done);
   forget_ended(&b->io_ready);
-  for (evq__link_t *l = b->io_flight.next; l != &b->io_flight; l = l->next) {
-    evq__bop_t *op = EVQ__CONTAINER(l, evq__bop_t, link);
-    CancelIoEx((HANDLE)op->fd, &area(op)->ov);
-  }
+  for (evq__link_t *l = b->io_flight.next; l != &b->io_flight; l = l->next)
+    evq__iocp_io_cancel(b, EVQ__CONTAINER(l, evq__bop_t, link));
   DWORD start = GetTickCount();
   while (b->io_inflight > 0 && GetTickCount() - start < DRAIN_MS) {
     ULONG n = 0;
@@ -413,17 +301,11 @@ void evq__iocp_io_drain(void *bp) {
       continue;
     for (ULONG i = 0; i < n; i++) {
       if (b->entries[i].lpCompletionKey == EVQ__KEY_OP)
-        forget_flight(b, bop_of(b->entries[i].lpOverlapped));
+        forget_flight(b, b->entries[i].lpOverlapped);
       else
         evq__iocp_drain_packet(b, &b->entries[i]);
     }
   }
 }
 
-void evq__iocp_io_free(evq__iocp_t *b) {
-  while (b->slots) {
-    evq__accept_slot_t *next = b->slots->next;
-    free(b->slots);
-    b->slots = next;
-  }
-}
+void evq__iocp_io_free(evq__iocp_t *b) { evq__iocp_accept_free(b); }
