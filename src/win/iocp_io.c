@@ -15,7 +15,6 @@
  * (no packet either way), waits on a list for the next wait instead, so
  * every op ends once, from evq_wait, as with a packet. */
 #include "net.h"
-#include "afd.h"
 #include "iocp.h"
 
 #include <stdlib.h>
@@ -63,17 +62,22 @@ static int extensions(evq__iocp_t *b, SOCKET s) {
 
 /* A socket's first native op: its packets come to this port from now on
  * (once per socket: one given to another queue before is refused, and the
- * core emulates its ops). Its successes skip the port where no layered
- * provider stands between Winsock and the base socket, as such a provider
- * may post a packet even so. */
+ * core emulates its ops). Unix-domain sockets stay emulated too (AcceptEx
+ * and ConnectEx are not known for them here: wine has none). Successes
+ * skip the port where the provider is an IFS one (no layered provider
+ * that may post a packet even so: libuv's test too). */
 int evq__iocp_io_adopt(void *bp, intptr_t fd) {
   evq__iocp_t *b = bp;
-  SOCKET s = (SOCKET)fd, base;
-  int type;
-  if (extensions(b, s) != 0) return EVQ_ENOTSUP;
+  SOCKET s = (SOCKET)fd;
+  WSAPROTOCOL_INFOW info;
+  int len = sizeof info;
+  if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0)
+    return evq__net_last_error();
+  if (info.iAddressFamily == AF_UNIX || extensions(b, s) != 0)
+    return EVQ_ENOTSUP;
   if (!CreateIoCompletionPort((HANDLE)s, b->port, EVQ__KEY_OP, 0))
     return evq__from_win32(GetLastError());
-  if (!b->no_skip && evq__afd_base_socket(s, &base, &type) == 0 && base == s &&
+  if (!b->no_skip && (info.dwServiceFlags1 & XP1_IFS_HANDLES) &&
       SetFileCompletionNotificationModes(
           (HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
                          FILE_SKIP_SET_EVENT_ON_HANDLE))
