@@ -190,8 +190,8 @@ EVQ_API int evq_op_connect(evq_t *q, evq_op_t *op, const evq_addr_t *addr,
  * EVQ_ECANCELED unless it had finished), then the close completes, after
  * them, with 0 or EVQ_EIO. Use it for a socket that has operations: a
  * plain close is invisible to evq, as for registrations. Where the kernel
- * still has requests on fd (io_uring) the socket is closed once they have
- * ended; elsewhere it is closed at once. Either way operations on fd, and
+ * still has requests on fd (io_uring, IOCP) the socket is closed once they
+ * have ended; elsewhere it is closed at once. Either way operations on fd, and
  * another close, are refused with EVQ_EBADF until the close's completion
  * has been returned, and only then may the number be reused. A socket
  * without operations is simply closed.
