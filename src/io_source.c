@@ -420,8 +420,13 @@ static int take_done(evq_t *q, evq_event_t *out, int cap) {
 static int io_take(evq_t *q, evq_event_t *out, int cap) {
   evq__io_t *io = q->io;
   if (!io) return 0;
-  int n = take_done(q, out, cap);
-  for (int progress = 1; progress && n < cap && !evq__list_empty(&io->run);) {
+  int n = 0;
+  for (int progress = 1; progress && !evq__list_empty(&io->run);) {
+    /* What the last round ended on the done list (ops cancelled behind
+     * the head a step finished) goes before this round's steps, which
+     * may finish the ops behind them on the same socket. */
+    n += take_done(q, out + n, cap - n);
+    if (n == cap) break;
     progress = 0;
     evq__link_t round;
     evq__list_init(&round);
