@@ -168,10 +168,14 @@ int evq__io_peek(evq_fd_t fd) {
 
 /* One accept of evq's own: out of descriptors still, it refuses what is
  * pending (EVQ__EMFILE_DRAINS); with one free again, the connection it
- * takes is refused too, as the kernel's accept failed for it first. */
+ * takes is refused too, as the kernel's accept failed for it first.
+ * Without the refusal (Windows, where the shortage shows in making the
+ * accept's socket, maybe with nothing pending) only a connection taken
+ * shows that handles are free again: else the accept ends, rather than
+ * going again into the same shortage at every wait. */
 int evq__io_drain(evq_fd_t listener) {
   evq_fd_t fd;
   int rc = evq__os_accept(listener, &fd);
   if (rc == 0) evq__os_close(fd);
-  return rc == EVQ_EMFILE && !EVQ__EMFILE_DRAINS ? EVQ_EMFILE : 0;
+  return rc != 0 && !EVQ__EMFILE_DRAINS ? EVQ_EMFILE : 0;
 }

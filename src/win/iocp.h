@@ -37,6 +37,8 @@ typedef struct evq__iocp {
   LPFN_ACCEPTEX accept_ex;
   LPFN_CONNECTEX connect_ex;
   bool no_skip; /* EVQ_IOCP_NO_SKIP=1: every success posts its packet */
+  long accept_sockets; /* EVQ_IOCP_ACCEPT_SOCKETS=N: AcceptEx sockets the
+                          queue may still make (-1: no limit) */
 } evq__iocp_t;
 
 /* ---- operations (iocp_io.c, iocp_accept.c) ------------------------------ */

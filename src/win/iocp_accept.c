@@ -75,8 +75,10 @@ static int32_t accepted(const evq__bop_t *op, SOCKET s, int af) {
  * gets a packet posted here, so that every slot ends on the port. */
 static int issue(evq__iocp_t *b, evq__bop_t *op, slot_t *slot, int af) {
   evq_fd_t s;
+  if (b->accept_sockets == 0) return evq__net_error(WSAEMFILE);
   int rc = evq__os_socket(af, SOCK_STREAM, &s);
   if (rc != 0) return rc;
+  if (b->accept_sockets > 0) b->accept_sockets--;
   memset(&slot->req, 0, sizeof slot->req);
   slot->req.slot = 1;
   slot->op = op;

@@ -36,13 +36,17 @@ static bool is_accept(const evq__bop_t *op) {
 }
 
 /* EVQ_IOCP_NO_SKIP=1 keeps every success's packet, the path of a socket
- * behind a layered provider, so that the suite runs it too. */
+ * behind a layered provider, and EVQ_IOCP_ACCEPT_SOCKETS=N lets the queue
+ * make N accept sockets, then fails the next as Windows out of handles
+ * does: test settings, so that the suite runs both paths. */
 void evq__iocp_io_init(evq__iocp_t *b) {
   evq__list_init(&b->io_flight);
   evq__list_init(&b->io_done);
   evq__list_init(&b->io_ready);
   const char *no_skip = evq__getenv("EVQ_IOCP_NO_SKIP");
   b->no_skip = no_skip && *no_skip == '1';
+  const char *sockets = evq__getenv("EVQ_IOCP_ACCEPT_SOCKETS");
+  b->accept_sockets = sockets ? strtol(sockets, NULL, 10) : -1;
 }
 
 /* AcceptEx and ConnectEx are reached through a socket, once per queue. */
