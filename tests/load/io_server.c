@@ -11,7 +11,7 @@
  * C over evq alone: the same source is the IOCP server under wine.
  *
  *   io_server BACKEND [--conns N] [--seconds S] [--buffer BYTES]
- *             [--pool COUNT]
+ *             [--pool COUNT] [--recv 1]
  *
  * As load_server: prints "listening on PORT"; "open N" once N connections
  * are open at the same time; on stopping, one line of totals (just before
@@ -27,7 +27,9 @@
  * and submitted again once the send took them. --pool is the number of
  * buffers: by default N rounded up to a power of two, 4,096 to 32,768. A
  * pool receive that finds the pool empty ends with EVQ_ENOBUFS and is
- * submitted again.
+ * submitted again. --recv 1 receives with evq_op_recv into a buffer of
+ * the connection's own (--buffer bytes) instead, one receive at a time:
+ * the receive IOCP does natively (its pool receive is emulated).
  *
  * It also checks evq: a completion for an operation that is not in flight
  * (twice, or for a closed connection), a send completing short, a final
@@ -59,6 +61,7 @@ typedef struct conn {
   uint8_t *pend;     /* received and checked, not yet in a send */
   size_t npend, cpend;
   uint8_t *sending;  /* what the send in flight holds (evq's until done) */
+  uint8_t *rbuf;     /* --recv: what the receive in flight fills */
   size_t nsending, csending;
 } conn_t;
 
@@ -71,7 +74,7 @@ static size_t *free_slots, nfree, nslots, buf_size = 4096;
 static uint32_t pool_count;
 static long accepted, open_now, peak, completed, errors, target;
 static uint64_t bytes, enobufs, pauses, cancels_late;
-static int announced;
+static int announced, own_buffers;
 
 static void out(const char *fmt, long a) {
   printf(fmt, a);
@@ -88,7 +91,13 @@ static const char *path(int kind) {
 }
 
 static void report(const char *why) {
-  if (pool)
+  if (own_buffers)
+    printf("server %s: operations: accept %s, receive %s, send %s, close %s; "
+           "buffers of %lu bytes; %llu paused with that much unsent\n",
+           evq_backend(q), path(EVQ_IO_ACCEPT_MULTI), path(EVQ_IO_RECV),
+           path(EVQ_IO_SEND), path(EVQ_IO_CLOSE), (unsigned long)buf_size,
+           (unsigned long long)pauses);
+  else if (pool)
     printf("server %s: operations: accept %s, pool receive %s, send %s, "
            "close %s; pool of %lu buffers of %lu bytes; %llu receives ended "
            "for want of buffers; %llu paused with %lu bytes unsent (%llu of those "
@@ -184,7 +193,10 @@ static int take(conn_t *c, size_t slot, const uint8_t *p, size_t n) {
 }
 
 static void start_rx(size_t slot, conn_t *c) {
-  int rc = evq_op_recv_pool(q, &c->rx, c->fd, pool, token(slot, c, OP_RX));
+  int rc = own_buffers ? evq_op_recv(q, &c->rx, c->fd, c->rbuf, buf_size,
+                                     token(slot, c, OP_RX))
+                       : evq_op_recv_pool(q, &c->rx, c->fd, pool,
+                                          token(slot, c, OP_RX));
   if (rc != 0) die("evq_op_recv_pool", rc);
   c->rx_on = 1;
 }
@@ -254,6 +266,7 @@ static void finish(size_t slot, conn_t *c, int32_t r) {
   }
   free(c->pend);
   free(c->sending);
+  free(c->rbuf);
   free(c);
   conns[slot] = NULL;
   free_slots[nfree++] = slot;
@@ -264,9 +277,35 @@ static void finish(size_t slot, conn_t *c, int32_t r) {
   }
 }
 
+/* --recv: each receive ends with its bytes, and goes again from step(). */
+static void on_own_rx(size_t slot, conn_t *c, int32_t r) {
+  if (r > 0 && !c->closing && take(c, slot, c->rbuf, (size_t)r) < 0) {
+    report("stopped");
+    exit(errors ? 1 : 0);
+  }
+  c->rx_on = 0;
+  if (r == 0) {
+    c->eof = 1;
+  } else if (r == EVQ_ECANCELED) {
+    if (!c->paused && !c->closing)
+      defect(slot, "a receive cancelled that nobody cancelled");
+  } else if (r < 0 && !c->closing) {
+    c->failed = 1;
+    printf("server: connection %zu: receive: %s\n", slot, evq_strerror(r));
+  }
+  step(slot, c);
+}
+
 static void on_rx(size_t slot, conn_t *c, const evq_event_t *e) {
   int32_t r = evq_op_result(e);
   if (!c->rx_on) defect(slot, "a receive completion (%ld) with no receive in flight", (long)r);
+  if (own_buffers) {
+    if (e->flags != EVQ_OP || r > (int32_t)buf_size)
+      defect(slot, "a receive's completion %ld, flags %#lx", (long)r,
+             (unsigned long)e->flags);
+    on_own_rx(slot, c, r);
+    return;
+  }
   if (e->flags & EVQ_OP_MORE) {
     if (!(e->flags & EVQ_OP_BUFFER) || r <= 0 || (size_t)r > buf_size)
       defect(slot, "a pool receive's completion %ld, flags %#lx", (long)r,
@@ -361,6 +400,7 @@ static void on_accept(const evq_event_t *e) {
   if (!c) die("calloc", EVQ_ENOMEM);
   c->fd = evq_op_socket(e);
   c->gen = ++gens & 0xffffff;
+  if (own_buffers && !(c->rbuf = malloc(buf_size))) die("malloc", EVQ_ENOMEM);
   evq_op_init(&c->rx);
   evq_op_init(&c->tx);
   evq_op_init(&c->cl);
@@ -399,7 +439,7 @@ static void on_event(const evq_event_t *e) {
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s BACKEND [--conns N] [--seconds S] [--buffer BYTES] "
-            "[--pool COUNT]\n", argv[0]);
+            "[--pool COUNT] [--recv 1]\n", argv[0]);
     return 2;
   }
   long seconds = 600, count = 0;
@@ -408,6 +448,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--seconds") == 0) seconds = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--buffer") == 0) buf_size = (size_t)atol(argv[i + 1]);
     else if (strcmp(argv[i], "--pool") == 0) count = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--recv") == 0) own_buffers = atoi(argv[i + 1]);
   }
   if (count <= 0) {
     count = 4096;

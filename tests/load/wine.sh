@@ -1,5 +1,5 @@
 #!/bin/sh
-# wine.sh SOURCE_DIR SERVER_EXE connections N
+# wine.sh SOURCE_DIR SERVER_EXE connections N [SERVER ARGS]
 # wine.sh SOURCE_DIR SERVER_EXE soak CHURN_EXE
 # load.connections.iocp and load.soak.iocp, in the Windows build. The IOCP
 # load_server.exe (and churn.exe) run under wine; the load generator is
@@ -47,5 +47,6 @@ if [ "$mode" = soak ]; then
   exit
 fi
 n=$4
-"$tmp/load_client" --server "$wine $exe iocp --conns $n --seconds 3000" \
+shift 4 # what is left goes to the server (io_server's --recv 1)
+"$tmp/load_client" --server "$wine $exe iocp --conns $n --seconds 3000 $*" \
   --conns "$n" --procs 2 --bytes 16384
