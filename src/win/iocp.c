@@ -24,7 +24,7 @@
  * dequeues packets into its own array (the sockets behind them are looked
  * at in complete(), under the lock), and kick().
  */
-#include "iocp.h"
+#include "iocp_state.h"
 #include "proc.h"
 #include "sock.h"
 
@@ -87,17 +87,6 @@ static int iocp_init(evq_t *q, uint32_t max_events, void **out) {
   return 0;
 }
 
-void evq__iocp_drain_packet(iocp_t *b, const OVERLAPPED_ENTRY *e) {
-  if (e->lpCompletionKey == KEY_CHILD) {
-    evq__proc_t *p = (evq__proc_t *)e->lpOverlapped;
-    evq__proc_done(p);
-    (void)evq__state_completed(b->q, &p->st); /* frees p, once detached */
-  } else if (e->lpCompletionKey == KEY_AFD) {
-    evq__sock_t *s = evq__sock_of(e->lpOverlapped);
-    evq__sock_completed(s);
-    (void)evq__state_completed(b->q, &s->st); /* frees s, once detached */
-  }
-}
 
 /* The core detached every state before this, and freed those with no poll
  * in flight; what is left waits for its packet, which frees it. Should the

@@ -14,7 +14,7 @@
  * final completion comes when the last slot has ended: cancelled, or after
  * an error that ends the accept (the others are cancelled then). */
 #include "net.h"
-#include "iocp.h"
+#include "iocp_state.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,7 +15,7 @@
  * (no packet either way), waits on a list for the next wait instead, so
  * every op ends once, from evq_wait, as with a packet. */
 #include "net.h"
-#include "iocp.h"
+#include "iocp_state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,20 +113,7 @@ static int32_t failed(evq__bop_t *op, DWORD err) {
   return evq__net_error(err);
 }
 
-DWORD evq__iocp_error(evq__bop_t *op, OVERLAPPED *o) {
-  DWORD n = 0, flags = 0;
-  if (WSAGetOverlappedResult((SOCKET)op->fd, o, &n, FALSE, &flags))
-    return WSAEINVAL; /* never: the status said it failed */
-  return (DWORD)WSAGetLastError();
-}
-
 /* ---- issuing -------------------------------------------------------------- */
-
-void evq__iocp_ended_now(evq__iocp_t *b, evq__bop_t *op, int32_t res) {
-  area(op)->res = res;
-  op->where = EVQ__IOCP_DONE;
-  evq__list_push_back(&b->io_done, &op->link);
-}
 
 /* What the call that issued op said (ok, else err; bytes if ok): a packet
  * will come (pending, or done on a socket that does not skip), or the op

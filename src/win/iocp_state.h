@@ -1,12 +1,14 @@
-/* The IOCP backend's state, shared by its two files: iocp.c (readiness
- * through AFD polls, child processes, the port) and iocp_io.c (completion
- * operations the kernel carries out: AcceptEx, ConnectEx, WSARecv,
- * WSASend). One port carries every packet; the completion key says whose
- * it is. */
-#ifndef EVQ_IOCP_H
-#define EVQ_IOCP_H
+/* The IOCP backend's state, shared by its files: iocp.c (readiness
+ * through AFD polls, child processes, the port), iocp_io.c (completion
+ * operations the kernel carries out: ConnectEx, WSARecv, WSASend) and,
+ * below it, iocp_accept.c (AcceptEx). One port carries every packet; the
+ * completion key says whose it is. Calls go down that list only; what
+ * two of them share is here. */
+#ifndef EVQ_IOCP_STATE_H
+#define EVQ_IOCP_STATE_H
 
-#include "group.h"
+#include "proc.h"
+#include "sock.h"
 
 #define EVQ__KEY_AFD 1   /* every AFD handle's */
 #define EVQ__KEY_WAKE 2  /* kick() packets */
@@ -90,8 +92,20 @@ enum { EVQ__IOCP_FLIGHT = 1, EVQ__IOCP_DONE = 2 };
 #define EVQ__IOCP_SKIP 1u
 
 /* One packet dequeued while evq_free drains the port: what destroy() does
- * with it (an AFD poll's or a process's end; a wake-up is nothing). */
-void evq__iocp_drain_packet(evq__iocp_t *b, const OVERLAPPED_ENTRY *e);
+ * with it (an AFD poll's or a process's end; a wake-up is nothing). Here,
+ * so that iocp_io.c's drain calls nothing above it. */
+static inline void evq__iocp_drain_packet(evq__iocp_t *b,
+                                          const OVERLAPPED_ENTRY *e) {
+  if (e->lpCompletionKey == EVQ__KEY_CHILD) {
+    evq__proc_t *p = (evq__proc_t *)e->lpOverlapped;
+    evq__proc_done(p);
+    (void)evq__state_completed(b->q, &p->st); /* frees p, once detached */
+  } else if (e->lpCompletionKey == EVQ__KEY_AFD) {
+    evq__sock_t *s = evq__sock_of(e->lpOverlapped);
+    evq__sock_completed(s);
+    (void)evq__state_completed(b->q, &s->st); /* frees s, once detached */
+  }
+}
 
 /* ---- iocp_io.c: the backend.h hooks of operations ---------------------- */
 void evq__iocp_io_init(evq__iocp_t *b);
@@ -111,10 +125,22 @@ void evq__iocp_io_raw(evq__raw_t *raw, OVERLAPPED *o, DWORD bytes);
 bool evq__iocp_io_complete(evq__iocp_t *b, evq__raw_t *raw);
 /* destroy(): the slots' memory. */
 void evq__iocp_io_free(evq__iocp_t *b);
-/* op's request ended as it was issued, with res: reported next wait. */
-void evq__iocp_ended_now(evq__iocp_t *b, evq__bop_t *op, int32_t res);
-/* The Winsock error of op's request whose packet says it failed. */
-DWORD evq__iocp_error(evq__bop_t *op, OVERLAPPED *o);
+/* op's request ended as it was issued, with res: reported next wait.
+ * (Here, not in iocp_io.c, so that iocp_accept.c calls nothing above it.) */
+static inline void evq__iocp_ended_now(evq__iocp_t *b, evq__bop_t *op,
+                                       int32_t res) {
+  evq__iocp_op(op)->res = res;
+  op->where = EVQ__IOCP_DONE;
+  evq__list_push_back(&b->io_done, &op->link);
+}
+
+/* The Winsock error of op's request (o) whose packet says it failed. */
+static inline DWORD evq__iocp_error(evq__bop_t *op, OVERLAPPED *o) {
+  DWORD n = 0, flags = 0;
+  if (WSAGetOverlappedResult((SOCKET)op->fd, o, &n, FALSE, &flags))
+    return WSAEINVAL; /* never: the status said it failed */
+  return (DWORD)WSAGetLastError();
+}
 
 /* ---- iocp_accept.c ------------------------------------------------------- */
 void evq__iocp_accept_submit(evq__iocp_t *b, evq__bop_t *op);
@@ -125,4 +151,4 @@ bool evq__iocp_accept_complete(evq__iocp_t *b, evq__raw_t *raw);
 void evq__iocp_accept_forget(evq__iocp_t *b, evq__accept_slot_t *slot);
 void evq__iocp_accept_free(evq__iocp_t *b);
 
-#endif
+#endif /* EVQ_IOCP_STATE_H */
