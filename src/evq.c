@@ -189,21 +189,19 @@ const char *evq_backend(const evq_t *q) { return q ? q->ops->name : NULL; }
 
 /* ---- registration ------------------------------------------------------ */
 
-/* One unsigned compare per range (interests 1..7, modes 1..3). */
-_Static_assert(EVQ__DIRECTIONS == 7 && EVQ_EDGE == 1 && EVQ_LEVEL == 2 &&
-                   EVQ_ONESHOT == 3,
-               "check_args' ranges");
 static int check_args(evq_t *q, evq_fd_t fd, uint32_t interests,
                       evq_mode_t mode) {
   if (!q) return EVQ_EINVAL;
-  if (interests - 1 >= EVQ__DIRECTIONS) return EVQ_EINVAL;
-  if ((unsigned)mode - 1 >= 3) return EVQ_EINVAL;
+  if (interests == 0 || (interests & ~(uint32_t)EVQ__DIRECTIONS))
+    return EVQ_EINVAL;
+  if (mode != EVQ_EDGE && mode != EVQ_LEVEL && mode != EVQ_ONESHOT)
+    return EVQ_EINVAL;
   if ((intptr_t)fd < 0) return EVQ_EBADF;
   return 0;
 }
 
 static evq__reg_t *find_fd(evq_t *q, evq_fd_t fd) {
-  return evq__registry_find_fd(&q->registry, fd);
+  return evq__registry_find(&q->registry, EVQ__KIND_FD, (uint64_t)fd);
 }
 
 int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
@@ -216,15 +214,17 @@ int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
   if (q->io && evq__registry_find(&q->registry, EVQ__KIND_IO, (uint64_t)fd))
     rc = EVQ_EEXIST;
   else
-    rc = evq__registry_add_fd(&q->registry, fd, interests, (uint8_t)mode,
-                              token, &reg);
+    rc = evq__registry_add(&q->registry, EVQ__KIND_FD, (uint64_t)fd, &reg);
   if (rc == 0) {
+    reg->token = token;
+    reg->interests = reg->armed = interests;
+    reg->mode = (uint8_t)mode;
     rc = q->ops->add(q->b, reg);
     if (rc != 0) {
       evq__state_release(q, reg);
-      evq__registry_drop(&q->registry, reg);
+      evq__registry_remove(&q->registry, reg);
     } else {
-      reg->watched = true; /* evq__watched: a descriptor counts nowhere */
+      evq__watched(q, reg);
       evq__changed(q);
     }
   }
@@ -354,30 +354,16 @@ static inline int take_pending(evq_t *q, evq_event_t *out, int cap) {
  * per-event path with nothing else in it. */
 static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
                            evq_event_t *out) {
-  /* The slot table in locals and the output by pointer: a store into out
-   * (a uint32_t flags) may alias the registry's uint32_t fields, and the
-   * compiler would reload them and the index arithmetic at every event
-   * (issue 23). The table moves only when a registration is added, which
-   * nothing called from here does (a stale report goes to the backend). */
-  evq__reg_t *slots = q->registry.slots;
-  uint32_t nslots = q->registry.nslots;
-  evq_event_t *o = out;
-  for (const evq__raw_t *r = raw, *end = raw + count; r < end; r++) {
-    uint32_t id = (uint32_t)r->key, gen = (uint32_t)(r->key >> 32);
-    if (id >= nslots || slots[id].gen != gen) { /* evq__registry_get */
-      evq__report_stale(q, r->key);
-      continue;
-    }
-    evq__reg_t *reg = &slots[id];
+  int n = 0;
+  for (int i = 0; i < count; i++) {
+    evq__reg_t *reg = evq__raw_reg(q, &raw[i], false, out, &n);
+    if (!reg) continue;
     uint32_t flags =
-        evq__native_oneshot(reg, evq__wanted_flags(reg, r->flags));
+        evq__native_oneshot(reg, evq__wanted_flags(reg, raw[i].flags));
     if (flags == 0) continue;
-    o->token = reg->token;
-    o->flags = flags;
-    o->data = r->data;
-    o++;
+    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
   }
-  return (int)(o - out);
+  return n;
 }
 
 /* The loop behind evq_wait(): collect what is due, else sleep in the

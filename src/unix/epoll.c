@@ -57,7 +57,7 @@ typedef struct epoll_state {
   /* Lazy removals (the top): their numbers, and by number NONE, DEL (to
    * delete at the next wait) or KEPT (registered again since). */
   int *lazy;
-  uint32_t nlazy; /* lazy has lazy_states cells */
+  uint32_t nlazy, lazy_cap;
   uint8_t *lazy_state;
   uint32_t lazy_states;
   evq__wakefd_t wake;
@@ -65,20 +65,15 @@ typedef struct epoll_state {
 } epoll_state_t;
 
 /* Half-close (RDHUP) is asked for with READABLE only, as the poll backend
- * does: a write-only registration must not spin on a peer's shutdown. Two
- * table lookups (directions, mode) instead of five branches: this is on
- * every registration's path (19 of its instructions, issue 23). */
-#define DIR(i)                                                              \
-  (((i) & EVQ_READABLE ? EPOLLIN | EPOLLRDHUP : 0) |                       \
-   ((i) & EVQ_WRITABLE ? EPOLLOUT : 0) | ((i) & EVQ_PRIORITY ? EPOLLPRI : 0))
-static const uint32_t dir_bits[8] = {DIR(0), DIR(1), DIR(2), DIR(3),
-                                     DIR(4), DIR(5), DIR(6), DIR(7)};
-static const uint32_t mode_bits[4] = {
-    [EVQ_EDGE] = EPOLLET, [EVQ_LEVEL] = 0, [EVQ_ONESHOT] = EPOLLONESHOT};
-_Static_assert(EVQ__DIRECTIONS == 7 && EVQ_ONESHOT <= 3, "table indices");
-
+ * does: a write-only registration must not spin on a peer's shutdown. */
 static uint32_t to_epoll(const evq__reg_t *reg) {
-  return dir_bits[reg->interests & 7] | mode_bits[reg->mode & 3];
+  uint32_t e = 0;
+  if (reg->interests & EVQ_READABLE) e |= EPOLLIN | EPOLLRDHUP;
+  if (reg->interests & EVQ_WRITABLE) e |= EPOLLOUT;
+  if (reg->interests & EVQ_PRIORITY) e |= EPOLLPRI;
+  if (reg->mode == EVQ_EDGE) e |= EPOLLET;
+  if (reg->mode == EVQ_ONESHOT) e |= EPOLLONESHOT;
+  return e;
 }
 
 /* Hang-up and error make reads and writes return at once, so they also
@@ -102,50 +97,33 @@ static uint32_t from_epoll(uint32_t e) {
   return low_bits[e & 31] | (e & EPOLLRDHUP ? EVQ_READ_CLOSED : 0);
 }
 
-/* The kernel's result as epoll_ctl gives it: 0, or -1 and errno. */
-static inline int ep_ctl_raw(epoll_state_t *s, int op, int fd,
-                             evq__reg_t *reg) {
+static int ep_ctl(epoll_state_t *s, int op, evq__reg_t *reg) {
   struct epoll_event ev = {.events = to_epoll(reg),
                            .data.u64 = evq__key(reg->id, reg->gen)};
-  return epoll_ctl(s->epfd, op, fd, &ev);
-}
-
-static int ep_ctl(epoll_state_t *s, int op, evq__reg_t *reg) {
-  if (ep_ctl_raw(s, op, (int)evq__reg_handle(reg), reg) == 0) return 0;
+  if (epoll_ctl(s->epfd, op, (int)evq__reg_handle(reg), &ev) == 0) return 0;
   if (errno == ENOENT) return EVQ_EBADF; /* closed while registered */
   return evq__from_errno(errno);
 }
 
-/* ep_add's first try failed (errno): a MOD of a lazily removed entry the
- * number no longer has, or an ADD that finds an entry left by a close. */
-__attribute__((noinline)) static int ep_add_retry(epoll_state_t *s, int op,
-                                                  evq__reg_t *reg) {
-  int rc = errno == ENOENT ? EVQ_EBADF : evq__from_errno(errno);
-  if (op == EPOLL_CTL_MOD) {
-    if (rc != EVQ_EBADF) return rc;
-    rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
-  }
-  if (rc == EVQ_EEXIST) {
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, (int)evq__reg_handle(reg), NULL);
-    rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
-  }
-  return rc;
-}
-
 /* EEXIST: the registry has no registration on this number, so the
- * kernel's entry is one left by a close (see the top): replace it. A
- * number removed lazily still has its entry: MOD takes it over, unless
- * the number is another file's by now (ENOENT, our EBADF), which ADD then
- * names. */
+ * kernel's entry is one left by a close (see the top): replace it. */
 static int ep_add(void *b, evq__reg_t *reg) {
   epoll_state_t *s = b;
   if (reg->kind == EVQ__KIND_CHILD && reg->handle < 0) return EVQ_ENOTSUP;
-  int fd = (int)evq__reg_handle(reg), op = EPOLL_CTL_ADD;
+  int fd = (int)evq__reg_handle(reg);
   if ((uint32_t)fd < s->lazy_states && s->lazy_state[fd] == LAZY_DEL) {
+    /* Its entry is still there: take it over, unless the number is
+     * another file's by now (ENOENT, our EBADF), which ADD then names. */
     s->lazy_state[fd] = LAZY_KEPT;
-    op = EPOLL_CTL_MOD;
+    int rc = ep_ctl(s, EPOLL_CTL_MOD, reg);
+    if (rc != EVQ_EBADF) return rc;
   }
-  return ep_ctl_raw(s, op, fd, reg) == 0 ? 0 : ep_add_retry(s, op, reg);
+  int rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
+  if (rc == EVQ_EEXIST) {
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+    rc = ep_ctl(s, EPOLL_CTL_ADD, reg);
+  }
+  return rc;
 }
 
 /* EPOLL_CTL_MOD takes the whole new set and mode, so the old one does not
@@ -168,34 +146,31 @@ static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   return ep_add(b, reg);
 }
 
-/* Room in lazy_state for fd, and in lazy for as many numbers (each is
- * listed once, so the list then never runs out); false if there is no
- * memory. Rare: the arrays grow to the highest number removed. */
-__attribute__((noinline)) static bool lazy_grow(epoll_state_t *s, int fd) {
-  uint32_t n = s->lazy_states ? s->lazy_states : 64;
-  while (n <= (uint32_t)fd) n *= 2;
-  int *l = realloc(s->lazy, n * sizeof *l);
-  if (!l) return false;
-  s->lazy = l;
-  uint8_t *st = realloc(s->lazy_state, n);
-  if (!st) return false;
-  memset(st + s->lazy_states, LAZY_NONE, n - s->lazy_states);
-  s->lazy_state = st;
-  s->lazy_states = n;
-  return true;
-}
-
 /* Notes fd's removal for the next wait (the top); false: do it now (a
- * thread sleeps in epoll_wait, a host loop watches, or no memory).
- * lazy_states stays within LAZY_FDS, so its bound is the only one. */
+ * thread sleeps in epoll_wait, a host loop watches, or no memory). */
 static bool lazy_remove(epoll_state_t *s, int fd) {
-  if (s->front >= 0 ||
+  if (s->front >= 0 || fd < 0 || fd >= LAZY_FDS ||
       atomic_load_explicit(&s->sleeping, memory_order_acquire))
     return false;
-  if ((uint32_t)fd >= s->lazy_states &&
-      (fd < 0 || fd >= LAZY_FDS || !lazy_grow(s, fd)))
-    return false;
-  if (s->lazy_state[fd] == LAZY_NONE) s->lazy[s->nlazy++] = fd;
+  if ((uint32_t)fd >= s->lazy_states) {
+    uint32_t n = s->lazy_states ? s->lazy_states : 64;
+    while (n <= (uint32_t)fd) n *= 2;
+    uint8_t *st = realloc(s->lazy_state, n);
+    if (!st) return false;
+    memset(st + s->lazy_states, LAZY_NONE, n - s->lazy_states);
+    s->lazy_state = st;
+    s->lazy_states = n;
+  }
+  if (s->lazy_state[fd] == LAZY_NONE) {
+    if (s->nlazy == s->lazy_cap) {
+      uint32_t n = s->lazy_cap ? 2 * s->lazy_cap : 64;
+      int *l = realloc(s->lazy, n * sizeof *l);
+      if (!l) return false;
+      s->lazy = l;
+      s->lazy_cap = n;
+    }
+    s->lazy[s->nlazy++] = fd;
+  }
   s->lazy_state[fd] = LAZY_DEL;
   return true;
 }
@@ -204,31 +179,25 @@ static bool lazy_remove(epoll_state_t *s, int fd) {
  * number was closed (the close took the entry, or left it to a rebuild)
  * or is another file's, which has no entry under it. */
 static void lazy_flush(epoll_state_t *s) {
-  /* Locals: through s, every epoll_ctl would make the compiler reload. */
-  const int *lazy = s->lazy;
-  uint8_t *state = s->lazy_state;
-  for (uint32_t i = 0, n = s->nlazy; i < n; i++) {
-    int fd = lazy[i];
-    if (state[fd] == LAZY_DEL) epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
-    state[fd] = LAZY_NONE;
+  for (uint32_t i = 0; i < s->nlazy; i++) {
+    int fd = s->lazy[i];
+    if (s->lazy_state[fd] == LAZY_DEL)
+      epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+    s->lazy_state[fd] = LAZY_NONE;
   }
   s->nlazy = 0;
 }
 
 /* closing: the close drops the entry, unless another descriptor keeps the
  * file open; such a leftover is found and cleared as any other (the top). */
-__attribute__((noinline)) static int ep_del(epoll_state_t *s, int fd) {
-  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL) == 0
-             ? 0 : evq__from_errno(errno);
-}
-
-/* The kernel call apart (ep_del): the lazy path then needs no frame. */
 static int ep_remove(void *b, evq__reg_t *reg, bool closing) {
   epoll_state_t *s = b;
   s->removed++;
   if (closing) return 0;
   if (reg->kind == EVQ__KIND_FD && lazy_remove(s, evq__reg_fd(reg))) return 0;
-  return ep_del(s, (int)evq__reg_handle(reg));
+  int fd = (int)evq__reg_handle(reg);
+  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL) == 0
+             ? 0 : evq__from_errno(errno);
 }
 
 /* An epoll instance with the wake descriptor in it, or -1 and errno. */
@@ -358,20 +327,18 @@ static int ep_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   int r = ep_syscall(s, cap, timeout_ns);
   atomic_store_explicit(&s->sleeping, false, memory_order_release);
   if (r < 0) return evq__from_errno(errno); /* EINTR: EVQ_EINTR */
-  /* By pointer: indices cost a sign extension and a multiply per event. */
-  evq__raw_t *o = raw;
-  for (const struct epoll_event *e = s->events, *end = e + r; e < end; e++) {
-    uint64_t key = e->data.u64;
-    if (key == WAKE_KEY) {
+  int n = 0;
+  for (int i = 0; i < r; i++) {
+    if (s->events[i].data.u64 == WAKE_KEY) {
       evq__wakefd_drain(&s->wake);
       continue;
     }
-    o->key = key;
-    o->flags = from_epoll(e->events);
-    o->data = 0;
-    o++;
+    raw[n].key = s->events[i].data.u64;
+    raw[n].flags = from_epoll(s->events[i].events);
+    raw[n].data = 0;
+    n++;
   }
-  return (int)(o - raw);
+  return n;
 }
 
 static void ep_kick(void *b) {
