@@ -189,19 +189,21 @@ const char *evq_backend(const evq_t *q) { return q ? q->ops->name : NULL; }
 
 /* ---- registration ------------------------------------------------------ */
 
+/* One unsigned compare per range (interests 1..7, modes 1..3). */
+_Static_assert(EVQ__DIRECTIONS == 7 && EVQ_EDGE == 1 && EVQ_LEVEL == 2 &&
+                   EVQ_ONESHOT == 3,
+               "check_args' ranges");
 static int check_args(evq_t *q, evq_fd_t fd, uint32_t interests,
                       evq_mode_t mode) {
   if (!q) return EVQ_EINVAL;
-  if (interests == 0 || (interests & ~(uint32_t)EVQ__DIRECTIONS))
-    return EVQ_EINVAL;
-  if (mode != EVQ_EDGE && mode != EVQ_LEVEL && mode != EVQ_ONESHOT)
-    return EVQ_EINVAL;
+  if (interests - 1 >= EVQ__DIRECTIONS) return EVQ_EINVAL;
+  if ((unsigned)mode - 1 >= 3) return EVQ_EINVAL;
   if ((intptr_t)fd < 0) return EVQ_EBADF;
   return 0;
 }
 
 static evq__reg_t *find_fd(evq_t *q, evq_fd_t fd) {
-  return evq__registry_find(&q->registry, EVQ__KIND_FD, (uint64_t)fd);
+  return evq__registry_find_fd(&q->registry, fd);
 }
 
 int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
@@ -214,17 +216,15 @@ int evq_register(evq_t *q, evq_fd_t fd, uint32_t interests, evq_mode_t mode,
   if (q->io && evq__registry_find(&q->registry, EVQ__KIND_IO, (uint64_t)fd))
     rc = EVQ_EEXIST;
   else
-    rc = evq__registry_add(&q->registry, EVQ__KIND_FD, (uint64_t)fd, &reg);
+    rc = evq__registry_add_fd(&q->registry, fd, interests, (uint8_t)mode,
+                              token, &reg);
   if (rc == 0) {
-    reg->token = token;
-    reg->interests = reg->armed = interests;
-    reg->mode = (uint8_t)mode;
     rc = q->ops->add(q->b, reg);
     if (rc != 0) {
       evq__state_release(q, reg);
-      evq__registry_remove(&q->registry, reg);
+      evq__registry_drop(&q->registry, reg);
     } else {
-      evq__watched(q, reg);
+      reg->watched = true; /* evq__watched: a descriptor counts nowhere */
       evq__changed(q);
     }
   }

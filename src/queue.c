@@ -1,11 +1,11 @@
 /*
  * The services every source of events needs from the queue: kicking the
- * waiter, telling it of a change, dropping a registration, keeping the
- * translation's fast-path flag. This is the layer below the API and the
- * wait loop (evq.c), translation, and every source (timers, signals,
- * children): they call down into it, and it calls none of them, only the
- * backend, the registry and the lifetime states below it. Under the queue
- * lock unless said.
+ * waiter, keeping the translation's fast-path flag (telling the waiter of
+ * a change and dropping a registration are inline in queue.h). This is
+ * the layer below the API and the wait loop (evq.c), translation, and
+ * every source (timers, signals, children): they call down into it, and it
+ * calls none of them, only the backend, the registry and the lifetime
+ * states below it. Under the queue lock unless said.
  */
 #include "queue.h"
 
@@ -32,17 +32,7 @@ void evq__set_plain(evq_t *q) {
   q->plain = q->ops_plain && q->watched_others == 0;
 }
 
-/* Whatever the kernel says (a descriptor may be closed already), the
- * slot's generation changes, so no queued event can reach the caller. */
-void evq__drop(evq_t *q, evq__reg_t *reg, bool closing) {
-  if (reg->watched) {
-    (void)q->ops->remove(q->b, reg, closing);
-    if (reg->kind != EVQ__KIND_FD) {
-      q->watched_others--;
-      evq__set_plain(q);
-    }
-  }
-  evq__state_release(q, reg);
-  evq__registry_remove(&q->registry, reg);
-  evq__changed(q);
+void evq__unwatched_other(evq_t *q) {
+  q->watched_others--;
+  evq__set_plain(q);
 }

@@ -7,7 +7,7 @@
 #ifndef EVQ_QUEUE_H
 #define EVQ_QUEUE_H
 
-#include "core.h"
+#include "registry.h"
 
 /* Makes a change visible to a waiter blocked in the kernel (a nearer
  * timer; a change the backend applies in prepare()). */
@@ -32,9 +32,22 @@ static inline void evq__watched(evq_t *q, evq__reg_t *reg) {
   q->watched_others++;
   evq__set_plain(q);
 }
+/* A registration of another kind than a descriptor left the backend. */
+void evq__unwatched_other(evq_t *q);
 /* Removes a live registration: from the backend if it watches it, its
  * lifetime state, the registry. What a source of another kind holds for
- * it (a process handle, a signal) is the source's to let go, after. */
-void evq__drop(evq_t *q, evq__reg_t *reg, bool closing);
+ * it (a process handle, a signal) is the source's to let go, after.
+ * Whatever the kernel says (a descriptor may be closed already), the
+ * slot's generation changes, so no queued event can reach the caller.
+ * Inline: the path of every deregistration. */
+static inline void evq__drop(evq_t *q, evq__reg_t *reg, bool closing) {
+  if (reg->watched) {
+    (void)q->ops->remove(q->b, reg, closing);
+    if (reg->kind != EVQ__KIND_FD) evq__unwatched_other(q);
+  }
+  evq__state_release(q, reg);
+  evq__registry_drop(&q->registry, reg);
+  evq__changed(q);
+}
 
 #endif /* EVQ_QUEUE_H */

@@ -19,12 +19,12 @@
  * key's top byte; linear probing with backward-shift deletion keeps it
  * tombstone-free.
  */
-#include "core.h"
+#include "registry.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define NO_SLOT UINT32_MAX
+#define NO_SLOT EVQ__NO_SLOT
 
 void evq__registry_init(evq__registry_t *r) {
   memset(r, 0, sizeof *r);
@@ -159,8 +159,19 @@ static int slots_grow(evq__registry_t *r) {
   return 0;
 }
 
-static uint32_t next_gen(uint32_t gen) {
-  return gen + 1 ? gen + 1 : 1; /* keys never carry generation 0 */
+/* Every field of a slot taken for a registration, zero but for its
+ * generation, kind and ident (the slot of a removal is not cleared). */
+static void reg_fill(evq__reg_t *reg, uint8_t kind, uint64_t ident) {
+  reg->gen = evq__next_gen(reg->gen);
+  reg->ident = ident;
+  reg->handle = 0;
+  reg->token = 0;
+  reg->interests = reg->armed = 0;
+  reg->merge = 0;
+  reg->kind = kind;
+  reg->mode = 0;
+  reg->watched = false;
+  reg->bstate = NULL;
 }
 
 /* Where (kind, ident) goes: its cell of by_fd or of the map, made room
@@ -196,15 +207,11 @@ int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
   } else {
     if (r->nslots == r->cap && slots_grow(r) != 0) return EVQ_ENOMEM;
     id = r->nslots++;
-    r->slots[id].gen = 0;
+    r->slots[id].gen = EVQ__GEN_NEW;
   }
   evq__reg_t *reg = &r->slots[id];
-  uint32_t gen = next_gen(reg->gen);
-  memset(reg, 0, sizeof *reg);
-  reg->gen = gen;
+  reg_fill(reg, kind, ident);
   reg->id = id;
-  reg->kind = kind;
-  reg->ident = ident;
   *cell = id + 1; /* slots_grow left by_fd and the map alone */
   if (!by_fd(kind, ident)) r->map_used++;
   r->count++;
@@ -214,8 +221,6 @@ int evq__registry_add(evq__registry_t *r, uint8_t kind, uint64_t ident,
   return 0;
 }
 
-/* A freed slot takes a generation no key was ever made with, so every
- * outstanding key for it misses; reuse moves on to yet another one. */
 void evq__registry_remove(evq__registry_t *r, evq__reg_t *reg) {
   if (by_fd(reg->kind, reg->ident)) {
     r->by_fd[reg->ident] = 0;
@@ -225,14 +230,7 @@ void evq__registry_remove(evq__registry_t *r, evq__reg_t *reg) {
   }
   if (reg->kind != EVQ__KIND_FD) r->others--;
   if (reg->kind == EVQ__KIND_IO) r->io--;
-  uint32_t id = reg->id, gen = next_gen(reg->gen);
-  memset(reg, 0, sizeof *reg);
-  reg->id = id;
-  reg->gen = gen;
-  reg->mode = 0; /* free: what evq__registry_next skips */
-  r->free_next[id] = r->free_head;
-  r->free_head = id;
-  r->count--;
+  evq__registry_free_slot(r, reg);
 }
 
 /* ---- Services for backends (backend.h), under the queue lock ---------- */
@@ -252,7 +250,7 @@ evq__reg_t *evq__registry_lookup(evq_t *q, uint64_t key) {
 
 uint64_t evq__registry_rekey(evq_t *q, evq__reg_t *reg) {
   (void)q;
-  reg->gen = next_gen(reg->gen);
+  reg->gen = evq__next_gen(reg->gen);
   return evq__key(reg->id, reg->gen);
 }
 
