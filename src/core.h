@@ -21,7 +21,12 @@
 
 /* a + b for b >= 0, saturating at INT64_MAX (deadlines far away). */
 static inline int64_t evq__add_sat(int64_t a, int64_t b) {
+#if defined(__GNUC__) || defined(__clang__)
+  int64_t r; /* an add and a select: on every timer start */
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+#else
   return a > INT64_MAX - b ? INT64_MAX : a + b;
+#endif
 }
 
 /* ---- Registry (registry.c): slots with generations; descriptors by index,

@@ -9,11 +9,12 @@
  */
 #include "queue.h"
 
-void evq__kick_waiter(evq_t *q) {
-  if ((atomic_load(&q->sleeping) || atomic_load(&q->embedded)) &&
-      !atomic_exchange(&q->kick_pending, 1))
-    q->ops->kick(q->b);
+void evq__kick_once(evq_t *q) {
+  if (!atomic_exchange(&q->kick_pending, 1)) q->ops->kick(q->b);
 }
+
+/* Out of line: inline, its loads took registers from evq_register. */
+void evq__kick_changed(evq_t *q) { evq__kick_waiter(q); }
 
 /* Any thread, and signal handlers: atomics and the backend's kick. */
 void evq__kick_if_needed(evq_t *q) {

@@ -9,9 +9,16 @@
 
 #include "registry.h"
 
+/* evq__kick_waiter's kick, once per sleep. */
+void evq__kick_once(evq_t *q);
 /* Makes a change visible to a waiter blocked in the kernel (a nearer
- * timer; a change the backend applies in prepare()). */
-void evq__kick_waiter(evq_t *q);
+ * timer; a change the backend applies in prepare()). Inline: with no
+ * waiter asleep (the waiter sets sleeping under the lock) it is two loads
+ * on the path of every timer start. */
+static inline void evq__kick_waiter(evq_t *q) {
+  if (atomic_load(&q->sleeping) || atomic_load(&q->embedded))
+    evq__kick_once(q);
+}
 /* Kicks the waiter if it sleeps, or always once embedded; async-signal-
  * safe (evq_wake and the signal handler use it). */
 void evq__kick_if_needed(evq_t *q);
@@ -22,8 +29,9 @@ void evq__report_stale(evq_t *q, uint64_t key);
 /* A registration changed: kick the waiter if the backend needs it to go
  * round for the change to reach the kernel. Inline, as the next two: the
  * path of every registration. */
+void evq__kick_changed(evq_t *q);
 static inline void evq__changed(evq_t *q) {
-  if (q->ops->changes_need_kick) evq__kick_waiter(q);
+  if (q->ops->changes_need_kick) evq__kick_changed(q);
 }
 /* The backend's add() took reg: its remove() must go at the drop. */
 static inline void evq__watched(evq_t *q, evq__reg_t *reg) {

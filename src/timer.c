@@ -74,16 +74,41 @@ static evq__timer_t *merge_pairs(evq__timer_t *first) {
   return root;
 }
 
-/* Keeps t's seq: a re-keyed restart keeps its place in start order. */
-void evq__timers_reinsert(evq__timers_t *h, evq__timer_t *t) {
+/* Keeps t's seq: a re-keyed restart keeps its place in start order.
+ * Inline in this file: a timer start is mostly this. */
+static inline void push(evq__timers_t *h, evq__timer_t *t) {
   t->child = t->next = t->prev = NULL;
   h->root = meld(h->root, t);
   h->count++;
 }
 
+void evq__timers_reinsert(evq__timers_t *h, evq__timer_t *t) { push(h, t); }
+
+/* push for a timer given the next start sequence, which no node has: it
+ * goes before the root only by its key (a tie keeps the root, earlier in
+ * start order), so meld's comparison of sequences drops out. */
+static inline void push_new(evq__timers_t *h, evq__timer_t *t) {
+  evq__timer_t *root = h->root;
+  t->seq = h->seq++;
+  t->prev = t->next = t->child = NULL;
+  if (!root) {
+    h->root = t;
+  } else if (t->lower_bound < root->lower_bound) {
+    root->prev = t; /* a root has no siblings: its next stays NULL */
+    t->child = root;
+    h->root = t;
+  } else {
+    t->prev = root;
+    t->next = root->child;
+    if (root->child) root->child->prev = t;
+    root->child = t;
+  }
+  h->count++;
+}
+
 void evq__timers_insert(evq__timers_t *h, evq__timer_t *t) {
   t->seq = h->seq++;
-  evq__timers_reinsert(h, t);
+  push(h, t);
 }
 
 void evq__timers_remove(evq__timers_t *h, evq__timer_t *t) {
@@ -128,37 +153,38 @@ int evq_timer_active(const evq_timer_t *t) {
   return t && owner_of((const evq__timer_t *)(const void *)t) != NULL;
 }
 
+/* The clock is read before the lock: "never early" needs a reading no
+ * older than the call, and the lock is then held for the heap alone. */
 int evq_timer_start(evq_t *q, evq_timer_t *timer, int64_t delay_ns,
                     int64_t period_ns, uintptr_t token) {
-  if (!q || !timer || delay_ns < 0 || period_ns < 0) return EVQ_EINVAL;
+  if (!q || !timer || (delay_ns | period_ns) < 0) return EVQ_EINVAL;
   evq__timer_t *t = timer_of(timer);
-  int rc = 0;
+  int64_t due = evq__add_sat(evq_now(), delay_ns);
   evq__mutex_lock(&q->lock);
   /* Under q's lock, owned by q means in q's heap. */
   bool running = owner_of(t) == q;
   if (!running && !claim(t, q)) {
-    rc = EVQ_EBUSY;
+    evq__mutex_unlock(&q->lock);
+    return EVQ_EBUSY;
+  }
+  t->period = period_ns;
+  t->token = token;
+  t->due = due;
+  if (running && due > t->lower_bound) {
+    /* Pushed later (a timeout reset on activity): the node stays where
+     * it is, its key now a lower bound; expiry re-keys it if it reaches
+     * the top. O(1) instead of a heap removal. The restart's place in
+     * start order is kept aside: changing seq in place would break the
+     * heap's order among equal keys. */
+    t->restart_seq = q->timers.seq++;
   } else {
-    int64_t due = evq__add_sat(evq_now(), delay_ns);
-    t->period = period_ns;
-    t->token = token;
-    t->due = due;
-    if (running && due > t->lower_bound) {
-      /* Pushed later (a timeout reset on activity): the node stays where
-       * it is, its key now a lower bound; expiry re-keys it if it reaches
-       * the top. O(1) instead of a heap removal. The restart's place in
-       * start order is kept aside: changing seq in place would break the
-       * heap's order among equal keys. */
-      t->restart_seq = q->timers.seq++;
-    } else {
-      if (running) evq__timers_remove(&q->timers, t);
-      t->lower_bound = due;
-      evq__timers_insert(&q->timers, t);
-      if (q->sleep_until < 0 || due < q->sleep_until) evq__kick_waiter(q);
-    }
+    if (running) evq__timers_remove(&q->timers, t);
+    t->lower_bound = due;
+    push_new(&q->timers, t);
+    if (q->sleep_until < 0 || due < q->sleep_until) evq__kick_waiter(q);
   }
   evq__mutex_unlock(&q->lock);
-  return rc;
+  return 0;
 }
 
 int evq_timer_stop(evq_t *q, evq_timer_t *timer) {
