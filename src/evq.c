@@ -354,16 +354,30 @@ static inline int take_pending(evq_t *q, evq_event_t *out, int cap) {
  * per-event path with nothing else in it. */
 static int translate_plain(evq_t *q, const evq__raw_t *raw, int count,
                            evq_event_t *out) {
-  int n = 0;
-  for (int i = 0; i < count; i++) {
-    evq__reg_t *reg = evq__raw_reg(q, &raw[i], false, out, &n);
-    if (!reg) continue;
+  /* The slot table in locals and the output by pointer: a store into out
+   * (a uint32_t flags) may alias the registry's uint32_t fields, and the
+   * compiler would reload them and the index arithmetic at every event
+   * (issue 23). The table moves only when a registration is added, which
+   * nothing called from here does (a stale report goes to the backend). */
+  evq__reg_t *slots = q->registry.slots;
+  uint32_t nslots = q->registry.nslots;
+  evq_event_t *o = out;
+  for (const evq__raw_t *r = raw, *end = raw + count; r < end; r++) {
+    uint32_t id = (uint32_t)r->key, gen = (uint32_t)(r->key >> 32);
+    if (id >= nslots || slots[id].gen != gen) { /* evq__registry_get */
+      evq__report_stale(q, r->key);
+      continue;
+    }
+    evq__reg_t *reg = &slots[id];
     uint32_t flags =
-        evq__native_oneshot(reg, evq__wanted_flags(reg, raw[i].flags));
+        evq__native_oneshot(reg, evq__wanted_flags(reg, r->flags));
     if (flags == 0) continue;
-    out[n++] = (evq_event_t){reg->token, flags, raw[i].data};
+    o->token = reg->token;
+    o->flags = flags;
+    o->data = r->data;
+    o++;
   }
-  return n;
+  return (int)(o - out);
 }
 
 /* The loop behind evq_wait(): collect what is due, else sleep in the

@@ -57,7 +57,7 @@ typedef struct epoll_state {
   /* Lazy removals (the top): their numbers, and by number NONE, DEL (to
    * delete at the next wait) or KEPT (registered again since). */
   int *lazy;
-  uint32_t nlazy, lazy_cap;
+  uint32_t nlazy; /* lazy has lazy_states cells */
   uint8_t *lazy_state;
   uint32_t lazy_states;
   evq__wakefd_t wake;
@@ -168,37 +168,33 @@ static int ep_modify(void *b, evq__reg_t *reg, evq__conf_t old) {
   return ep_add(b, reg);
 }
 
-/* Room in lazy_state for fd and in lazy for one more number; false if
- * there is no memory. Rare: the arrays grow to the highest number. */
+/* Room in lazy_state for fd, and in lazy for as many numbers (each is
+ * listed once, so the list then never runs out); false if there is no
+ * memory. Rare: the arrays grow to the highest number removed. */
 __attribute__((noinline)) static bool lazy_grow(epoll_state_t *s, int fd) {
-  if ((uint32_t)fd >= s->lazy_states) {
-    uint32_t n = s->lazy_states ? s->lazy_states : 64;
-    while (n <= (uint32_t)fd) n *= 2;
-    uint8_t *st = realloc(s->lazy_state, n);
-    if (!st) return false;
-    memset(st + s->lazy_states, LAZY_NONE, n - s->lazy_states);
-    s->lazy_state = st;
-    s->lazy_states = n;
-  }
-  if (s->nlazy == s->lazy_cap) {
-    uint32_t n = s->lazy_cap ? 2 * s->lazy_cap : 64;
-    int *l = realloc(s->lazy, n * sizeof *l);
-    if (!l) return false;
-    s->lazy = l;
-    s->lazy_cap = n;
-  }
+  uint32_t n = s->lazy_states ? s->lazy_states : 64;
+  while (n <= (uint32_t)fd) n *= 2;
+  int *l = realloc(s->lazy, n * sizeof *l);
+  if (!l) return false;
+  s->lazy = l;
+  uint8_t *st = realloc(s->lazy_state, n);
+  if (!st) return false;
+  memset(st + s->lazy_states, LAZY_NONE, n - s->lazy_states);
+  s->lazy_state = st;
+  s->lazy_states = n;
   return true;
 }
 
 /* Notes fd's removal for the next wait (the top); false: do it now (a
- * thread sleeps in epoll_wait, a host loop watches, or no memory). */
+ * thread sleeps in epoll_wait, a host loop watches, or no memory).
+ * lazy_states stays within LAZY_FDS, so its bound is the only one. */
 static bool lazy_remove(epoll_state_t *s, int fd) {
-  if (s->front >= 0 || fd < 0 || fd >= LAZY_FDS ||
+  if (s->front >= 0 ||
       atomic_load_explicit(&s->sleeping, memory_order_acquire))
     return false;
-  if ((uint32_t)fd >= s->lazy_states || s->nlazy == s->lazy_cap) {
-    if (!lazy_grow(s, fd)) return false;
-  }
+  if ((uint32_t)fd >= s->lazy_states &&
+      (fd < 0 || fd >= LAZY_FDS || !lazy_grow(s, fd)))
+    return false;
   if (s->lazy_state[fd] == LAZY_NONE) s->lazy[s->nlazy++] = fd;
   s->lazy_state[fd] = LAZY_DEL;
   return true;
@@ -221,14 +217,18 @@ static void lazy_flush(epoll_state_t *s) {
 
 /* closing: the close drops the entry, unless another descriptor keeps the
  * file open; such a leftover is found and cleared as any other (the top). */
+__attribute__((noinline)) static int ep_del(epoll_state_t *s, int fd) {
+  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL) == 0
+             ? 0 : evq__from_errno(errno);
+}
+
+/* The kernel call apart (ep_del): the lazy path then needs no frame. */
 static int ep_remove(void *b, evq__reg_t *reg, bool closing) {
   epoll_state_t *s = b;
   s->removed++;
   if (closing) return 0;
   if (reg->kind == EVQ__KIND_FD && lazy_remove(s, evq__reg_fd(reg))) return 0;
-  int fd = (int)evq__reg_handle(reg);
-  return epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL) == 0
-             ? 0 : evq__from_errno(errno);
+  return ep_del(s, (int)evq__reg_handle(reg));
 }
 
 /* An epoll instance with the wake descriptor in it, or -1 and errno. */
@@ -358,18 +358,20 @@ static int ep_poll(void *b, evq__raw_t *raw, int cap, int64_t timeout_ns) {
   int r = ep_syscall(s, cap, timeout_ns);
   atomic_store_explicit(&s->sleeping, false, memory_order_release);
   if (r < 0) return evq__from_errno(errno); /* EINTR: EVQ_EINTR */
-  int n = 0;
-  for (int i = 0; i < r; i++) {
-    if (s->events[i].data.u64 == WAKE_KEY) {
+  /* By pointer: indices cost a sign extension and a multiply per event. */
+  evq__raw_t *o = raw;
+  for (const struct epoll_event *e = s->events, *end = e + r; e < end; e++) {
+    uint64_t key = e->data.u64;
+    if (key == WAKE_KEY) {
       evq__wakefd_drain(&s->wake);
       continue;
     }
-    raw[n].key = s->events[i].data.u64;
-    raw[n].flags = from_epoll(s->events[i].events);
-    raw[n].data = 0;
-    n++;
+    o->key = key;
+    o->flags = from_epoll(e->events);
+    o->data = 0;
+    o++;
   }
-  return n;
+  return (int)(o - raw);
 }
 
 static void ep_kick(void *b) {
