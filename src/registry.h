@@ -34,10 +34,12 @@ static inline evq__reg_t *evq__registry_find_fd(evq__registry_t *r,
 }
 
 /* evq__registry_add for a descriptor, with the caller's interests, mode
- * and token in place: 0 and *out, EVQ_EEXIST, EVQ_ENOMEM. Inline while
- * by_fd and the slots have room, as they do in steady state; each field
- * is stored once (stores through r may alias the slot's, so the compiler
- * would keep a zeroing store that a later one overwrites). */
+ * and token in place (watched is left to the caller, which sets it once
+ * the backend took the registration): 0 and *out, EVQ_EEXIST,
+ * EVQ_ENOMEM. Inline while by_fd and the slots have room, as they do in
+ * steady state; each field is stored once (stores through r may alias the
+ * slot's, so the compiler would keep a zeroing store that a later one
+ * overwrites). */
 static inline int evq__registry_add_fd(evq__registry_t *r, evq_fd_t fd,
                                        uint32_t interests, uint8_t mode,
                                        uintptr_t token, evq__reg_t **out) {
@@ -65,8 +67,7 @@ static inline int evq__registry_add_fd(evq__registry_t *r, evq_fd_t fd,
     reg->handle = 0;
     reg->merge = 0;
     reg->kind = EVQ__KIND_FD;
-    reg->watched = false;
-    reg->bstate = NULL;
+    reg->bstate = NULL; /* watched: the caller's, true once add() took it */
   }
   reg->token = token;
   reg->interests = reg->armed = interests;

@@ -181,7 +181,11 @@ int evq_timer_start(evq_t *q, evq_timer_t *timer, int64_t delay_ns,
     if (running) evq__timers_remove(&q->timers, t);
     t->lower_bound = due;
     push_new(&q->timers, t);
-    if (q->sleep_until < 0 || due < q->sleep_until) evq__kick_waiter(q);
+    /* Whether a thread sleeps first: with none (the common start from
+     * the loop's own thread) sleep_until is not even read. */
+    if ((atomic_load(&q->sleeping) || atomic_load(&q->embedded)) &&
+        (q->sleep_until < 0 || due < q->sleep_until))
+      evq__kick_once(q);
   }
   evq__mutex_unlock(&q->lock);
   return 0;
