@@ -146,6 +146,13 @@ typedef struct evq__bop {
   uint64_t area[9];        /* the backend's own (a message header) */
 } evq__bop_t;
 
+/* The kinds that keep going until they end, holding the read side alone:
+ * the core keeps them running, and a backend's multishot requests are
+ * theirs. */
+static inline bool evq__op_multi(int kind) {
+  return kind == EVQ_IO_ACCEPT_MULTI || kind == EVQ_IO_RECV_POOL;
+}
+
 /* ---- The operations ----------------------------------------------------
  *
  * Locking: every operation but poll() and kick() runs with the queue lock

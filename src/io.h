@@ -71,10 +71,9 @@ static inline uint32_t evq__op_dir(const evq__op_t *op) {
              : EVQ_READABLE;
 }
 
-/* The kinds that keep going until they end, holding the read side alone. */
-static inline bool evq__op_multi(int kind) {
-  return kind == EVQ_IO_ACCEPT_MULTI || kind == EVQ_IO_RECV_POOL;
-}
+/* A socket's admission for native ops (the backend's io_adopt), asked at
+ * its first native op: taken, or refused and its ops emulated for good. */
+enum evq__adoption { EVQ__UNASKED = 0, EVQ__ADOPTED, EVQ__FOREIGN };
 
 /* A socket used with operations: a registration of kind IO (ident the
  * socket) whose token points here. rd holds accepts and receives, wr
@@ -98,8 +97,7 @@ struct evq__io_sock {
                            socket; the record ends once idle */
   bool family_known;    /* unix_family was asked (evq__io_unix) */
   bool unix_family;     /* a Unix-domain socket: no kernel multishot */
-  bool adopted;         /* the backend took it for native ops (io_adopt) */
-  bool foreign;         /* the backend refused it: its ops are emulated */
+  uint8_t adoption;     /* enum evq__adoption: what io_adopt answered */
   uint8_t sock_flags;   /* what the backend's io_adopt said of it */
 };
 

@@ -122,7 +122,7 @@ static int watch(evq_t *q, evq__io_sock_t *s) {
 
 bool evq__io_native(const evq_t *q, const evq__op_t *op) {
   if (!((q->io_native >> op->kind) & 1u)) return false;
-  if (op->sock && op->sock->foreign) return false;
+  if (op->sock && op->sock->adoption == EVQ__FOREIGN) return false;
   return op->kind != EVQ_IO_RECV_POOL || op->pool->native;
 }
 
@@ -130,14 +130,14 @@ bool evq__io_native(const evq_t *q, const evq__op_t *op) {
  * with its port, once per socket) or refuses it, and then the record's
  * ops are emulated, with the same results. */
 static bool adopt(evq_t *q, evq__io_sock_t *s) {
-  if (s->adopted) return true;
+  if (s->adoption == EVQ__ADOPTED) return true;
   int rc = q->ops->io_adopt ? q->ops->io_adopt(q->b, (intptr_t)s->fd) : 0;
   if (rc < 0) {
-    s->foreign = true;
+    s->adoption = EVQ__FOREIGN;
     return false;
   }
   s->sock_flags = (uint8_t)rc;
-  s->adopted = true;
+  s->adoption = EVQ__ADOPTED;
   return true;
 }
 

@@ -43,10 +43,6 @@ _Static_assert(sizeof(ur_op_t) <= sizeof(((evq__bop_t *)0)->area),
 
 static ur_op_t *area(evq__bop_t *op) { return (ur_op_t *)(void *)op->area; }
 
-static bool multi_kind(int kind) {
-  return kind == EVQ_IO_ACCEPT_MULTI || kind == EVQ_IO_RECV_POOL;
-}
-
 static uint64_t ud_op(const evq__bop_t *op) {
   return (uint64_t)(uintptr_t)op | EVQ__UD_OP;
 }
@@ -55,7 +51,7 @@ void evq__ur_io_submit(void *b, evq__bop_t *op) {
   evq__uring_t *s = b;
   ur_op_t *u = area(op);
   if (op->where == 0) evq__list_init(&u->cancel);
-  if (multi_kind(op->kind)) u->u.ms.confirm = false; /* the core's post */
+  if (evq__op_multi(op->kind)) u->u.ms.confirm = false; /* the core's post */
   op->where = OP_TODO;
   evq__list_push_back(&s->io_todo, &op->link);
 }
@@ -145,7 +141,7 @@ static void refuse(struct io_uring_sqe *sqe, evq__bop_t *op) {
  * it (multishot_seen). */
 static void prep(evq__uring_t *s, struct io_uring_sqe *sqe, evq__bop_t *op) {
   prep_op(sqe, op);
-  if (!multi_kind(op->kind)) return;
+  if (!evq__op_multi(op->kind)) return;
   ur_op_t *u = area(op);
   u->u.ms.multi = !op->single && !op->wait_data;
   u->u.ms.refused = false;
@@ -249,7 +245,7 @@ bool evq__ur_io_complete(evq__uring_t *s, evq__raw_t *raw) {
   evq__bop_t *op = (evq__bop_t *)(uintptr_t)(ud & ~(uint64_t)EVQ__UD_TAGS);
   int res = (int)raw->flags;
   uint32_t cflags = raw->data, flags = EVQ_OP;
-  if (multi_kind(op->kind) && !multishot_seen(s, op, &res, cflags))
+  if (evq__op_multi(op->kind) && !multishot_seen(s, op, &res, cflags))
     return false;
   if (cflags & IORING_CQE_F_MORE) {
     flags |= EVQ_OP_MORE;

@@ -50,23 +50,21 @@ static void retire(evq__iocp_t *b, slot_t *slot, bool joined) {
 
 /* An accept's socket, given to the caller as the emulation's is:
  * inheriting the listener's state (which getpeername and shutdown need),
- * non-blocking, TCP_NODELAY for TCP, its number fitting the result. */
+ * then made as evq__os_accept makes one, its number fitting the result. */
 static int32_t accepted(const evq__bop_t *op, SOCKET s, int af) {
   SOCKET l = (SOCKET)op->fd;
-  u_long one = 1;
   int rc = 0;
   if (setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&l,
-                 sizeof l) != 0 ||
-      ioctlsocket(s, FIONBIO, &one) != 0)
+                 sizeof l) != 0)
     rc = evq__net_last_error();
   else if ((uintptr_t)s > (uintptr_t)INT32_MAX)
     rc = EVQ_EMFILE;
+  else
+    rc = evq__os_accepted(s, af);
   if (rc != 0) {
     closesocket(s);
     return rc;
   }
-  if (af == AF_INET || af == AF_INET6)
-    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (char *)&one, sizeof one);
   return (int32_t)s;
 }
 

@@ -200,14 +200,19 @@ int evq__os_accept(evq_fd_t listener, evq_fd_t *out) {
   ss.ss_family = AF_UNSPEC;
   SOCKET s = accept((SOCKET)listener, (struct sockaddr *)&ss, &len);
   if (s == INVALID_SOCKET) return evq__net_last_error();
-  int rc = set_flags(s);
+  int rc = evq__os_accepted(s, ss.ss_family);
   if (rc != 0) {
     closesocket(s);
     return rc;
   }
-  if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) no_delay(s);
   *out = (evq_fd_t)s;
   return 0;
+}
+
+int evq__os_accepted(SOCKET s, int af) {
+  int rc = set_flags(s);
+  if (rc == 0 && (af == AF_INET || af == AF_INET6)) no_delay(s);
+  return rc;
 }
 
 /* select() tells connecting from failed: a failed connect is in its

@@ -53,6 +53,12 @@ static inline int evq__net_last_error(void) {
  * count): how many it wrote (net_io.c). */
 DWORD evq__wsabufs(const evq_iovec_t *iov, int n, WSABUF *out);
 
+/* A socket accept() or AcceptEx gave, made as the caller gets every
+ * socket (net_os.c): non-blocking, non-inheritable, TCP_NODELAY for TCP
+ * (af AF_INET or AF_INET6). 0, or the code it failed with (the socket is
+ * the caller's to close). */
+int evq__os_accepted(SOCKET s, int af);
+
 /* A failed receive or send, as POSIX would say it (net_io.c). */
 int evq__net_recv_error(DWORD err);
 int evq__net_send_error(evq_fd_t fd, DWORD err);
