@@ -10,7 +10,10 @@
  * The backend is evq's default or the one EVQ_BACKEND names, as for
  * bench/pingpong/evq.c: EVQ_BACKEND=epoll gives evq's emulation on epoll,
  * EVQ_BACKEND=io_uring the io_uring backend (native where the kernel has
- * the operations: evq_io_path() says). */
+ * the operations: evq_io_path() says). The queue is made with
+ * EVQ_OPT_ONE_WAITER: the server has one thread, and the option gives
+ * evq's ring the SINGLE_ISSUER and DEFER_TASKRUN that the raw io_uring
+ * server sets (other backends ignore it); one_waiter=0 leaves it out. */
 #define LIB "evq_io"
 #include "../common.h"
 #include <evq_io.h>
@@ -152,7 +155,9 @@ int main(int argc, char **argv) {
   bench_args(argc, argv);
   bench_fd_limit();
   signal(SIGPIPE, SIG_IGN);
-  int rc = evq_create(&q, NULL);
+  evq_options_t opts = {0};
+  if (bench_arg("one_waiter", 1)) opts.flags = EVQ_OPT_ONE_WAITER;
+  int rc = evq_create(&q, &opts);
   if (rc < 0) fail("evq_create", rc);
   evq_fd_t lfd;
   rc = evq_tcp_listen(&lfd, "127.0.0.1", (uint16_t)bench_arg("port", 0), 1024);
