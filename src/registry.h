@@ -79,7 +79,10 @@ static inline int evq__registry_add_fd(evq__registry_t *r, evq_fd_t fd,
 /* A freed slot takes a generation no key was ever made with, so every
  * outstanding key for it misses; reuse moves on to yet another one. mode 0
  * marks it free for evq__registry_next; the other fields are filled again
- * when it is taken, so nothing else is cleared. */
+ * when it is taken, so nothing else is cleared. watched is the exception:
+ * evq__registry_add_fd leaves it to its caller, so between the take and
+ * evq_register's store it holds what it held (uninitialised in a slot new
+ * from realloc), and nothing may read it there. */
 static inline void evq__registry_free_slot(evq__registry_t *r,
                                            evq__reg_t *reg) {
   uint32_t id = reg->id;
