@@ -27,7 +27,12 @@ void tq_register(const char *name, void (*fn)(void), int per_backend);
  * (with plain comment marks): another thread, a signal or a child's exit
  * must act while the waiter is in the kernel. valgrind 3.19 lets none of
  * them through an io_uring_enter, so under make memcheck the io_uring runs
- * of such a case are reported skipped with that reason. */
+ * of such a case are reported skipped with that reason.
+ *   TEST(name) { ... } /\* tq: lowers-fd-limit *\/
+ * the case lowers RLIMIT_NOFILE for the kernel's own accepts to meet;
+ * valgrind keeps that limit to itself (setrlimit never reaches the
+ * kernel), so under make memcheck its native io_uring runs are reported
+ * skipped with that reason (its emulated run meets valgrind's limit). */
 #define TEST(name) TQ_CASE(test_##name, name, 1)
 #define UNIT(name) TQ_CASE(unit_##name, name, 0)
 

@@ -21,6 +21,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* valgrind sees the bytes read() and recv() write, not those the kernel
+ * writes through the ring: under make memcheck a receive's bytes are
+ * declared written, or every read of them looks uninitialised. */
+#ifdef EVQ__MEMCHECK
+#include <valgrind/memcheck.h>
+#define KERNEL_WROTE(p, n) VALGRIND_MAKE_MEM_DEFINED(p, n)
+#else
+#define KERNEL_WROTE(p, n) ((void)0)
+#endif
+
 /* What the backend keeps in an op's area (full: a send's header and a
  * multishot's marks share it). */
 typedef struct ur_op {
@@ -265,6 +275,7 @@ bool evq__ur_io_complete(evq__uring_t *s, evq__raw_t *raw) {
   if (cflags & IORING_CQE_F_BUFFER)
     flags |= EVQ_OP_BUFFER | (cflags >> IORING_CQE_BUFFER_SHIFT)
                                  << EVQ_OP_BUFFER_SHIFT;
+  if (res > 0 && op->kind == EVQ_IO_RECV) KERNEL_WROTE(op->buf, (size_t)res);
   raw->key = (uint64_t)(uintptr_t)op;
   raw->flags = flags;
   /* The kernel's ENOBUFS with a buffer group is the pool's emptiness. */

@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-TEST(io_accept_emfile) {
+TEST(io_accept_emfile) { /* tq: lowers-fd-limit */
   evq_t *q = tq_queue();
   io_stream_t s = io_stream(q);
   evq_fd_t l, c[6];
