@@ -70,7 +70,7 @@ static void echo(evq_t *q, evq_fd_t fd, unsigned char *buf, size_t *len,
   }
 }
 
-TEST(level_flips_under_traffic) {
+TEST(level_flips_under_traffic) { /* tq: acts-while-waiting */
   evq_t *q = tq_queue();
   evq_fd_t s[2];
   tq_pair(s);
