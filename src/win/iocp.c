@@ -87,7 +87,6 @@ static int iocp_init(evq_t *q, uint32_t max_events, void **out) {
   return 0;
 }
 
-
 /* The core detached every state before this, and freed those with no poll
  * in flight; what is left waits for its packet, which frees it. Should the
  * packets not come, the states are leaked rather than freed: a leak is
